@@ -1,0 +1,281 @@
+"""The ``fixloop`` command line.
+
+Each command parses its flags, validates input, calls one function of the
+package and prints the result. Errors a user can cause are ``FixloopError``s
+and print as one line with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from fixloop.errors import FixloopError, NotReadyError, UsageError
+
+app = typer.Typer(
+    name="fixloop",
+    help="Select, run and validate e2e tests, triage failures, find root causes, fix, audit, "
+    "approve, deploy and re-test, as a durable LangGraph loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+probe_app = typer.Typer(help="Check a running target directly (WebSocket or HTTP).", no_args_is_help=True)
+target_app = typer.Typer(help="Start, stop and inspect the example target.", no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
+app.add_typer(target_app, name="target")
+
+
+class LLMMode(StrEnum):
+    none = "none"
+    scripted = "scripted"
+    openai = "openai"
+
+
+class RunLLMMode(StrEnum):
+    none = "none"
+    openai = "openai"
+
+
+class StopAt(StrEnum):
+    diagnose = "diagnose"
+    patch = "patch"
+    pr = "pr"
+    merge = "merge"
+
+
+class EvalStage(StrEnum):
+    triage = "triage"
+    fix = "fix"
+    all = "all"
+
+
+def not_ready(command: str, issue: int) -> NoReturn:
+    raise NotReadyError(f"`fixloop {command}` is not available yet: it lands with issue #{issue}")
+
+
+def existing_repo(path: Path) -> Path:
+    """A repo path that exists and is a folder, or a ``UsageError`` saying so."""
+    resolved = path.expanduser().resolve()
+    if not resolved.exists():
+        raise UsageError(f"repo path {path} does not exist", hint="pass --repo PATH of a checked-out repository")
+    if not resolved.is_dir():
+        raise UsageError(f"repo path {path} is not a folder")
+    return resolved
+
+
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Path of the target repository.")]
+FocusOpt = Annotated[str, typer.Option("--focus", help='Focus area, e.g. "websockets".')]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file (default: the repo's).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for worklog.md and run.json.")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decides (an approver name).")]
+CheckpointerOpt = Annotated[
+    str | None,
+    typer.Option("--checkpointer", help="sqlite path or postgresql:// URL (default: sqlite in FIXLOOP_HOME)."),
+]
+
+
+# ---------------------------------------------------------------- the loop
+
+
+@app.command()
+def run(
+    repo: RepoOpt,
+    focus: FocusOpt,
+    config: ConfigOpt = None,
+    llm: Annotated[RunLLMMode, typer.Option(help="Model: none (diagnose only) or openai.")] = RunLLMMode.none,
+    max_iterations: Annotated[int | None, typer.Option(min=1)] = None,
+    out: OutOpt = None,
+    requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "cli",
+    stop_at: Annotated[StopAt, typer.Option(help="How far fixloop may go on its own.")] = StopAt.pr,
+    checkpointer: CheckpointerOpt = None,
+) -> None:
+    """Run the whole remediation loop on a repository."""
+    existing_repo(repo)
+    not_ready("run", 5)
+
+
+@app.command()
+def demo(
+    scenario: Annotated[str | None, typer.Option(help="Scenario name under evals/scenarios.")] = None,
+    llm: Annotated[LLMMode, typer.Option(help="Model: none, scripted (test double) or openai.")] = LLMMode.none,
+    out: OutOpt = None,
+    requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "demo",
+    checkpointer: CheckpointerOpt = None,
+) -> None:
+    """Copy the bundled example, break it with a scenario's fault, start it and run the loop on it."""
+    not_ready("demo", 5)
+
+
+@app.command()
+def resume(thread: str, checkpointer: CheckpointerOpt = None) -> None:
+    """Resume an interrupted run from its checkpoint."""
+    not_ready("resume", 5)
+
+
+@app.command()
+def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None) -> None:
+    """Approve the PRs a run is waiting on; the run then merges, deploys and re-tests."""
+    not_ready("approve", 6)
+
+
+@app.command()
+def reject(
+    thread: str,
+    by: ByOpt,
+    reason: Annotated[str, typer.Option(help="Why; goes back to the fixer as feedback.")],
+    checkpointer: CheckpointerOpt = None,
+) -> None:
+    """Reject the PRs a run is waiting on; the reason goes back to the fixer."""
+    not_ready("reject", 6)
+
+
+@app.command()
+def status(
+    thread: Annotated[str | None, typer.Argument()] = None,
+    json_out: JsonOpt = False,
+    checkpointer: CheckpointerOpt = None,
+) -> None:
+    """Show one run (its run.json with --json) or list the runs."""
+    not_ready("status", 5)
+
+
+@app.command("stop-at")
+def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None) -> None:
+    """Lower how far a running remediation may go on its own."""
+    not_ready("stop-at", 9)
+
+
+@app.command()
+def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
+    """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
+    not_ready("verify", 9)
+
+
+# ---------------------------------------------------------------- stages
+
+
+@app.command()
+def select(repo: RepoOpt, focus: FocusOpt, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Select and rank the tests for a focus, in priority tiers."""
+    existing_repo(repo)
+    not_ready("select", 3)
+
+
+@app.command()
+def test(
+    repo: RepoOpt,
+    ids: Annotated[list[str] | None, typer.Argument(help="Test ids or files (instead of --focus).")] = None,
+    focus: Annotated[str | None, typer.Option("--focus")] = None,
+    json_out: JsonOpt = False,
+    timeout: Annotated[float | None, typer.Option(help="Per-test timeout, seconds.")] = None,
+    workers: Annotated[int, typer.Option("-n", help="Parallel workers (pytest-xdist).")] = 0,
+    out: OutOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run tests for real in the target's own environment and check that they are real."""
+    existing_repo(repo)
+    not_ready("test", 3)
+
+
+@app.command()
+def triage(
+    results: Annotated[Path, typer.Option("--results", help="A results JSON written by `fixloop test --json`.")],
+    repo: Annotated[Path | None, typer.Option("--repo")] = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Group failures into categories and gather evidence for each."""
+    if not results.is_file():
+        raise UsageError(f"results file {results} does not exist", hint="write one with `fixloop test --json`")
+    not_ready("triage", 4)
+
+
+@probe_app.command("ws")
+def probe_ws(
+    url: str,
+    token_env: Annotated[str | None, typer.Option(help="Env var holding the JWT secret or token.")] = None,
+    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 3,
+    json_out: JsonOpt = False,
+) -> None:
+    """Handshake, auth, the five agent events in order, concurrency, close codes, latency."""
+    not_ready("probe ws", 3)
+
+
+@probe_app.command("http")
+def probe_http(url: str, json_out: JsonOpt = False) -> None:
+    """Health endpoint and reported revision."""
+    not_ready("probe http", 3)
+
+
+# ---------------------------------------------------------------- target, server, evals
+
+
+@target_app.command("up")
+def target_up(
+    repo: Annotated[Path | None, typer.Option("--repo")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+) -> None:
+    """Start the example target as a real process (pidfile, port, log file)."""
+    not_ready("target up", 2)
+
+
+@target_app.command("down")
+def target_down(repo: Annotated[Path | None, typer.Option("--repo")] = None) -> None:
+    """Stop the example target."""
+    not_ready("target down", 2)
+
+
+@target_app.command("status")
+def target_status(repo: Annotated[Path | None, typer.Option("--repo")] = None, json_out: JsonOpt = False) -> None:
+    """Report whether the example target runs, where, and which revision."""
+    not_ready("target status", 2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8787,
+    checkpointer: CheckpointerOpt = None,
+) -> None:
+    """Serve Slack commands, GitHub webhooks, approvals and live run events."""
+    not_ready("serve", 7)
+
+
+@app.command("eval")
+def eval_cmd(
+    stage: Annotated[EvalStage, typer.Option()] = EvalStage.all,
+    llm: Annotated[LLMMode, typer.Option()] = LLMMode.none,
+    scenario: Annotated[str | None, typer.Option()] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the eval scenarios and print the metrics table."""
+    not_ready("eval", 8)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Entry point: run the app, turning every FixloopError into one line and an exit code."""
+    try:
+        app()  # standalone: click prints its own usage errors and exits
+    except FixloopError as exc:
+        typer.echo(f"fixloop: error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("fixloop: interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("FIXLOOP_DEBUG"):
+            raise
+        typer.echo(f"fixloop: internal error: {type(exc).__name__}: {exc} (set FIXLOOP_DEBUG=1 for details)", err=True)
+        sys.exit(70)

@@ -1,0 +1,201 @@
+"""Settings: ``fixloop.toml`` or ``[tool.fixloop]`` in the target's pyproject.toml,
+overridden by ``FIXLOOP_*`` environment variables (nested keys joined by ``__``,
+e.g. ``FIXLOOP_TARGET__HTTP_URL``), validated by pydantic-settings.
+
+Files hold the *names* of secret env vars, never their values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from fixloop.errors import ConfigError
+
+CONFIG_FILE = "fixloop.toml"
+ENV_PREFIX = "FIXLOOP_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetSettings(Section):
+    http_url: str = "http://127.0.0.1:8765"
+    ws_url: str = "ws://127.0.0.1:8765/ws"
+    health_path: str = "/health"
+    service_name: str = "chatbackend"
+    token_secret_env: str = "CHAT_JWT_SECRET"  # name of the env var holding the HS256 secret
+    token_env: str | None = None  # name of an env var holding a ready bearer token
+    start_command: list[str] = Field(default_factory=list)  # argv to start the target, if fixloop manages it
+    env: dict[str, str] = Field(default_factory=dict)  # extra env for the target and its tests
+
+
+class TestSettings(Section):
+    __test__ = False
+
+    index_path: str | None = None  # markdown test index, relative to the repo
+    interpreter: str | None = None  # python for the target's tests; default: repo/.venv, else current
+    command: list[str] = Field(default_factory=list)  # full argv prefix instead of "<python> -m pytest"
+    paths: list[str] = Field(default_factory=lambda: ["tests"])
+    timeout: float = 60.0  # per test, seconds
+    run_timeout: float = 900.0  # whole pytest process, seconds
+    workers: int = 0  # pytest-xdist -n, 0 = off
+    fake_pass_seconds: float = 0.005  # a networked test faster than this proves nothing
+    flaky_reruns: int = 3
+
+
+class LogSettings(Section):
+    backend: Literal["file", "cloud-logging"] = "file"
+    path: str | None = None  # file backend: JSON-lines file or folder, relative to the repo
+    project: str | None = None  # cloud-logging
+    endpoint: str | None = None  # cloud-logging REST endpoint override (tests, private endpoints)
+    credentials_env: str | None = None
+    service_name: str | None = None
+    revision_name: str | None = None
+    min_severity: str = "DEFAULT"
+    margin_seconds: float = 30.0
+
+
+class CodeHostSettings(Section):
+    backend: Literal["local", "github"] = "local"
+    remote: str | None = None  # local: path of the bare repository
+    repo: str | None = None  # github: owner/name
+    base_url: str | None = None  # github: API base url (GitHub Enterprise or a local stand-in)
+    token_env: str = "GITHUB_TOKEN"
+    base_branch: str = "main"
+
+
+class DeploySettings(Section):
+    backend: Literal["local", "command"] = "local"
+    command: list[str] = Field(default_factory=list)  # argv, never a shell string
+    health_timeout: float = 60.0
+    poll_interval: float = 0.5
+
+
+class ApprovalSettings(Section):
+    approvers: list[str] = Field(default_factory=list)
+    four_eyes: bool = True
+    slack_users: dict[str, str] = Field(default_factory=dict)  # Slack user id -> approver name
+    github_users: dict[str, str] = Field(default_factory=dict)  # GitHub login -> approver name
+
+
+class LLMSettings(Section):
+    mode: Literal["none", "scripted", "openai"] = "none"
+    base_url: str | None = None
+    model: str = "gpt-4.1-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = 60.0
+    max_retries: int = 3
+    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model -> ($/1M in, $/1M out)
+
+
+class LimitSettings(Section):
+    max_iterations: int = 3
+    max_seconds: float = 3600.0
+    max_tokens: int = 400_000
+    max_llm_calls: int = 200
+    max_parallel: int = 4
+    max_fix_attempts: int = 3
+    stress_runs: int = 5
+
+    @field_validator("max_iterations", "max_parallel", "max_fix_attempts")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+
+class RedactionSettings(Section):
+    secret_env_names: list[str] = Field(default_factory=list)  # extra env var names whose values are secret
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    target: TargetSettings = Field(default_factory=TargetSettings)
+    tests: TestSettings = Field(default_factory=TestSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
+    codehost: CodeHostSettings = Field(default_factory=CodeHostSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment variables override what the file says; the file is passed as init kwargs.
+        return (env_settings, init_settings)
+
+
+def find_config_file(repo: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The settings file of ``repo`` and its raw table (empty when there is none)."""
+    own = repo / CONFIG_FILE
+    if own.is_file():
+        return own, _read_toml(own)
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("fixloop")
+        if isinstance(table, dict):
+            return pyproject, table
+    return None, {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix the file's syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+
+
+def load_settings(repo: Path | None = None, config_file: Path | None = None) -> Settings:
+    """Load and validate settings; raise ``ConfigError`` naming the key, the file and the expected type."""
+    source: Path | None
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist", hint="pass an existing --config FILE")
+        data = _read_toml(config_file)
+        if config_file.name == "pyproject.toml":
+            data = data.get("tool", {}).get("fixloop", {})
+        source = config_file
+    elif repo is not None:
+        source, data = find_config_file(repo)
+    else:
+        source, data = None, {}
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def _describe(exc: ValidationError, source: Path | None) -> str:
+    env_keys = {k for k in os.environ if k.startswith(ENV_PREFIX)}
+    parts = []
+    for err in exc.errors()[:3]:
+        key = ".".join(str(p) for p in err["loc"])
+        got = err.get("input")
+        got_text = f", got {got!r}" if not isinstance(got, dict) and got is not None else ""
+        parts.append(f"key '{key}': {err['msg'].lower()}{got_text}")
+    where = f"in {source}" if source else "in settings"
+    if env_keys:
+        where += f" (or env {', '.join(sorted(env_keys))})"
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return f"config error {where}: " + "; ".join(parts) + more

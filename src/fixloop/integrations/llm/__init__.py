@@ -1,0 +1,1 @@
+"""fixloop.integrations.llm."""

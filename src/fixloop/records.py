@@ -1,0 +1,281 @@
+"""The records passed between the stages of the loop.
+
+This module is the contract between stages: selection produces a ``Selection``,
+a test phase a ``TestRun`` of ``TestResult``, realness a list of ``Finding``,
+triage a list of ``Category``, evidence an ``EvidenceBundle``, the investigator a
+``FiveWhys``, the fixer a ``FixProposal``, the auditor an ``AuditResult``, the
+code host a ``PullRequestRecord``; approvals and deploys are recorded as
+``ApprovalRecord`` and ``DeployRecord``. All are pydantic models so that they
+serialize to run.json and into checkpoints unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- selection
+
+
+class SelectedFile(Record):
+    path: str  # relative to the repo root, posix separators
+    reason: str
+    score: float = 0.0
+    tests: list[str] = Field(default_factory=list)  # pytest node ids when known
+
+
+class Tier(Record):
+    priority: int  # 1 = core e2e for the focus
+    name: str
+    tolerance: float = 0.0  # allowed failure ratio, 0.0 = no failure at all
+    impact: str = ""  # business impact from the test index, e.g. "$500K+ MRR at risk"
+    files: list[SelectedFile] = Field(default_factory=list)
+
+
+class Selection(Record):
+    focus: str
+    repo: str
+    index_path: str | None = None
+    tiers: list[Tier] = Field(default_factory=list)
+    message: str = ""  # e.g. "no test matches focus 'x'"
+    required_env: list[str] = Field(default_factory=list)
+    markers: list[str] = Field(default_factory=list)
+
+    def test_targets(self) -> list[str]:
+        """Every file or node id to hand to pytest, in priority order, without repeats."""
+        seen: dict[str, None] = {}
+        for tier in sorted(self.tiers, key=lambda t: t.priority):
+            for f in tier.files:
+                for target in f.tests or [f.path]:
+                    seen.setdefault(target, None)
+        return list(seen)
+
+
+# ---------------------------------------------------------------- test runs
+
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+Phase = Literal["setup", "call", "teardown"]
+
+
+class Connection(Record):
+    host: str
+    port: int
+    count: int = 1
+
+
+class TestResult(Record):
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: Outcome
+    phase: Phase = "call"  # the phase that decided the outcome
+    duration: float = 0.0  # seconds, sum of the phases
+    longrepr: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    log: str = ""
+    skip_reason: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    connections: list[Connection] = Field(default_factory=list)
+    file: str = ""  # the test file, relative to the repo
+    keywords: list[str] = Field(default_factory=list)  # markers on the test
+
+
+class TestRun(Record):
+    __test__ = False
+
+    command: list[str]
+    interpreter: str
+    cwd: str
+    started_at: datetime
+    finished_at: datetime
+    exit_code: int
+    results: list[TestResult] = Field(default_factory=list)
+    collection_errors: list[str] = Field(default_factory=list)
+    selected: list[str] = Field(default_factory=list)  # ids or files asked for
+    collected: int = 0
+    revision: str | None = None  # what the target's /health reported
+    junit_xml: str | None = None  # path to the JUnit XML pytest wrote
+    timed_out: bool = False
+    stdout_tail: str = ""
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome] = out.get(r.outcome, 0) + 1
+        return out
+
+    def failures(self) -> list[TestResult]:
+        return [r for r in self.results if r.outcome in ("failed", "error")]
+
+
+class Finding(Record):
+    """Something that makes a run prove less than it seems (or any other notable fact)."""
+
+    kind: str  # e.g. "all-skipped", "fake-pass", "no-network", "collection-error", "setup-timeout"
+    test: str | None = None
+    message: str
+    evidence: str = ""
+    severity: Literal["info", "warning", "error"] = "warning"
+
+
+class TierVerdict(Record):
+    priority: int
+    name: str
+    tolerance: float
+    executed: int
+    failed: int
+    skipped: int
+    holds: bool
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- triage
+
+CategoryKind = Literal["server-error", "auth", "protocol", "timeout", "environment", "test-defect", "flaky"]
+CATEGORY_KINDS: tuple[str, ...] = (
+    "server-error",
+    "auth",
+    "protocol",
+    "timeout",
+    "environment",
+    "test-defect",
+    "flaky",
+)
+
+
+class Frame(Record):
+    file: str
+    line: int
+    function: str = ""
+
+
+class Signature(Record):
+    exception_type: str = ""
+    message: str = ""  # normalized: numbers, ids, hex, timestamps, ports masked
+    http_status: int | None = None
+    close_code: int | None = None
+    frames: list[Frame] = Field(default_factory=list)  # top frames in the target's own code
+
+    def key(self) -> str:
+        frames = ";".join(f"{f.file}:{f.function}" for f in self.frames[:3])
+        return f"{self.exception_type}|{self.message}|{self.http_status}|{self.close_code}|{frames}"
+
+
+class Category(Record):
+    id: str  # stable within a run, e.g. "server-error-1"
+    kind: CategoryKind
+    title: str
+    tests: list[str] = Field(default_factory=list)
+    signature: Signature = Field(default_factory=Signature)
+    findings: list[Finding] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- evidence
+
+EvidenceKind = Literal["test-output", "log-template", "log-line", "code", "commit", "finding", "probe"]
+
+
+class EvidenceItem(Record):
+    id: str  # "E1", "E2", ... stable within a bundle
+    kind: EvidenceKind
+    title: str
+    text: str  # redacted
+    source: str = ""  # file:line, test id, log name, commit sha
+
+
+class Location(Record):
+    file: str
+    function: str = ""
+    line: int | None = None
+    score: float = 0.0
+    reasons: list[str] = Field(default_factory=list)
+
+
+class EvidenceBundle(Record):
+    category_id: str
+    items: list[EvidenceItem] = Field(default_factory=list)
+    locations: list[Location] = Field(default_factory=list)
+    token_estimate: int = 0
+
+    def ids(self) -> set[str]:
+        return {i.id for i in self.items}
+
+
+# ---------------------------------------------------------------- reasoning and fixes
+
+
+class WhyStep(Record):
+    question: str
+    answer: str
+    evidence: list[str] = Field(default_factory=list)  # evidence ids, e.g. ["E2", "E5"]
+
+
+class FiveWhys(Record):
+    steps: list[WhyStep] = Field(default_factory=list)
+    root_cause: str = ""
+    fix_location: str = ""  # the single source of truth where the fix belongs: file[:function]
+    confidence: float = 0.0
+    method: Literal["rules", "llm"] = "rules"
+
+
+class FixProposal(Record):
+    summary: str
+    patch: str  # unified diff against the repo root
+    files: list[str] = Field(default_factory=list)
+    attempt: int = 1
+    validated: bool = False
+    validation: str = ""  # what the re-run showed
+
+
+class AuditFinding(Record):
+    check: str  # e.g. "duplicate-constant", "deleted-assertion", "added-skip"
+    message: str
+    file: str = ""
+    line: int | None = None
+
+
+class AuditResult(Record):
+    passed: bool
+    findings: list[AuditFinding] = Field(default_factory=list)
+    reviewer: Literal["deterministic", "deterministic+llm"] = "deterministic"
+
+
+class PullRequestRecord(Record):
+    number: int
+    url: str
+    branch: str
+    base: str
+    title: str
+    state: Literal["open", "merged", "closed"] = "open"
+    head_sha: str = ""
+    category_id: str = ""
+
+
+class ApprovalRecord(Record):
+    by: str
+    decision: Literal["approve", "reject", "refused"]
+    at: datetime = Field(default_factory=utc_now)
+    source: str = "cli"  # cli | slack | github
+    reason: str = ""
+    prs: list[int] = Field(default_factory=list)
+
+
+class DeployRecord(Record):
+    revision: str
+    started: datetime
+    healthy_at: datetime | None = None
+    outcome: Literal["healthy", "unhealthy", "failed"] = "healthy"
+    output: str = ""
