@@ -1,11 +1,19 @@
-"""Shared test setup: an isolated FIXLOOP_HOME, and no real model calls by default."""
+"""Shared test setup: an isolated FIXLOOP_HOME, no real model calls, a CLI runner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+import fixloop
+
+SRC = Path(fixloop.__file__).resolve().parent.parent
+PROJECT_ROOT = SRC.parent
 
 
 @pytest.fixture(autouse=True)
@@ -13,7 +21,31 @@ def isolated_fixloop_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     """Every test gets its own run store; no test reads or writes ~/.fixloop."""
     home = tmp_path_factory.mktemp("fixloop-home")
     monkeypatch.setenv("FIXLOOP_HOME", str(home))
+    monkeypatch.setenv("FIXLOOP_PROJECT_ROOT", str(PROJECT_ROOT))
     # Real model endpoints are unreachable in tests: make an accidental real call fail loudly.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     yield home
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli() -> CliRunner:
+    """Run ``python -m fixloop ARGS`` in a subprocess, importing the fixloop under test."""
+
+    def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
+        full_env = dict(os.environ)
+        full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        full_env.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "fixloop", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env=full_env,
+        )
+
+    return _run

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import CliRunner
 
 COMMANDS = [
     "run",
@@ -27,21 +27,15 @@ COMMANDS = [
 ]
 
 
-def fixloop(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fixloop", *args], capture_output=True, text=True, timeout=120, cwd=cwd
-    )
-
-
-def test_help_lists_every_command() -> None:
-    proc = fixloop("--help")
+def test_help_lists_every_command(run_cli: CliRunner) -> None:
+    proc = run_cli("--help")
     assert proc.returncode == 0
     for command in COMMANDS:
         assert f" {command} " in proc.stdout, command
 
 
-def test_missing_repo_is_one_clear_line(tmp_path: Path) -> None:
-    proc = fixloop("run", "--repo", str(tmp_path / "no" / "such"), "--focus", "x")
+def test_missing_repo_is_one_clear_line(tmp_path: Path, run_cli: CliRunner) -> None:
+    proc = run_cli("run", "--repo", str(tmp_path / "no" / "such"), "--focus", "x")
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -50,7 +44,7 @@ def test_missing_repo_is_one_clear_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv", [["run", "--bogus"], ["probe"], ["approve"]])
-def test_bad_flags_never_traceback(argv: list[str]) -> None:
-    proc = fixloop(*argv)
+def test_bad_flags_never_traceback(argv: list[str], run_cli: CliRunner) -> None:
+    proc = run_cli(*argv)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -45,7 +45,7 @@ def test_wrong_type_names_key_file_and_type(tmp_path: Path) -> None:
 
 def test_unknown_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "fixloop.toml").write_text("[logs]\nbackend = 'file'\nbakend = 'x'\n")
-    with pytest.raises(ConfigError, match="logs.bakend"):
+    with pytest.raises(ConfigError, match=r"logs\.bakend"):
         load_settings(tmp_path)
 
 
