@@ -84,7 +84,9 @@ class LocalLoggingServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> LocalLoggingServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-logging", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-logging", daemon=True
+        )
         self._thread.start()
         return self
 
