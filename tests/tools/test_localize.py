@@ -40,14 +40,24 @@ def test_traceback_in_logs_and_recent_commit_put_the_faulty_file_first(tmp_path:
     ]
     locations = localize(category, run, repo=repo, entries=entries, focus="websockets")
     files = [loc.file for loc in locations]
-    assert sorted(files[:2]) == ["chat/sessions.py", "chat/ws.py"]  # the logging site and the raising site
+    assert files[:2] == ["chat/sessions.py", "chat/ws.py"]  # where it was raised, then where it was logged
     sessions = next(loc for loc in locations if loc.file == "chat/sessions.py")
     assert sessions.function == "open" and sessions.line == 6
     assert any("recent commit" in r for r in sessions.reasons)
     assert "raised here (innermost frame in the logs)" in sessions.reasons
     ws = next(loc for loc in locations if loc.file == "chat/ws.py")
-    assert "sourceLocation of an error log entry" in ws.reasons
+    assert "error caught and logged here" in ws.reasons
     assert "path matches focus 'websockets'" not in ws.reasons  # ws.py does not contain 'websocket'
+
+
+def test_source_location_without_traceback_is_a_strong_signal(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = s.seed_run()
+    category = categorize(run, [])[0]
+    entries = [error_entry("session refused", source_file="chat/agent.py", source_line=6, source_function="run_agent")]
+    top = localize(category, run, repo=repo, entries=entries, commits=[])[0]
+    assert (top.file, top.function, top.line) == ("chat/agent.py", "run_agent", 6)
+    assert top.reasons == ["sourceLocation of an error log entry"]
 
 
 def test_without_logs_the_error_literal_search_finds_where_it_is_raised(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fixloop.agents.triage_rules import classify_failure, finding_kind, is_infrastructure_skip
 from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
+from fixloop.redaction import Redactor
 from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -39,8 +40,13 @@ class _Group:
     findings: list[Finding] = field(default_factory=list)
 
 
-def categorize(run: TestRun, findings: list[Finding], *, repo: Path | None = None) -> list[Category]:
-    """Categories (one per signature group), realness findings included as test-defect etc."""
+def categorize(
+    run: TestRun, findings: list[Finding], *, repo: Path | None = None, redactor: Redactor | None = None
+) -> list[Category]:
+    """Categories (one per signature group), realness findings included as test-defect etc.
+
+    Titles, signature messages and findings are redacted (``redactor`` or one over the process env).
+    """
     root = repo if repo is not None else (Path(run.cwd) if run.cwd else None)
     groups: dict[str, _Group] = {}
     for result in run.results:
@@ -49,7 +55,19 @@ def categorize(run: TestRun, findings: list[Finding], *, repo: Path | None = Non
         elif result.outcome == "skipped" and is_infrastructure_skip(result.skip_reason or result.longrepr):
             _add_skip(groups, result)
     _add_findings(groups, findings, run)
-    return _number(groups.values())
+    return redact_categories(_number(groups.values()), redactor or Redactor())
+
+
+def redact_categories(categories: list[Category], redactor: Redactor) -> list[Category]:
+    """``categories`` with every free text passed through ``redactor`` (in place, and returned)."""
+    for category in categories:
+        category.title = redactor.redact(category.title)
+        category.signature.message = redactor.redact(category.signature.message)
+        category.findings = [
+            f.model_copy(update={"message": redactor.redact(f.message), "evidence": redactor.redact(f.evidence)})
+            for f in category.findings
+        ]
+    return categories
 
 
 def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | None) -> None:

@@ -26,6 +26,7 @@ from fixloop.tools.git_history import Commit, focused_commits
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 
 W_SOURCE_LOCATION = 3.0
+W_CAUGHT = 1.0  # sourceLocation of an entry that carries a traceback: where it was caught, not raised
 W_LOG_FRAME = 2.0
 W_APP_FRAME = 2.0
 W_INNERMOST = 2.0  # extra for the frame that raised
@@ -90,17 +91,21 @@ def localize(
         candidates.setdefault(rel, _Candidate(rel)).add(weight, reason, function=function, line=line, key=key)
 
     errors = [e for e in entries if e.severity in ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")]
+    traced = {id(e): _log_frames(e, repo) for e in errors}
+    any_traceback = any(traced.values())
     for entry in errors:
+        frames = traced[id(entry)]
         if entry.source_file:
-            bump(
-                entry.source_file,
-                W_SOURCE_LOCATION,
-                "sourceLocation of an error log entry",
-                function=entry.source_function,
-                line=entry.source_line,
-            )
-        for index, frame in enumerate(_log_frames(entry, repo)):
-            bump(frame.file, W_LOG_FRAME, "frame of a traceback in the logs", function=frame.function, line=frame.line)
+            if frames:
+                weight, reason = W_CAUGHT, "error caught and logged here"
+            elif any_traceback:  # a traceback elsewhere explains the error; this site only reports it
+                weight, reason = W_CAUGHT, "error reported here"
+            else:
+                weight, reason = W_SOURCE_LOCATION, "sourceLocation of an error log entry"
+            bump(entry.source_file, weight, reason, function=entry.source_function, line=entry.source_line)
+        for index, frame in enumerate(frames):
+            reason = "frame of a traceback in the logs"
+            bump(frame.file, W_LOG_FRAME, reason, function=frame.function, line=frame.line, key="frame")
             if index == 0:
                 bump(
                     frame.file,
@@ -118,7 +123,8 @@ def localize(
         for frame in own_frames(parse_frames(result.longrepr), repo=repo, limit=8):
             if is_test_file(frame.file):
                 weight = W_TEST_FRAME_DEFECT if defect else W_TEST_FRAME
-                bump(frame.file, weight, "frame in the test's traceback", function=frame.function, line=frame.line)
+                reason = "frame in the test's traceback"
+                bump(frame.file, weight, reason, function=frame.function, line=frame.line, key="frame")
             else:
                 bump(
                     frame.file,
