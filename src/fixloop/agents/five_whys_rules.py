@@ -35,7 +35,9 @@ def rule_chain(category: Category, bundle: EvidenceBundle, *, redactor: Redactor
     top = bundle.locations[0] if bundle.locations else None
 
     steps = [
-        WhyStep(question=f"Why is category {category.id} failing?", answer=_symptom(category), evidence=fallback[:3]),
+        WhyStep(
+            question=f"Why is category {category.id} failing?", answer=_symptom(category, tests), evidence=fallback[:3]
+        ),
         WhyStep(
             question="What did the target answer?",
             answer=_response(category),
@@ -90,16 +92,30 @@ def _status_templates(bundle: EvidenceBundle, category: Category) -> list[Eviden
     return [i for i in bundle.items if i.kind == "log-template" and str(code) in i.text][:1]
 
 
-def _symptom(category: Category) -> str:
+def _symptom(category: Category, tests: list[EvidenceItem]) -> str:
     sig = category.signature
     count = len(category.tests)
     what = f"{sig.exception_type}: {sig.message}".strip(": ") or category.title
+    raw = _first_error_line(tests)
+    if raw:
+        what = raw
     if category.findings and not sig.http_status and category.kind == "test-defect":
         finding = category.findings[0]
         return f"{count} test(s) prove nothing: {finding.kind} - {finding.message}"
     names = ", ".join(t.rsplit("::", 1)[-1] for t in category.tests[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     return f"{count} test(s) ({names}{more}) end with {what}"
+
+
+def _first_error_line(items: list[EvidenceItem]) -> str:
+    """The exception line of the first test output (``E   Type: message``), un-normalized."""
+    for item in items:
+        if item.kind != "test-output":
+            continue
+        for line in item.text.splitlines():
+            if line.startswith("E ") and line[1:].strip() and not line[1:].strip().startswith("assert "):
+                return line[1:].strip()[:200]
+    return ""
 
 
 def _response(category: Category) -> str:
@@ -125,7 +141,7 @@ def _log_answer(logs: list[EvidenceItem]) -> str:
         return "No error was logged by the target in the failing tests' window; the test output is the only record"
     first = logs[0]
     exception = _last_line(first.text) if first.kind == "log-line" else ""
-    text = f"The target logged: {first.title}"
+    text = f"The target logged: {first.title.removeprefix('error log with traceback: ')}"
     return f"{text}; the exception was {exception}" if exception else text
 
 
