@@ -30,9 +30,10 @@ def rule_chain(category: Category, bundle: EvidenceBundle, *, redactor: Redactor
     tests = [i for i in bundle.items if i.kind in ("test-output", "finding")]
     logs = [i for i in bundle.items if i.kind == "log-line"] + _error_templates(bundle)
     code = [i for i in bundle.items if i.kind == "code"]
-    commits = [i for i in bundle.items if i.kind == "commit"]
-    fallback = _ids(tests) or _ids(bundle.items[:1])
+    all_commits = [i for i in bundle.items if i.kind == "commit"]
     top = bundle.locations[0] if bundle.locations else None
+    commits = [c for c in all_commits if top is not None and top.file in c.text]  # those on the fix location
+    fallback = _ids(tests) or _ids(bundle.items[:1])
 
     steps = [
         WhyStep(
@@ -168,7 +169,10 @@ def _change(commits: list[EvidenceItem], top: Location | None) -> str:
 
 def _root_cause(category: Category, logs: list[EvidenceItem], top: Location | None, commits: list[EvidenceItem]) -> str:
     what = category.title
-    if logs and logs[0].kind == "log-line":
+    if category.kind == "test-defect" and category.findings:
+        finding = category.findings[0]
+        what = f"{finding.kind}: {finding.message}"
+    elif logs and logs[0].kind == "log-line":
         exception = _last_line(logs[0].text)
         if exception:
             what = exception

@@ -68,7 +68,7 @@ def gather_evidence(
     notes: list[str] = []
     if entries is None:
         entries = _fetch(category, run, logs, settings, notes)
-    relevant = relevant_entries(entries, category.tests)
+    relevant = relevant_entries(entries, category.tests, strict=category.kind == "test-defect")
     commits = focused_commits(repo) if commits is None else commits
     locations = localize(category, run, repo=repo, entries=relevant, focus=focus, commits=commits)
 
@@ -100,9 +100,15 @@ def _fetch(
         return []
 
 
-def relevant_entries(entries: list[LogEntry], tests: list[str]) -> list[LogEntry]:
-    """Entries tagged with one of ``tests`` (payload ``test``) plus untagged ones; all when none is tagged."""
+def relevant_entries(entries: list[LogEntry], tests: list[str], *, strict: bool = False) -> list[LogEntry]:
+    """Entries tagged with one of ``tests`` (payload ``test``) plus untagged ones; all when none is tagged.
+
+    ``strict`` keeps only the tagged ones (a test defect is about the test: the server's logs of
+    the same moment belong to other tests).
+    """
     wanted = set(tests)
+    if strict:
+        return [e for e in entries if e.payload.get("test") in wanted]
     tagged = [e for e in entries if e.payload.get("test")]
     if not any(e.payload.get("test") in wanted for e in tagged):
         return entries

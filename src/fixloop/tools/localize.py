@@ -134,20 +134,14 @@ def localize(
                     line=frame.line,
                 )
         if defect:
-            bump(
-                result.file or result.nodeid.split("::", 1)[0],
-                W_TEST_FRAME_DEFECT,
-                "the defective test itself",
-                function=result.nodeid.rsplit("::", 1)[-1],
-            )
+            path, function = _test_place(result.nodeid, result.file)
+            line = function_line(repo / path, function)
+            bump(path, W_TEST_FRAME_DEFECT, "the defective test itself", function=function, line=line, key="test")
     for item in category.findings:
         if item.test:
-            bump(
-                item.test.split("::", 1)[0],
-                W_TEST_FRAME_DEFECT,
-                f"realness finding {item.kind}",
-                function=item.test.rsplit("::", 1)[-1],
-            )
+            path, function = _test_place(item.test, "")
+            line = function_line(repo / path, function)
+            bump(path, W_TEST_FRAME_DEFECT, f"realness finding {item.kind}", function=function, line=line, key="test")
 
     literals = failure_literals(category, run, errors)
     for path, line, text, literal in search_literals(repo, sources, literals):
@@ -314,6 +308,20 @@ def _function_spans(path: str) -> tuple[tuple[str, int, int], ...]:
 
     visit(tree, "")
     return tuple(spans)
+
+
+def _test_place(nodeid: str, file: str) -> tuple[str, str]:
+    """(file, function) of a pytest node id; parametrization and class prefixes dropped."""
+    parts = nodeid.split("::")
+    return file or parts[0], parts[-1].split("[", 1)[0] if len(parts) > 1 else ""
+
+
+def function_line(path: Path, name: str) -> int | None:
+    """The line where function ``name`` (or ``Class.name``) of ``path`` starts."""
+    for qualified, start, _ in _function_spans(str(path)):
+        if qualified == name or qualified.endswith(f".{name}"):
+            return start
+    return None
 
 
 def _focus_stem(focus: str) -> str:
