@@ -251,6 +251,7 @@ class AuditResult(Record):
     passed: bool
     findings: list[AuditFinding] = Field(default_factory=list)
     reviewer: Literal["deterministic", "deterministic+llm"] = "deterministic"
+    notes: list[str] = Field(default_factory=list)  # e.g. why the LLM review did not happen
 
 
 class PullRequestRecord(Record):
