@@ -57,6 +57,20 @@ def run_git(
     return proc.stdout
 
 
+def run_git_bytes(args: list[str], cwd: Path, *, error: type[FixloopError] = FixloopError) -> bytes:
+    """Like ``run_git`` for binary output (file contents)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, timeout=GIT_TIMEOUT, env=git_env(), check=False
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        raise error(f"git {args[0]} could not run in {cwd}: {exc}") from None
+    if proc.returncode != 0:
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
+        raise error(f"git {args[0]} failed in {cwd}: {reason[0] if reason else proc.returncode}")
+    return proc.stdout
+
+
 def validate_branch_name(branch: str) -> str:
     """Return ``branch`` if it is a safe git branch name, else raise ``UsageError`` saying why."""
     problem = _branch_problem(branch)
