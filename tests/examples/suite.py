@@ -45,6 +45,7 @@ def run_suite(repo: Path, env: dict[str, str], *paths: str, timeout: float = 120
     report.parent.mkdir(exist_ok=True)
     report.unlink(missing_ok=True)
     full_env = {key: value for key, value in os.environ.items() if not key.startswith(("CHAT_", "PYTEST_"))}
+    full_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the e2e suite needs no plugin; saves ~2 s a run
     full_env.update(env)
     done = subprocess.run(
         [

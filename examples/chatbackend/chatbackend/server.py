@@ -27,6 +27,7 @@ WS_PATH = "/ws"
 TOKEN_QUERY_PARAM = "token"
 TEST_ID_HEADER = "X-E2E-Test"  # set by the e2e suite so that logs can be matched to tests
 INTERNAL_ERROR_CLOSE = 1011
+SHUTDOWN_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,15 @@ async def serve_forever(cfg: config.Config) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with serve(chat.handle_connection, cfg.host, cfg.port, process_request=chat.process_request):
-        logs.log(logging.INFO, f"{cfg.service_name} listening on {cfg.host}:{cfg.port}", port=cfg.port)
-        await stop.wait()
+    server = await serve(chat.handle_connection, cfg.host, cfg.port, process_request=chat.process_request)
+    logs.log(logging.INFO, f"{cfg.service_name} listening on {cfg.host}:{cfg.port}", port=cfg.port)
+    await stop.wait()
+    server.close()
+    try:
+        async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+            await server.wait_closed()
+    except TimeoutError:
+        logs.log(logging.WARNING, f"connections still busy after {SHUTDOWN_GRACE_SECONDS} s; stopping anyway")
     logs.log(logging.INFO, "server stopped")
 
 

@@ -66,7 +66,7 @@ def test_concurrent_websocket_real(ws_url: str, auth_headers: dict[str, str]) ->
     def one_client(n: int) -> None:
         try:
             with open_chat(ws_url, auth_headers) as ws:
-                time.sleep(random.uniform(0, 0.25))  # real users do not type in lockstep
+                time.sleep(random.uniform(0, 0.4))  # real users do not type in lockstep
                 send_chat(ws, f"{n} + {n * 10}", f"c{n}")
                 run = collect_run(ws)
                 answers[n] = (run[-1]["type"], run[-1]["data"].get("answer"), len(run))
