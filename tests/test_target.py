@@ -110,3 +110,36 @@ def test_cli_bad_repo_is_one_line(run_cli: CliRunner, tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_defaults_to_the_bundled_example(run_cli: CliRunner) -> None:
+    done = run_cli("target", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "running" in json.loads(done.stdout)
+
+
+def test_status_ignores_a_reused_pid(workspace: Path) -> None:
+    """A record whose pid now belongs to another program is reported as not running, and not killed."""
+    other = subprocess.Popen(["sleep", "30"], cwd="/")
+    try:
+        state = {
+            "pid": other.pid,
+            "port": 1,
+            "http_url": "http://127.0.0.1:1",
+            "ws_url": "ws://127.0.0.1:1/ws",
+            "log_file": "",
+            "revision": "x",
+            "started_at": "",
+            "secret_env": "CHAT_JWT_SECRET",
+            "secret": "s",
+        }
+        (workspace / ".fixloop").mkdir()
+        (workspace / ".fixloop" / "target.json").write_text(json.dumps(state))
+        status = target_status(workspace)
+        assert status is not None and not status.running
+        assert test_env(workspace) == {}
+        assert not stop_target(workspace)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

@@ -1,10 +1,16 @@
-"""Generate fault.patch / gold.patch for each scenario from text edits of the example."""
-import subprocess, sys, shutil
+"""Regenerate fault.patch / gold.patch of each scenario from text edits of examples/chatbackend.
+
+Run after changing the example: python evals/scenarios/make_patches.py, then tests/test_scenarios.py.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
-ROOT = Path("/work/wt/target")
+ROOT = Path(__file__).resolve().parents[2]  # the fixloop checkout
 sys.path.insert(0, str(ROOT / "src"))
-import os
 os.environ["FIXLOOP_PROJECT_ROOT"] = str(ROOT)
 from fixloop.scenarios import prepare_workspace
 
@@ -61,7 +67,7 @@ def run(repo, *args):
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 for name, edits in EDITS.items():
-    ws = Path("/tmp/scgen/ws") / name
+    ws = Path(tempfile.mkdtemp()) / name
     shutil.rmtree(ws, ignore_errors=True)
     prepare_workspace(ws, None)
     for rel, old, new in edits:

@@ -155,7 +155,7 @@ def stop_target(repo: Path) -> bool:
     if state is None:
         return False
     pid = int(state["pid"])
-    was_running = _alive(pid)
+    was_running = _alive(pid) and _runs_in(pid, repo)
     if was_running:
         _kill_group(pid)
     (state_dir(repo) / STATE_FILE).unlink(missing_ok=True)
@@ -169,7 +169,7 @@ def target_status(repo: Path) -> TargetInfo | None:
         return None
     fields = {name: state[name] for name in TargetInfo.__dataclass_fields__ if name in state}
     info = TargetInfo(**fields)
-    info.running = _alive(info.pid)
+    info.running = _alive(info.pid) and _runs_in(info.pid, repo)
     return info
 
 
@@ -263,6 +263,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _runs_in(pid: int, repo: Path) -> bool:
+    """False when ``pid`` now belongs to another program (a reused pid), as far as /proc can tell."""
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve() == repo.resolve()
+    except OSError:
+        return True  # no /proc (or no permission): trust the pid
 
 
 def _kill_group(pid: int) -> None:
