@@ -11,7 +11,7 @@ import pytest
 from fixloop.errors import FixloopError, TargetError, UsageError
 from fixloop.records import CATEGORY_KINDS
 from fixloop.scenarios import Scenario, apply_patch, list_scenarios, load_scenario, prepare_workspace
-from fixloop.target import free_port, start_target, stop_target, test_env
+from fixloop.target import start_target, stop_target, target_status, test_env
 from tests.examples.suite import P1_FILE, SuiteResult, run_suite
 
 SCENARIO_NAMES = [scenario.name for scenario in list_scenarios()]
@@ -84,14 +84,11 @@ def fault_files(scenario: Scenario) -> list[str]:
 def show_fault(repo: Path, scenario: Scenario) -> SuiteResult:
     """Run the focus tier (and the files of the expected failures) against the broken target."""
     if scenario.extra.get("start_fails"):
-        port = free_port()
         with pytest.raises(TargetError, match="exited with code 2"):
-            start_target(repo, port=port)
-        env = {
-            "CHAT_HTTP_URL": f"http://127.0.0.1:{port}",
-            "CHAT_WS_URL": f"ws://127.0.0.1:{port}/ws",
-            "CHAT_JWT_SECRET": "x" * 32,
-        }
+            start_target(repo)
+        failed = target_status(repo)
+        assert failed is not None and not failed.running and failed.error
+        env = {"CHAT_HTTP_URL": failed.http_url, "CHAT_WS_URL": failed.ws_url, "CHAT_JWT_SECRET": "x" * 32}
         return run_suite(repo, env, *fault_files(scenario))
     start_target(repo)
     try:

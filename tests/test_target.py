@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixloop.errors import TargetError
-from fixloop.scenarios import prepare_workspace
+from fixloop.scenarios import load_scenario, prepare_workspace
 from fixloop.target import restart_target, start_target, stop_target, target_status, test_env
 from tests.conftest import CliRunner
 
@@ -79,7 +79,28 @@ def test_crash_on_start_is_a_clear_error(workspace: Path) -> None:
         start_target(workspace, env={"CHAT_PORT": "not-a-port"})
     assert "exited with code 2" in info.value.message
     assert "CHAT_PORT must be a int" in info.value.message
-    assert target_status(workspace) is None
+    failed = target_status(workspace)
+    assert failed is not None and not failed.running
+    assert "CHAT_PORT must be a int" in failed.error
+    assert test_env(workspace) == {}
+    logged = [json.loads(line) for line in (workspace / ".fixloop" / "target.log").read_text().splitlines()]
+    assert logged[-1]["severity"] == "CRITICAL"
+    assert "startup failed" in logged[-1]["jsonPayload"]["message"]
+    info2 = start_target(workspace)  # a failed start does not block the next one
+    try:
+        assert health(info2.http_url)["status"] == "ok"
+    finally:
+        assert stop_target(workspace)
+
+
+def test_cli_reports_a_failed_start(tmp_path: Path, run_cli: CliRunner) -> None:
+    repo = prepare_workspace(tmp_path / "ws", load_scenario("missing-env"))
+    up = run_cli("target", "up", "--repo", str(repo))
+    assert up.returncode == 1
+    assert "CHAT_AGENT_MODEL" in up.stderr
+    assert "Traceback" not in up.stderr
+    status = run_cli("target", "status", "--repo", str(repo))
+    assert "the last start failed" in status.stdout
 
 
 def test_cli_up_status_down(workspace: Path, run_cli: CliRunner) -> None:

@@ -271,6 +271,8 @@ def target_status(repo: Annotated[Path | None, typer.Option("--repo")] = None, j
     elif info.running:
         typer.echo(f"running: {info.http_url} (websocket {info.ws_url}), revision {info.revision}, pid {info.pid}")
         typer.echo(f"logs {info.log_file}, started {info.started_at}")
+    elif info.error:
+        typer.echo(f"not running: the last start failed: {info.error}")
     else:
         typer.echo(f"not running (pid {info.pid} is gone; last revision {info.revision}, logs {info.log_file})")
 

@@ -57,6 +57,7 @@ class TargetInfo:
     started_at: str
     running: bool = True
     console_file: str = ""  # the target's stdout + stderr
+    error: str = ""  # why the last start failed (then ``running`` is False)
 
     def public(self) -> dict[str, Any]:
         """What may be shown to a user (no secret in here)."""
@@ -129,8 +130,10 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
     )
     try:
         _wait_healthy(process, info.http_url + settings.target.health_path, console_file)
-    except TargetError:
+    except TargetError as exc:
         _kill_group(process.pid)
+        info.running, info.error = False, exc.message
+        _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env})
         raise
     _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env, "secret": child_env[secret_env]})
     return info
@@ -169,7 +172,7 @@ def target_status(repo: Path) -> TargetInfo | None:
         return None
     fields = {name: state[name] for name in TargetInfo.__dataclass_fields__ if name in state}
     info = TargetInfo(**fields)
-    info.running = _alive(info.pid) and _runs_in(info.pid, repo)
+    info.running = not info.error and _alive(info.pid) and _runs_in(info.pid, repo)
     return info
 
 
@@ -178,7 +181,7 @@ def test_env(repo: Path) -> dict[str, str]:
     repo = _existing(repo)
     info = target_status(repo)
     state = _read_state(repo)
-    if info is None or state is None or not info.running:
+    if info is None or state is None or not info.running or "secret" not in state:
         return {}
     extra = load_settings(repo).target.env
     return {

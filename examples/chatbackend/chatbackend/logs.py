@@ -46,6 +46,8 @@ class LogEntryFormatter(logging.Formatter):
             trace_text = self.formatException(record.exc_info)
             payload["message"] = f"{payload['message']}\n{trace_text}"
             payload["stack_trace"] = trace_text
+            if record.exc_info[0] is not None:
+                payload["error_type"] = record.exc_info[0].__name__
         entry: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="microseconds")
