@@ -191,11 +191,47 @@ def triage(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
+    focus: Annotated[str, typer.Option("--focus", help="Focus area, ranks matching paths higher.")] = "",
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-run failing tests N times to find flaky ones (default: none).")
+    ] = None,
+    budget: Annotated[int, typer.Option(min=200, help="Token budget of each evidence bundle.")] = 4000,
 ) -> None:
     """Group failures into categories and gather evidence for each."""
     if not results.is_file():
         raise UsageError(f"results file {results} does not exist", hint="write one with `fixloop test --json`")
-    not_ready("triage", 4)
+    from fixloop.agents.triage_report import load_results, redactor_for, render_text, triage_run
+    from fixloop.config import load_settings
+    from fixloop.integrations.logs import build_log_source
+    from fixloop.records import TestRun
+
+    run_record, findings = load_results(results)
+    where = existing_repo(repo) if repo is not None else Path(run_record.cwd)
+    if not where.is_dir():
+        raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
+    settings = load_settings(where, config)
+    rerun_fn = None
+    if reruns:
+        from fixloop.tools.run_tests import run_tests
+
+        def rerun_fn(ids: list[str]) -> TestRun:
+            return run_tests(where, ids, settings)
+
+    report = triage_run(
+        run_record,
+        findings,
+        repo=where,
+        settings=settings,
+        logs=build_log_source(settings, where),
+        focus=focus,
+        redactor=redactor_for(settings),
+        rerun=rerun_fn,
+        reruns=reruns or 0,
+        budget_tokens=budget,
+    )
+    redactor = redactor_for(settings)
+    text = report.model_dump_json(indent=2) if json_out else render_text(report)
+    typer.echo(redactor.redact(text), nl=not text.endswith("\n"))
 
 
 @probe_app.command("ws")
