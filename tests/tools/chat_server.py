@@ -80,9 +80,7 @@ def running_chat_server(mode: str = "healthy") -> Iterator[ChatServer]:
     stop = asyncio.Event()
 
     async def main() -> None:
-        async with serve(
-            lambda c: _handler(c, mode), "127.0.0.1", 0, process_request=_process_request(mode)
-        ) as server:
+        async with serve(lambda c: _handler(c, mode), "127.0.0.1", 0, process_request=_process_request(mode)) as server:
             holder["server"] = server
             ready.set()
             await stop.wait()

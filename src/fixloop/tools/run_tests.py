@@ -84,6 +84,7 @@ def run_tests(
         "-p",
         "no:cacheprovider",
         f"--junitxml={junit}",
+        "--continue-on-collection-errors",
         "-q",
         "-rfEs",
         *parallel,

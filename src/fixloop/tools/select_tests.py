@@ -103,7 +103,7 @@ def _score(match: FileMatch, groups: list[TermGroup]) -> None:
             reasons.append(f"folder {path.parent.as_posix()!r}")
         if match.entry and group_hits(group, f"{match.entry.section} {match.entry.description}"):
             hit += 3
-            reasons.append(f"index: {match.entry.description or match.entry.section!r}")
+            reasons.append("index text mentions it")
         marked = sorted({m for m in all_markers if group_hits(group, m)})
         if marked:
             hit += 3
@@ -142,8 +142,11 @@ def _score(match: FileMatch, groups: list[TermGroup]) -> None:
     if len(groups) > 1 and len(match.groups_hit) == len(groups):
         match.score *= 1.5
         match.reasons.append("covers every focus word")
-    if match.entry and match.entry.priority is not None:
-        match.score += max(0.0, 3.0 - match.entry.priority * 0.5)
+    if match.entry:
+        level = f" P{match.entry.priority}" if match.entry.priority is not None else ""
+        match.reasons.append(f"index{level}: {match.entry.description or match.entry.section}".strip())
+        if match.entry.priority is not None:
+            match.score += max(0.0, 3.0 - match.entry.priority * 0.5)
 
 
 def _classify(match: FileMatch) -> None:
