@@ -66,3 +66,37 @@ def test_find_index_under_test_roots_and_configured_path(tmp_path: Path) -> None
     assert find_index(tmp_path, None, ["tests"]) == idx
     with pytest.raises(UsageError, match="does not exist"):
         find_index(tmp_path, "docs/missing.md", ["tests"])
+
+
+SECTIONED = """
+# E2E index
+
+**Required env vars** (all tiers): `SVC_URL`
+
+## Priority 1: Core Socket Flow (P1)
+**Business impact**: $300K MRR at risk — chat is down
+**Failure tolerance**: 0%
+**Markers**: `staging`, `websocket`
+**Required env vars**: `SVC_URL`, `SVC_SECRET`
+- `tests/e2e/test_socket_flow.py`
+
+## Priority 2: Invoices (P2)
+**Business impact**: $10K MRR at risk
+**Failure tolerance**: < 15%
+**Markers**: `staging`, `billing`
+- `tests/e2e/test_invoices.py`
+"""
+
+
+def test_sectioned_index_with_bold_fields() -> None:
+    index = parse_index(SECTIONED)
+    assert index.names == {1: "Core Socket Flow", 2: "Invoices"}
+    assert index.impacts == {1: "$300K MRR at risk — chat is down", 2: "$10K MRR at risk"}
+    assert index.tolerances == {1: 0.0, 2: 0.15}
+    assert index.required_env == ["SVC_URL", "SVC_SECRET"]
+    assert index.markers == ["staging", "websocket", "billing"]
+    socket_entry, invoices = index.entries
+    assert (socket_entry.file, socket_entry.priority, socket_entry.markers) == (
+        "tests/e2e/test_socket_flow.py", 1, ["staging", "websocket"],
+    )  # fmt: skip
+    assert (invoices.priority, invoices.markers) == (2, ["staging", "billing"])

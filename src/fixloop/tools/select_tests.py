@@ -56,7 +56,7 @@ def select_tests(repo: Path, focus: str, settings: Settings) -> Selection:
         selection.tiers.append(
             Tier(
                 priority=priority,
-                name=TIER_NAMES[priority],
+                name=(index.names.get(priority) if index else None) or TIER_NAMES.get(priority, f"priority {priority}"),
                 tolerance=index.tolerances.get(priority, 0.0) if index else 0.0,
                 impact=index.impacts.get(priority, "") if index else "",
                 files=tiers[priority],
@@ -101,7 +101,10 @@ def _score(match: FileMatch, groups: list[TermGroup]) -> None:
         if dir_text and group_hits(group, dir_text):
             hit += 2
             reasons.append(f"folder {path.parent.as_posix()!r}")
-        if match.entry and group_hits(group, f"{match.entry.section} {match.entry.description}"):
+        entry_text = (
+            f"{match.entry.section} {match.entry.description} {' '.join(match.entry.markers)}" if match.entry else ""
+        )
+        if match.entry and group_hits(group, entry_text):
             hit += 3
             reasons.append("index text mentions it")
         marked = sorted({m for m in all_markers if group_hits(group, m)})
@@ -144,7 +147,8 @@ def _score(match: FileMatch, groups: list[TermGroup]) -> None:
         match.reasons.append("covers every focus word")
     if match.entry:
         level = f" P{match.entry.priority}" if match.entry.priority is not None else ""
-        match.reasons.append(f"index{level}: {match.entry.description or match.entry.section}".strip())
+        where = match.entry.description or match.entry.section.split(" / ")[-1]
+        match.reasons.append(f"index{level}: {where}".strip())
         if match.entry.priority is not None:
             match.score += max(0.0, 3.0 - match.entry.priority * 0.5)
 
@@ -163,6 +167,9 @@ def _classify(match: FileMatch) -> None:
 
 
 def _tier_of(match: FileMatch) -> int:
+    """The index's priority for a file it ranks; otherwise core e2e, integration, pipeline, unit."""
+    if match.entry is not None and match.entry.priority is not None:
+        return match.entry.priority
     if match.kind == "unit":
         return 4
     if match.name_hit and match.kind == "e2e":

@@ -25,6 +25,10 @@ _ENV_EXPORT = re.compile(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{2,})=")
 _ENV_NAME = re.compile(r"`([A-Z][A-Z0-9_]{2,})`")
 _MARKER = re.compile(r"@pytest\.mark\.(\w+)|-m\s+[\"']?(\w+)")
 _TOLERANCE_WORDS = re.compile(r"fail|toleran|must pass", re.IGNORECASE)
+_KEY_VALUE = re.compile(r"^\s*[-*]?\s*\*\*([^*]+?)\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*)$")
+_BACKTICKED_WORD = re.compile(r"`([A-Za-z_][\w-]*)`")
+_PRIORITY_PREFIX = re.compile(r"^\s*(?:P\d|Priority\s*\d)\s*[:.\-–—]?\s*", re.IGNORECASE)
+_PRIORITY_SUFFIX = re.compile(r"\s*\((?:P\d|Priority\s*\d)\)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -36,6 +40,7 @@ class IndexEntry:
     impact: str = ""
     test_count: int | None = None
     dir_hint: str = ""  # a folder named in the section heading, e.g. tests/e2e/staging/
+    markers: list[str] = field(default_factory=list)  # markers the index gives the entry's section
 
 
 @dataclass
@@ -46,6 +51,7 @@ class TestIndex:
     entries: list[IndexEntry] = field(default_factory=list)
     tolerances: dict[int, float] = field(default_factory=dict)  # priority -> allowed failure ratio
     impacts: dict[int, str] = field(default_factory=dict)  # priority -> business impact
+    names: dict[int, str] = field(default_factory=dict)  # priority -> tier name from its heading
     required_env: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
 
@@ -85,6 +91,7 @@ def parse_index(text: str, path: str = "") -> TestIndex:
     in_code = False
     header_cells: list[str] = []
     env_section = False
+    section_markers: list[str] = []
     for raw in text.splitlines():
         line = raw.rstrip()
         if line.lstrip().startswith("```"):
@@ -103,8 +110,12 @@ def parse_index(text: str, path: str = "") -> TestIndex:
             headings = [h for h in headings if h[0] < level] + [(level, title)]
             env_section = "env" in title.lower()
             header_cells = []
+            section_markers = []
             _section_priority_facts(index, title)
             continue
+        key_value = _KEY_VALUE.match(line)
+        if key_value and not _FILE.search(line):
+            _key_value_facts(index, key_value.group(1).lower(), key_value.group(2), headings, section_markers)
         if env_section:
             for name in _ENV_NAME.findall(line):
                 _add(index.required_env, name)
@@ -118,7 +129,7 @@ def parse_index(text: str, path: str = "") -> TestIndex:
                 continue
             _table_row(index, cells, header_cells, headings)
         elif _FILE.search(line):
-            _bullet(index, line, headings)
+            _bullet(index, line, headings, section_markers)
     return index
 
 
@@ -154,9 +165,31 @@ def _dir_hint(headings: list[tuple[int, str]]) -> str:
 
 def _section_priority_facts(index: TestIndex, title: str) -> None:
     m = _PRIORITY.search(title)
+    if not m:
+        return
     money = _MONEY.search(title)
-    if m and money:
+    if money:
         index.impacts.setdefault(int(m.group(1)), money.group(0).strip())
+    name = _PRIORITY_SUFFIX.sub("", _PRIORITY_PREFIX.sub("", title)).strip(" :*")
+    if name and name != title.strip():
+        index.names.setdefault(int(m.group(1)), name)
+
+
+def _key_value_facts(
+    index: TestIndex, key: str, value: str, headings: list[tuple[int, str]], section_markers: list[str]
+) -> None:
+    """``**Business impact**: ...``, ``**Markers**: `a`, `b```, ``**Required env vars**: `X```."""
+    priority = _section_priority(headings)
+    if "impact" in key or "mrr" in key or "risk" in key:
+        if priority is not None and value:
+            index.impacts.setdefault(priority, value.strip())
+    elif "marker" in key:
+        for name in _BACKTICKED_WORD.findall(value):
+            _add(index.markers, name)
+            _add(section_markers, name)
+    elif "env" in key:
+        for name in _ENV_NAME.findall(value):
+            _add(index.required_env, name)
 
 
 def _tolerance_facts(index: TestIndex, line: str, headings: list[tuple[int, str]]) -> None:
@@ -212,7 +245,7 @@ def _table_row(index: TestIndex, cells: list[str], header: list[str], headings: 
         )
 
 
-def _bullet(index: TestIndex, line: str, headings: list[tuple[int, str]]) -> None:
+def _bullet(index: TestIndex, line: str, headings: list[tuple[int, str]], section_markers: list[str]) -> None:
     priority = _section_priority(headings)
     m_line = _PRIORITY.search(line)
     if m_line and priority is None:
@@ -230,5 +263,6 @@ def _bullet(index: TestIndex, line: str, headings: list[tuple[int, str]]) -> Non
                 impact=index.impacts.get(priority, "") if priority is not None else "",
                 test_count=int(count.group(1)) if count else None,
                 dir_hint=_dir_hint(headings),
+                markers=list(section_markers),
             )
         )
