@@ -7,8 +7,8 @@ import json
 import pytest
 
 from fixloop.config import Settings
-from fixloop.errors import UsageError
-from fixloop.integrations.llm.scripted import scripted_model
+from fixloop.errors import ModelError, UsageError
+from fixloop.integrations.llm.scripted import STEPS_ENV, scripted_model
 from fixloop.integrations.llm.scripted_server import RecordedRequest
 from fixloop.integrations.llm.scripts import evidence_in, script_for_scenario
 from fixloop.interfaces import ChatMessage
@@ -90,3 +90,42 @@ def test_scenario_without_gold_patch_is_a_usage_error(scenario_repo: ScenarioRep
     scenario_repo.scenario.gold_patch.unlink()
     with pytest.raises(UsageError, match=r"no readable gold\.patch"):
         script_for_scenario(scenario_repo.scenario)
+
+
+def test_overrides_put_faults_before_the_scenarios_own_steps(scenario_repo: ScenarioRepo) -> None:
+    from fixloop.agents.fixer import FixReply
+
+    model = scripted_model(Settings(), scenario_repo.scenario, steps={"fix": ["429", "garbage", "scenario"]})
+    try:
+        reply = model.complete_json([ChatMessage("user", "fix it")], FixReply, purpose="fix")
+        assert model.server.served("fix") == 3
+    finally:
+        model.close()
+    assert isinstance(reply, FixReply)
+    assert reply.patch == scenario_repo.scenario.gold_patch.read_text()
+
+
+def test_overrides_from_the_environment_make_a_permanent_fault(
+    scenario_repo: ScenarioRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixloop.agents.fixer import FixReply
+
+    monkeypatch.setenv(STEPS_ENV, '{"fix": ["wrong-schema"]}')
+    model = scripted_model(Settings(), scenario_repo.scenario)
+    try:
+        with pytest.raises(ModelError, match="does not match the FixReply schema"):
+            model.complete_json([ChatMessage("user", "fix it")], FixReply, purpose="fix")
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "told"),
+    [("{not json", "is not JSON"), ('{"fix": "500"}', "object of lists"), ('{"fix": [{"fault": "boom"}]}', "fault")],
+)
+def test_bad_overrides_are_usage_errors(
+    scenario_repo: ScenarioRepo, monkeypatch: pytest.MonkeyPatch, raw: str, told: str
+) -> None:
+    monkeypatch.setenv(STEPS_ENV, raw)
+    with pytest.raises(UsageError, match=told):
+        scripted_model(Settings(), scenario_repo.scenario)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping, Sequence
+
 from fixloop.config import Settings
+from fixloop.errors import UsageError
 from fixloop.integrations.llm.openai_chat import Budget, OpenAIChatModel, RetryPolicy
-from fixloop.integrations.llm.scripted_server import ScriptedServer
-from fixloop.integrations.llm.scripts import script_for_scenario
+from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
+from fixloop.integrations.llm.scripts import script_for_scenario, with_overrides
 from fixloop.scenarios import Scenario
+
+STEPS_ENV = "FIXLOOP_SCRIPTED_STEPS"  # JSON overrides, e.g. {"five_whys": ["429", "scenario"]}
 
 SCRIPTED_API_KEY = "scripted-no-key"  # the scripted server checks no key; never a real one
 SCRIPTED_BACKOFF = 0.05  # seconds: scripted faults need no real waiting
@@ -29,11 +36,34 @@ class ScriptedChatModel(OpenAIChatModel):
         self.on_close(server.stop)
 
 
-def scripted_model(settings: Settings, scenario: Scenario, *, latency: float = 0.0) -> ScriptedChatModel:
+def scripted_model(
+    settings: Settings,
+    scenario: Scenario,
+    *,
+    latency: float = 0.0,
+    steps: Mapping[str, Sequence[StepLike]] | None = None,
+) -> ScriptedChatModel:
     """Start the scripted server for ``scenario`` on loopback; the model is named ``scripted:<scenario>``.
+
+    ``latency`` delays every reply; ``steps`` (else the JSON in ``$FIXLOOP_SCRIPTED_STEPS``) replaces some
+    purposes' steps, ``"scenario"`` standing for the scenario's own (see ``scripts.with_overrides``).
     ``close()`` stops the server (it runs in a daemon thread otherwise)."""
-    server = ScriptedServer(script_for_scenario(scenario), model=f"scripted:{scenario.name}", latency=latency)
+    script = with_overrides(script_for_scenario(scenario), steps if steps is not None else steps_from_env())
+    server = ScriptedServer(script, model=f"scripted:{scenario.name}", latency=latency)
     return ScriptedChatModel(server.start(), settings=settings)
+
+
+def steps_from_env() -> dict[str, list[StepLike]]:
+    raw = os.environ.get(STEPS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{STEPS_ENV} is not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise UsageError(f'{STEPS_ENV} must be a JSON object of lists, e.g. {{"five_whys": ["429", "scenario"]}}')
+    return data
 
 
 def budget_of(settings: Settings) -> Budget:

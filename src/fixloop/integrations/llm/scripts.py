@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fixloop.errors import UsageError
-from fixloop.integrations.llm.scripted_server import RecordedRequest, Script, Step
+from fixloop.integrations.llm.scripted_server import RecordedRequest, Script, Step, StepLike, as_step
 from fixloop.scenarios import Scenario
 
 EVIDENCE_HEADING = re.compile(r"^### (?P<id>E\d+) \[(?P<kind>[a-z-]+)\]", re.M)
@@ -54,6 +55,31 @@ def script_for_scenario(scenario: Scenario) -> Script:
         "fix": [Step(content=json.dumps(fix))],
         "audit": [Step(respond=lambda request: audit_reply(scenario, request))],
     }
+
+
+SCENARIO_STEPS = "scenario"  # in an override: the scenario's own steps for that purpose
+
+
+def with_overrides(script: Script, overrides: Mapping[str, Sequence[StepLike]]) -> Script:
+    """``script`` with some purposes' steps replaced; the step ``"scenario"`` splices the scenario's own in.
+
+    ``{"five_whys": ["429", "scenario"]}`` is a transient fault, ``{"five_whys": ["500"]}`` a permanent one.
+    """
+    out = dict(script)
+    for purpose, steps in overrides.items():
+        if isinstance(steps, str | Mapping) or not steps:
+            raise UsageError(f"scripted override for {purpose!r} needs a non-empty list of steps")
+        replaced: list[Step] = []
+        for item in steps:
+            if item == SCENARIO_STEPS:
+                replaced.extend(script.get(purpose, []))
+            else:
+                try:
+                    replaced.append(as_step(item))
+                except (ValueError, TypeError) as exc:
+                    raise UsageError(f"scripted override for {purpose!r}: {exc}") from None
+        out[purpose] = replaced
+    return out
 
 
 def evidence_in(request: RecordedRequest) -> list[tuple[str, str]]:
