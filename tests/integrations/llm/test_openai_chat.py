@@ -196,3 +196,9 @@ def test_api_key_is_never_logged_nor_shown(serve, caplog: pytest.LogCaptureFixtu
     assert key not in caplog.text
     assert key not in repr(model)
     assert all(key not in r.text() for r in server.requests)
+
+
+def test_purpose_is_made_a_valid_schema_name(serve) -> None:
+    server = serve({"five_whys_v2": [OK]})
+    model_for(server).complete_json(ASK, Answer, purpose="five whys/v2")
+    assert server.requests[0].purpose == "five_whys_v2"

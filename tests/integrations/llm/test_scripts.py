@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pytest
+from pydantic import BaseModel, Field
 
 from fixloop.config import Settings
 from fixloop.errors import ModelError, UsageError
 from fixloop.integrations.llm.scripted import STEPS_ENV, scripted_model
 from fixloop.integrations.llm.scripted_server import RecordedRequest
-from fixloop.integrations.llm.scripts import evidence_in, script_for_scenario
+from fixloop.integrations.llm.scripts import evidence_in, label, script_for_scenario
 from fixloop.interfaces import ChatMessage
 from fixloop.records import FixProposal
 from tests.integrations.llm.scenario_repo import ScenarioRepo, git
@@ -84,6 +86,24 @@ def test_audit_reply_passes_in_the_shape_asked_for(scenario_repo: ScenarioRepo) 
     assert isinstance(verdict, FixProposal)
     assert verdict.validated is False  # a boolean not named like a verdict stays false
     assert "scripted" in verdict.summary
+
+
+class AuditReview(BaseModel):  # the shape of the auditor's LLM review
+    verdict: Literal["fail", "pass"]
+    concerns: list[str] = Field(default_factory=list)
+    duplicate_found: bool = True
+    summary: str = ""
+
+
+def test_audit_reply_picks_the_passing_verdict(scenario_repo: ScenarioRepo) -> None:
+    model = scripted_model(Settings(), scenario_repo.scenario)
+    try:
+        review = model.complete_json([ChatMessage("user", "audit this")], AuditReview, purpose="audit")
+    finally:
+        model.close()
+    assert review == AuditReview(
+        verdict="pass", concerns=[], duplicate_found=False, summary=label(scenario_repo.scenario)
+    )
 
 
 def test_scenario_without_gold_patch_is_a_usage_error(scenario_repo: ScenarioRepo) -> None:

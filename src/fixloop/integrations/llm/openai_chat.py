@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -124,7 +125,7 @@ class OpenAIChatModel:
     def _create(self, conversation: list[dict[str, str]], schema: type[BaseModel], purpose: str) -> tuple[str, str]:
         response_format: Any = {
             "type": "json_schema",
-            "json_schema": {"name": purpose, "schema": schema.model_json_schema(), "strict": False},
+            "json_schema": {"name": schema_name(purpose), "schema": schema.model_json_schema(), "strict": False},
         }
         last = ""
         for attempt in range(self.retry.max_retries + 1):
@@ -189,6 +190,11 @@ class OpenAIChatModel:
         with self._lock:
             self.usage.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
             self.usage.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+
+
+def schema_name(purpose: str) -> str:
+    """The purpose as an OpenAI schema name (``^[a-zA-Z0-9_-]{1,64}$``); the scripted server keys on it."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", purpose)[:64] or "reply"
 
 
 def parse_reply(content: str, schema: type[BaseModel], finish_reason: str = "stop") -> BaseModel:

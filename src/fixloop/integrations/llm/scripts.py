@@ -132,16 +132,24 @@ def _pick(evidence: list[tuple[str, str]], kinds: tuple[str, ...], used: set[str
 
 
 def audit_reply(scenario: Scenario, request: RecordedRequest) -> str:
-    """A pass in the shape the request's schema asks for (booleans named like a verdict are true)."""
+    """A pass in the shape the request's schema asks for: verdict-like booleans true, verdict enums
+    "pass", lists empty, text fields the scripted label."""
     return json.dumps(_pass_for(request.schema, label(scenario)))
+
+
+_PASSING = ("pass", "passed", "approve", "approved", "ok", "accept", "accepted")
 
 
 def _pass_for(schema: dict[str, Any], summary: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, prop in (schema.get("properties") or {}).items():
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        if kind == "boolean":
-            out[name] = name in ("passed", "approved", "ok", "pass", "accept", "accepted")
+        if not isinstance(prop, dict):
+            continue
+        kind, choices = prop.get("type"), prop.get("enum")
+        if isinstance(choices, list) and choices:
+            out[name] = next((c for c in choices if c in _PASSING), choices[0])
+        elif kind == "boolean":
+            out[name] = name in _PASSING
         elif kind == "array":
             out[name] = []
         elif kind in ("number", "integer"):
