@@ -75,7 +75,14 @@ def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | Non
     parts, decisive = signature_parts(result.longrepr or result.skip_reason, repo=repo)
     kind, reason = classify_failure(parts, decisive, phase=result.phase)
     app_frame = next((f"{file}:{function}" for file, _, function in parts.frames if not is_test_file(file)), "")
-    key = f"{kind}|{parts.exception_type}|{parts.http_status}|{parts.close_code}|{_coarse(parts.message)}|{app_frame}"
+    if kind in ("server-error", "auth") and (parts.http_status is not None or parts.close_code is not None):
+        # The status or close code is the signature: an InvalidStatus in one test and an AssertionError
+        # wrapping the same "HTTP 500" in another are one failure of the server.
+        key = f"{kind}|{parts.http_status}|{parts.close_code}|{app_frame}"
+    else:
+        key = (
+            f"{kind}|{parts.exception_type}|{parts.http_status}|{parts.close_code}|{_coarse(parts.message)}|{app_frame}"
+        )
     group = groups.get(key)
     if group is None:
         group = groups[key] = _Group(kind, parts.signature(), reason)

@@ -136,7 +136,7 @@ def mine_templates(
     miner = CachedDrain()
     found: dict[int, LogTemplate] = {}
     for entry in entries:
-        cluster_id = miner.cluster_of(entry.message)
+        cluster_id = miner.cluster_of(first_line(entry.message))
         item = found.get(cluster_id)
         if item is None:
             item = found[cluster_id] = LogTemplate(id=cluster_id, template="")
@@ -152,13 +152,19 @@ def mine_templates(
     )
 
 
+def first_line(message: str) -> str:
+    """The first line of a log message (a logged traceback follows it; it is evidence, not template)."""
+    return message.split("\n", 1)[0]
+
+
 def _observe(item: LogTemplate, entry: LogEntry) -> None:
     item.count += 1
     item.timestamps.append(entry.timestamp)
     if severity_rank(entry.severity) > severity_rank(item.severity):
         item.severity = entry.severity
-    if len(item.examples) < MAX_EXAMPLES and entry.message not in item.examples:
-        item.examples.append(entry.message)
+    example = first_line(entry.message)
+    if len(item.examples) < MAX_EXAMPLES and example not in item.examples:
+        item.examples.append(example)
     if entry.source_file:
         where = f"{entry.source_file}:{entry.source_line or 0} {entry.source_function}".strip()
         if where not in item.sources:
