@@ -115,6 +115,15 @@ def test_setup_timeout_finding_joins_the_timeout_category_of_its_test() -> None:
     assert categories[0].findings[0].kind == "setup-timeout"
 
 
+def test_a_timeout_finding_does_not_override_the_failure_it_is_about() -> None:
+    nodeid = "tests/e2e/test_health.py::test_health_check"
+    run = s.make_run([s.result(nodeid, longrepr=s.REFUSED)])
+    findings = [Finding(kind="timeout", test=nodeid, message=f"{nodeid} timed out in call")]
+    categories = categorize(run, findings)
+    assert [c.kind for c in categories] == ["environment"]
+    assert categories[0].findings[0].kind == "timeout"
+
+
 def _rerun_of(run: TestRun, passing: set[str]) -> TestRun:
     results = [s.result(r.nodeid, "passed") if r.nodeid in passing else r for r in run.results if r.outcome != "passed"]
     return s.make_run(results)
