@@ -89,6 +89,18 @@ def test_realness_findings_become_categories_even_when_nothing_failed() -> None:
     assert categories[0].findings[0].kind == "fake-pass"
 
 
+def test_two_findings_about_one_test_are_one_category() -> None:
+    nodeid = "tests/e2e/test_ws.py::test_fast"
+    run = s.make_run([s.result(nodeid, "passed", duration=0.0001)])
+    findings = [
+        Finding(kind="fake-pass", test=nodeid, message="passed in 0.0001 s"),
+        Finding(kind="no-network", test=nodeid, message="made no connection to the target"),
+    ]
+    categories = categorize(run, findings)
+    assert [(c.id, c.tests) for c in categories] == [("test-defect-1", [nodeid])]
+    assert [f.kind for f in categories[0].findings] == ["fake-pass", "no-network"]
+
+
 def test_infrastructure_skips_are_one_environment_category_with_the_all_skipped_finding() -> None:
     reason = "Docker unavailable (fast check) - use staging environment for WebSocket validation."
     run = s.make_run([s.result(f"tests/mc/test_suite.py::t{i}", "skipped", skip_reason=reason) for i in range(39)])

@@ -129,6 +129,7 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:
             group.tests.append(item.test)
+            by_test[(kind, item.test)] = group  # more findings about this test join this category
         group.findings.append(item)
     for error in run.collection_errors if not any(f.kind == "collection-error" for f in findings) else []:
         kind = finding_kind("collection-error", error)
