@@ -155,7 +155,7 @@ def test_mark_flaky_moves_tests_that_pass_on_rerun() -> None:
     assert "3 runs" in marked[1].title
 
 
-def test_detect_flaky_reruns_only_failing_tests_the_configured_number_of_times() -> None:
+def test_detect_flaky_reruns_all_failing_tests_then_one_per_category_and_stops_when_decided() -> None:
     run = s.seed_run()
     categories = categorize(run, [])
     asked: list[list[str]] = []
@@ -164,11 +164,25 @@ def test_detect_flaky_reruns_only_failing_tests_the_configured_number_of_times()
         asked.append(ids)
         return _rerun_of(run, set(ids) if len(asked) == 2 else set())
 
-    marked, reruns = detect_flaky(categories, run, rerun, times=3)
-    assert len(asked) == 3 and len(reruns) == 3
-    assert all(sorted(ids) == sorted(categories[0].tests) for ids in asked)
-    assert [c.kind for c in marked] == ["flaky"]
-    assert sorted(marked[0].tests) == sorted(categories[0].tests)
+    marked, reruns = detect_flaky(categories, run, rerun, times=5)
+    flow, concurrent = categories[0].tests
+    assert asked == [[flow, concurrent], [flow]]  # then the category is decided: no third re-run
+    assert len(reruns) == 2
+    assert [(c.kind, c.tests) for c in marked] == [("server-error", [concurrent]), ("flaky", [flow])]
+
+
+def test_consistent_failures_are_rerun_the_configured_number_of_times() -> None:
+    run = s.seed_run()
+    categories = categorize(run, [])
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    marked, reruns = detect_flaky(categories, run, rerun, times=4, full_reruns=2)
+    assert [len(ids) for ids in asked] == [2, 2, 1, 1]
+    assert marked == categories and len(reruns) == 4
 
 
 def test_consistent_failures_are_not_flaky() -> None:

@@ -219,13 +219,35 @@ def _retitle(title: str, count: int) -> str:
 
 
 def detect_flaky(
-    categories: list[Category], run: TestRun, rerun: Callable[[list[str]], TestRun], *, times: int
+    categories: list[Category],
+    run: TestRun,
+    rerun: Callable[[list[str]], TestRun],
+    *,
+    times: int,
+    full_reruns: int = 1,
 ) -> tuple[list[Category], list[TestRun]]:
-    """Re-run the failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones."""
-    targets = failing_tests(categories, run)
-    if not targets or times < 1:
+    """Re-run failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones.
+
+    The first ``full_reruns`` re-runs take every failing test; later ones only one test per category
+    that has shown no flakiness yet (one cause, one representative), which keeps many re-runs cheap
+    when tests are slow to fail. Stops early once every category has a test that passed again.
+    """
+    failed = set(failing_tests(categories, run))
+    if not failed or times < 1:
         return categories, []
-    reruns = [rerun(targets) for _ in range(times)]
+    reruns: list[TestRun] = []
+    passed: set[str] = set()
+    for attempt in range(times):
+        open_categories = [c for c in categories if any(t in failed for t in c.tests) and not passed & set(c.tests)]
+        if not open_categories:
+            break
+        if attempt < full_reruns:
+            ids = [t for c in open_categories for t in c.tests if t in failed and t not in passed]
+        else:
+            ids = [next(t for t in c.tests if t in failed) for c in open_categories]
+        result = rerun(list(dict.fromkeys(ids)))
+        reruns.append(result)
+        passed |= {r.nodeid for r in result.results if r.outcome == "passed"}
     return mark_flaky(categories, run, reruns), reruns
 
 
