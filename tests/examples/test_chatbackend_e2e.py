@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from fixloop.scenarios import prepare_workspace
 from fixloop.target import TargetInfo, start_target, stop_target, test_env
@@ -63,12 +67,6 @@ def test_logs_are_cloud_logging_entries_with_revision(running_example: tuple[Pat
 
 def test_plain_hs256_token_is_the_whole_auth_contract(running_example: tuple[Path, TargetInfo]) -> None:
     """Any client (e.g. fixloop's probe) gets in with an HS256 token carrying sub, iat and exp."""
-    import time
-
-    import jwt
-    from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
-
     repo, info = running_example
     secret = test_env(repo)["CHAT_JWT_SECRET"]
     now = int(time.time())
