@@ -355,3 +355,24 @@ def test_llm_review_error_leaves_the_deterministic_verdict_with_a_note(repo: Pat
     assert result.passed
     assert result.reviewer == "deterministic"
     assert "LLM review unavailable" in result.notes[0]
+
+
+def test_deleting_a_test_file_is_caught(repo: Path) -> None:
+    result = audit_patch(make_patch(repo, {"tests/test_events.py": None}), repo)
+    assert [f.check for f in result.findings] == ["deleted-assertion", "deleted-assertion"]
+    assert {f.file for f in result.findings} == {"tests/test_events.py"}
+
+
+def test_new_module_copying_an_existing_helper_is_caught(repo: Path) -> None:
+    copy = "import os\n\n\ndef make_token(user):\n    return f\"{user}:{os.environ['X']}\"\n"
+    result = audit_patch(make_patch(repo, {"server/tokens.py": copy}), repo)
+    assert [f.check for f in result.findings] == ["duplicate-definition"]
+    assert result.findings[0].file == "server/tokens.py"
+
+
+def test_a_new_test_with_its_own_assertions_passes(repo: Path) -> None:
+    new_test = (
+        "from server.handlers import on_message\n\n\ndef test_two_events():\n    sent = []\n"
+        "    on_message(sent.append)\n    assert len(sent) == 2\n"
+    )
+    assert audit_patch(make_patch(repo, {"tests/test_more.py": new_test}), repo).passed
