@@ -396,9 +396,31 @@ def eval_cmd(
     llm: Annotated[LLMMode, typer.Option()] = LLMMode.none,
     scenario: Annotated[str | None, typer.Option()] = None,
     json_out: JsonOpt = False,
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-runs of failing tests for flakiness (default: tests.flaky_reruns).")
+    ] = None,
 ) -> None:
     """Run the eval scenarios and print the metrics table."""
-    not_ready("eval", 8)
+    if stage != EvalStage.triage:
+        not_ready(f"eval --stage {stage.value}", 8)
+    from fixloop.evaluation.triage_eval import render_markdown, run_triage_eval
+    from fixloop.scenarios import list_scenarios, load_scenario
+
+    chosen = [load_scenario(scenario)] if scenario else list_scenarios()
+    if not chosen:
+        raise UsageError("no scenario found under evals/scenarios", hint="run from a fixloop checkout")
+    if llm != LLMMode.none:
+        typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    result = run_triage_eval(chosen, reruns=reruns, progress=None if json_out else progress)
+    result.llm = llm.value
+    text = result.model_dump_json(indent=2) if json_out else render_markdown(result)
+    typer.echo(text, nl=not text.endswith("\n"))
+    if not result.met:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- entry point
