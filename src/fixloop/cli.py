@@ -233,11 +233,47 @@ def triage(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
+    focus: Annotated[str, typer.Option("--focus", help="Focus area, ranks matching paths higher.")] = "",
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-run failing tests N times to find flaky ones (default: none).")
+    ] = None,
+    budget: Annotated[int, typer.Option(min=200, help="Token budget of each evidence bundle.")] = 4000,
 ) -> None:
     """Group failures into categories and gather evidence for each."""
     if not results.is_file():
         raise UsageError(f"results file {results} does not exist", hint="write one with `fixloop test --json`")
-    not_ready("triage", 4)
+    from fixloop.agents.triage_report import load_results, redactor_for, render_text, triage_run
+    from fixloop.config import load_settings
+    from fixloop.integrations.logs import build_log_source
+    from fixloop.records import TestRun
+
+    run_record, findings = load_results(results)
+    where = existing_repo(repo) if repo is not None else Path(run_record.cwd)
+    if not where.is_dir():
+        raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
+    settings = load_settings(where, config)
+    rerun_fn = None
+    if reruns:
+        from fixloop.tools.run_tests import run_tests
+
+        def rerun_fn(ids: list[str]) -> TestRun:
+            return run_tests(where, ids, settings)
+
+    report = triage_run(
+        run_record,
+        findings,
+        repo=where,
+        settings=settings,
+        logs=build_log_source(settings, where),
+        focus=focus,
+        redactor=redactor_for(settings),
+        rerun=rerun_fn,
+        reruns=reruns or 0,
+        budget_tokens=budget,
+    )
+    redactor = redactor_for(settings)
+    text = report.model_dump_json(indent=2) if json_out else render_text(report)
+    typer.echo(redactor.redact(text), nl=not text.endswith("\n"))
 
 
 @probe_app.command("ws")
@@ -285,25 +321,63 @@ def probe_http(
 # ---------------------------------------------------------------- target, server, evals
 
 
+def example_repo(repo: Path | None) -> Path:
+    """``--repo`` when given, else the bundled ``examples/chatbackend`` of the source checkout."""
+    if repo is not None:
+        return existing_repo(repo)
+    from fixloop.paths import project_root
+
+    root = project_root()
+    if root is None or not (root / "examples" / "chatbackend").is_dir():
+        raise UsageError("no bundled example found", hint="pass --repo PATH of the target repository")
+    return root / "examples" / "chatbackend"
+
+
 @target_app.command("up")
 def target_up(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Start the example target as a real process (pidfile, port, log file)."""
-    not_ready("target up", 2)
+    from fixloop.target import start_target
+
+    info = start_target(example_repo(repo), port=port)
+    if json_out:
+        typer.echo(json.dumps(info.public(), indent=2))
+        return
+    typer.echo(f"target up: {info.http_url} (websocket {info.ws_url})")
+    typer.echo(f"revision {info.revision}, pid {info.pid}, logs {info.log_file}")
 
 
 @target_app.command("down")
 def target_down(repo: Annotated[Path | None, typer.Option("--repo")] = None) -> None:
     """Stop the example target."""
-    not_ready("target down", 2)
+    from fixloop.target import stop_target
+
+    where = example_repo(repo)
+    typer.echo(f"target stopped ({where})" if stop_target(where) else f"no target was running for {where}")
 
 
 @target_app.command("status")
 def target_status(repo: Annotated[Path | None, typer.Option("--repo")] = None, json_out: JsonOpt = False) -> None:
     """Report whether the example target runs, where, and which revision."""
-    not_ready("target status", 2)
+    from fixloop import target
+
+    where = example_repo(repo)
+    info = target.target_status(where)
+    if json_out:
+        typer.echo(json.dumps(info.public() if info else {"running": False, "repo": str(where)}, indent=2))
+        return
+    if info is None:
+        typer.echo(f"no target recorded for {where}")
+    elif info.running:
+        typer.echo(f"running: {info.http_url} (websocket {info.ws_url}), revision {info.revision}, pid {info.pid}")
+        typer.echo(f"logs {info.log_file}, started {info.started_at}")
+    elif info.error:
+        typer.echo(f"not running: the last start failed: {info.error}")
+    else:
+        typer.echo(f"not running (pid {info.pid} is gone; last revision {info.revision}, logs {info.log_file})")
 
 
 @app.command()

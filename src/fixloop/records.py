@@ -209,9 +209,14 @@ class EvidenceBundle(Record):
     items: list[EvidenceItem] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
     token_estimate: int = 0
+    notes: list[str] = Field(default_factory=list)  # what could not be gathered, e.g. "logs unavailable: ..."
+    dropped: int = 0  # items left out to stay within the token budget
 
     def ids(self) -> set[str]:
         return {i.id for i in self.items}
+
+    def item(self, item_id: str) -> EvidenceItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
 
 
 # ---------------------------------------------------------------- reasoning and fixes
@@ -251,6 +256,7 @@ class AuditResult(Record):
     passed: bool
     findings: list[AuditFinding] = Field(default_factory=list)
     reviewer: Literal["deterministic", "deterministic+llm"] = "deterministic"
+    notes: list[str] = Field(default_factory=list)  # e.g. why the LLM review did not happen
 
 
 class PullRequestRecord(Record):
