@@ -32,7 +32,8 @@ def test_select_websockets_on_the_example(run_cli: CliRunner) -> None:
     proc = run_cli("select", "--repo", str(example_dir()), "--focus", "websockets", "--json")
     assert proc.returncode == 0, proc.stderr
     tiers = {t["priority"]: [f["path"] for f in t["files"]] for t in json.loads(proc.stdout)["tiers"]}
-    assert P1_FILE in tiers[1]
+    assert tiers[1] == [P1_FILE]
+    assert "tests/e2e/staging/test_staging_websocket_messaging.py" in tiers[2]  # the index's P2, not a guess
     chosen = [p for paths in tiers.values() for p in paths]
     assert not [p for p in chosen if "billing" in p or "profile" in p]
     assert json.loads(proc.stdout)["tiers"][0]["impact"].startswith("$500K+")
@@ -49,6 +50,7 @@ def test_healthy_example_runs_green_real_and_probes_clean(tmp_path: Path, run_cl
     assert report.run.failures() == [] and report.run.counts()["passed"] >= 10
     assert [f.kind for f in report.findings] == []
     assert all(t.holds for t in report.tiers) and report.tiers[0].priority == 1
+    assert report.run.revision == info.revision
     every_test_reached_the_target = all(any(c.port == info.port for c in r.connections) for r in report.run.results)
     assert every_test_reached_the_target
     assert probe.returncode == 0, probe.stdout

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fixloop.config import Settings
 from fixloop.errors import FixloopError
 from fixloop.records import Selection, TestPhaseReport
+from fixloop.tools.probe_http import probe_http
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.tiers import evaluate_tiers
@@ -42,6 +43,19 @@ def target_ports(env: dict[str, str]) -> list[int]:
     return sorted(ports)
 
 
+def reported_revision(env: dict[str, str], health_path: str) -> str | None:
+    """The revision the target's health endpoint reports, from the first HTTP URL in ``env`` that answers."""
+    for value in env.values():
+        if value.startswith(("http://", "https://")):
+            try:
+                report = probe_http(value, health_path=health_path, timeout=5.0)
+            except FixloopError:
+                continue
+            if report.revision:
+                return report.revision
+    return None
+
+
 def run_test_phase(
     repo: Path,
     targets: list[str],
@@ -56,6 +70,7 @@ def run_test_phase(
     """Run ``targets``, add realness findings and tier verdicts, and write ``out_dir/results.json``."""
     env = dict(env or {})
     run = run_tests(repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    run.revision = reported_revision(env, settings.target.health_path)
     ports = target_ports(env)
     report = TestPhaseReport(
         selection=selection,
