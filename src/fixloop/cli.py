@@ -283,14 +283,19 @@ def probe_ws(
     clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 3,
     json_out: JsonOpt = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the handshake and the events.")] = 10.0,
+    issuer: Annotated[str | None, typer.Option(help="JWT 'iss' claim (default: target.service_name).")] = None,
 ) -> None:
     """Handshake, auth, the five agent events in order, concurrency, close codes, latency."""
+    from fixloop.config import load_settings
     from fixloop.tools.probe_ws import probe_ws as run_probe
     from fixloop.tools.probe_ws import token_from_env_value
     from fixloop.tools.views import show_probe
 
-    value = os.environ.get(token_env or "CHAT_JWT_SECRET", "")
-    report = run_probe(url, token=token_from_env_value(value) if value else None, clients=clients, timeout=timeout)
+    target = load_settings(None).target
+    value = os.environ.get(token_env or target.token_secret_env, "")
+    issuer = issuer or target.service_name
+    token = token_from_env_value(value, issuer=issuer) if value else None
+    report = run_probe(url, token=token, clients=clients, timeout=timeout, issuer=issuer)
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:
