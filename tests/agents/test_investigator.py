@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from fixloop.agents.citations import citation_problems
 from fixloop.agents.investigator import investigate
+from fixloop.agents.triage import categorize
 from fixloop.config import Settings
 from fixloop.errors import ModelError
 from fixloop.integrations.llm.openai_chat import OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted import scripted_model
 from fixloop.integrations.llm.scripted_server import ScriptedServer
+from fixloop.integrations.logs.file import FileLogSource
 from fixloop.redaction import Redactor
+from fixloop.scenarios import Scenario
+from fixloop.tools.evidence import gather_evidence
+from tests.agents import failure_samples as samples
 from tests.agents.llm_fixtures import CANARY, bundle, category, redact_canary
 from tests.integrations.llm.scenario_repo import ScenarioRepo
+from tests.tools.localize_repo import make_repo
+from tests.tools.test_evidence import write_logs
 
 
 def chain_reply(cite: list[list[str]]) -> str:
@@ -126,3 +135,34 @@ def test_real_redactor_keeps_planted_secrets_out_of_the_prompt() -> None:
     assert jwt not in sent
     assert secret not in sent
     assert "REDACTED" in sent
+
+
+def test_scripted_chain_passes_the_checker_on_a_real_triage_bundle(tmp_path: Path) -> None:
+    """Real categorize + gather_evidence on a sample repo; the scripted five whys built from the prompt."""
+    repo = make_repo(tmp_path / "repo")
+    run = samples.seed_run()
+    found = categorize(run, [], repo=repo)[0]
+    real_bundle = gather_evidence(found, run, repo=repo, logs=FileLogSource(write_logs(repo)), settings=Settings())
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    (folder / "gold.patch").write_text("--- a/chat/sessions.py\n+++ b/chat/sessions.py\n@@ -1 +1 @@\n-a\n+b\n")
+    scenario = Scenario(
+        name="sessions-rename",
+        path=folder,
+        description="open() reads a renamed session backend key",
+        focus="websockets",
+        expected_kinds=["server-error"],
+        expected_file="chat/sessions.py",
+        expected_function="open",
+    )
+    model = scripted_model(Settings(), scenario)
+    try:
+        chain = investigate(model, found, real_bundle, redact=Redactor(env={}).redact, focus="websockets")
+    finally:
+        model.close()
+    assert citation_problems(chain, real_bundle) == []
+    kinds = {item.id: item.kind for item in real_bundle.items}
+    assert kinds[chain.steps[0].evidence[0]] == "test-output"
+    assert kinds[chain.steps[2].evidence[0]] in ("log-template", "log-line")
+    assert kinds[chain.steps[3].evidence[0]] == "code"
+    assert chain.fix_location == "chat/sessions.py:open"
