@@ -144,3 +144,17 @@ def test_every_scenarios_scripted_fix_applies_to_its_faulty_workspace(scenario: 
     assert proposal.patch == scenario.gold_patch.read_text()
     assert scenario.expected_file in proposal.files
     assert git(repo, "apply", "--check", input_text=proposal.patch).returncode == 0
+
+
+def test_without_a_redactor_the_environment_secrets_are_still_masked(
+    scenario_repo: ScenarioRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "env-canary-5be2c0d94f"
+    monkeypatch.setenv("CHAT_JWT_SECRET", secret)
+    gold = scenario_repo.scenario.gold_patch.read_text()
+    with ScriptedServer({"fix": [fix_reply(gold)]}) as server:
+        evidence = bundle(secret_in_log=f"key={secret}")
+        propose_fix(model_on(server), category(), evidence, chain(), repo=scenario_repo.repo)
+        sent = json.dumps(server.requests[0].body)
+    assert secret not in sent
+    assert "REDACTED" in sent
