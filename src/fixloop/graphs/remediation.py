@@ -12,6 +12,7 @@ checkpoint never opens a second PR, merges twice or deploys twice.
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -104,9 +105,12 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     record = _current(state).model_copy(
         update={"selection": selection, "test_run": test_run, "revision": test_run.revision}
     )
-    text = f"ran `{' '.join(test_run.command)}`: {counts} (exit {test_run.exit_code})"
+    text = (
+        f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
+    )
     ctx.notify(text)
-    return {"iterations": [record], "events": [_event(state, "run_tests", text, detail=test_run.stdout_tail)]}
+    detail = f"$ {shlex.join(test_run.command)}\n{test_run.stdout_tail}"
+    return {"iterations": [record], "events": [_event(state, "run_tests", text, detail=detail)]}
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -320,11 +324,8 @@ def merge_node(state: RemediationState, runtime: Runtime[RunContext]) -> Command
     updated: list[Investigation] = []
     revision = ""
     for pr in pending:
-        current = ctx.codehost.find_pr(pr.branch)
-        if current is not None and current.state == "merged":
-            sha = current.head_sha  # merged before a crash: never merge twice
-        else:
-            sha = ctx.codehost.merge(pr.number, approved_by=approver)
+        # CodeHost.merge is idempotent: a PR merged before a crash returns its merge sha, unmerged again.
+        sha = ctx.codehost.merge(pr.number, approved_by=approver)
         crash_point("merge:after")
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)
