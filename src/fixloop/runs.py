@@ -85,7 +85,6 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             checkpointer=request.checkpointer,
             request=stored,
         )
-        record_run(entry, store)
         with _context(stored, settings, notifier) as ctx:
             info = RunInfo(
                 thread_id=thread_id,
