@@ -7,6 +7,7 @@ and print as one line with a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from enum import StrEnum
@@ -281,25 +282,63 @@ def probe_http(url: str, json_out: JsonOpt = False) -> None:
 # ---------------------------------------------------------------- target, server, evals
 
 
+def example_repo(repo: Path | None) -> Path:
+    """``--repo`` when given, else the bundled ``examples/chatbackend`` of the source checkout."""
+    if repo is not None:
+        return existing_repo(repo)
+    from fixloop.paths import project_root
+
+    root = project_root()
+    if root is None or not (root / "examples" / "chatbackend").is_dir():
+        raise UsageError("no bundled example found", hint="pass --repo PATH of the target repository")
+    return root / "examples" / "chatbackend"
+
+
 @target_app.command("up")
 def target_up(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Start the example target as a real process (pidfile, port, log file)."""
-    not_ready("target up", 2)
+    from fixloop.target import start_target
+
+    info = start_target(example_repo(repo), port=port)
+    if json_out:
+        typer.echo(json.dumps(info.public(), indent=2))
+        return
+    typer.echo(f"target up: {info.http_url} (websocket {info.ws_url})")
+    typer.echo(f"revision {info.revision}, pid {info.pid}, logs {info.log_file}")
 
 
 @target_app.command("down")
 def target_down(repo: Annotated[Path | None, typer.Option("--repo")] = None) -> None:
     """Stop the example target."""
-    not_ready("target down", 2)
+    from fixloop.target import stop_target
+
+    where = example_repo(repo)
+    typer.echo(f"target stopped ({where})" if stop_target(where) else f"no target was running for {where}")
 
 
 @target_app.command("status")
 def target_status(repo: Annotated[Path | None, typer.Option("--repo")] = None, json_out: JsonOpt = False) -> None:
     """Report whether the example target runs, where, and which revision."""
-    not_ready("target status", 2)
+    from fixloop import target
+
+    where = example_repo(repo)
+    info = target.target_status(where)
+    if json_out:
+        typer.echo(json.dumps(info.public() if info else {"running": False, "repo": str(where)}, indent=2))
+        return
+    if info is None:
+        typer.echo(f"no target recorded for {where}")
+    elif info.running:
+        typer.echo(f"running: {info.http_url} (websocket {info.ws_url}), revision {info.revision}, pid {info.pid}")
+        typer.echo(f"logs {info.log_file}, started {info.started_at}")
+    elif info.error:
+        typer.echo(f"not running: the last start failed: {info.error}")
+    else:
+        typer.echo(f"not running (pid {info.pid} is gone; last revision {info.revision}, logs {info.log_file})")
 
 
 @app.command()
