@@ -367,9 +367,7 @@ def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
         crash_point("deploy:after")
         text = f"deploy of {revision}: {record.outcome}"
     ctx.notify(text)
-    update: dict[str, Any] = {"events": [_event(state, "deploy", text, detail=record.output)]}
-    if already is None:
-        update["deploys"] = [record]
+    update: dict[str, Any] = {"events": [_event(state, "deploy", text, detail=record.output)], "deploys": [record]}
     if record.outcome != "healthy":
         update.update(status="gave_up", outcome=f"deploy of {revision} ended {record.outcome}")
     else:
@@ -384,9 +382,10 @@ def _already_deployed(repo: Path, revision: str) -> DeployRecord | None:
         info = target_status(repo)
     except FixloopError:
         return None
-    if info is None or not info.running or not revision.startswith(info.revision[:7]) or not info.revision:
+    if info is None or not info.running or not info.revision or info.revision != revision:
         return None
-    return DeployRecord(revision=revision, started=utc_now(), healthy_at=utc_now(), outcome="healthy")
+    note = f"the target already runs {revision} (pid {info.pid}): deployed before an interruption, not redeployed"
+    return DeployRecord(revision=revision, started=utc_now(), healthy_at=utc_now(), outcome="healthy", output=note)
 
 
 def route_after_deploy(state: RemediationState) -> str:
