@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
 
 from fixloop.errors import FixloopError, NotReadyError, UsageError
 
@@ -54,6 +55,10 @@ class EvalStage(StrEnum):
     triage = "triage"
     fix = "fix"
     all = "all"
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
 
 
 def not_ready(command: str, issue: int) -> NoReturn:
@@ -229,8 +234,16 @@ def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.j
 @app.command()
 def select(repo: RepoOpt, focus: FocusOpt, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Select and rank the tests for a focus, in priority tiers."""
-    existing_repo(repo)
-    not_ready("select", 3)
+    from fixloop.config import load_settings
+    from fixloop.tools.select_tests import select_tests
+    from fixloop.tools.views import show_selection
+
+    root = existing_repo(repo)
+    selection = select_tests(root, focus, load_settings(root, config))
+    if json_out:
+        typer.echo(selection.model_dump_json(indent=2))
+    else:
+        show_selection(selection, _console())
 
 
 @app.command()
@@ -245,8 +258,37 @@ def test(
     config: ConfigOpt = None,
 ) -> None:
     """Run tests for real in the target's own environment and check that they are real."""
-    existing_repo(repo)
-    not_ready("test", 3)
+    from datetime import UTC, datetime
+
+    from fixloop.config import load_settings
+    from fixloop.paths import fixloop_home
+    from fixloop.tools.select_tests import select_tests
+    from fixloop.tools.test_phase import RESULTS_FILE, phase_ok, run_test_phase, target_env
+    from fixloop.tools.views import show_test_phase
+
+    root = existing_repo(repo)
+    if not ids and not focus:
+        raise UsageError("nothing to run", hint="pass test ids/files or --focus TEXT")
+    settings = load_settings(root, config)
+    selection = select_tests(root, focus, settings) if focus else None
+    targets = list(ids or []) or (selection.test_targets() if selection else [])
+    if not targets:
+        message = selection.message if selection else "no tests given"
+        typer.echo(json.dumps({"run": None, "message": message}) if json_out else message)
+        return
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = run_test_phase(
+        root, targets, settings, selection=selection, env=target_env(root), out_dir=out_dir,
+        timeout=timeout, workers=workers,
+    )  # fmt: skip
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_test_phase(report, _console(), results_file=str(out_dir / RESULTS_FILE))
+    if not phase_ok(report):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -255,11 +297,47 @@ def triage(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
+    focus: Annotated[str, typer.Option("--focus", help="Focus area, ranks matching paths higher.")] = "",
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-run failing tests N times to find flaky ones (default: none).")
+    ] = None,
+    budget: Annotated[int, typer.Option(min=200, help="Token budget of each evidence bundle.")] = 4000,
 ) -> None:
     """Group failures into categories and gather evidence for each."""
     if not results.is_file():
         raise UsageError(f"results file {results} does not exist", hint="write one with `fixloop test --json`")
-    not_ready("triage", 4)
+    from fixloop.agents.triage_report import load_results, redactor_for, render_text, triage_run
+    from fixloop.config import load_settings
+    from fixloop.integrations.logs import build_log_source
+    from fixloop.records import TestRun
+
+    run_record, findings = load_results(results)
+    where = existing_repo(repo) if repo is not None else Path(run_record.cwd)
+    if not where.is_dir():
+        raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
+    settings = load_settings(where, config)
+    rerun_fn = None
+    if reruns:
+        from fixloop.tools.run_tests import run_tests
+
+        def rerun_fn(ids: list[str]) -> TestRun:
+            return run_tests(where, ids, settings)
+
+    report = triage_run(
+        run_record,
+        findings,
+        repo=where,
+        settings=settings,
+        logs=build_log_source(settings, where),
+        focus=focus,
+        redactor=redactor_for(settings),
+        rerun=rerun_fn,
+        reruns=reruns or 0,
+        budget_tokens=budget,
+    )
+    redactor = redactor_for(settings)
+    text = report.model_dump_json(indent=2) if json_out else render_text(report)
+    typer.echo(redactor.redact(text), nl=not text.endswith("\n"))
 
 
 @probe_app.command("ws")
@@ -268,15 +346,40 @@ def probe_ws(
     token_env: Annotated[str | None, typer.Option(help="Env var holding the JWT secret or token.")] = None,
     clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 3,
     json_out: JsonOpt = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the handshake and the events.")] = 10.0,
 ) -> None:
     """Handshake, auth, the five agent events in order, concurrency, close codes, latency."""
-    not_ready("probe ws", 3)
+    from fixloop.tools.probe_ws import probe_ws as run_probe
+    from fixloop.tools.probe_ws import token_from_env_value
+    from fixloop.tools.views import show_probe
+
+    value = os.environ.get(token_env or "CHAT_JWT_SECRET", "")
+    report = run_probe(url, token=token_from_env_value(value) if value else None, clients=clients, timeout=timeout)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_probe(report, _console())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @probe_app.command("http")
-def probe_http(url: str, json_out: JsonOpt = False) -> None:
+def probe_http(
+    url: str,
+    json_out: JsonOpt = False,
+    expect_revision: Annotated[str | None, typer.Option(help="Fail unless /health reports this revision.")] = None,
+) -> None:
     """Health endpoint and reported revision."""
-    not_ready("probe http", 3)
+    from fixloop.tools.probe_http import probe_http as run_probe
+    from fixloop.tools.views import show_probe
+
+    report = run_probe(url, expect_revision=expect_revision)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_probe(report, _console())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- target, server, evals
