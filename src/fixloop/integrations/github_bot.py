@@ -28,13 +28,14 @@ class IssueBot:
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=seconds_between_writes,
+            lazy=True,
         )
         self.redact = redact
 
     def comment(self, repo_full_name: str, issue_number: int, body: str) -> str:
         """Comment on ``repo#issue_number``; return the comment's URL."""
         try:
-            issue = self._github.get_repo(repo_full_name, lazy=True).get_issue(issue_number)
+            issue = self._github.get_repo(repo_full_name).get_issue(issue_number)
             created = issue.create_comment(self.redact(body))
         except GithubException as exc:
             raise CodeHostError(f"GitHub comment on {repo_full_name}#{issue_number} failed: {exc.status}") from None

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from fixloop.errors import UsageError
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, decided_blocks, whys_text
 from fixloop.server.chatops import ChatOps, StartPlan
-from fixloop.server.commands import USAGE, parse_reply, parse_start
+from fixloop.server.commands import USAGE, check_word, parse_reply, parse_start
 from fixloop.server.faces import slack_key
 from fixloop.server.options import ServerOptions
 from fixloop.server.progress import find_category
@@ -160,6 +160,11 @@ class SlackRoutes:
         response_url = str(payload.get("response_url", ""))
         channel = str(payload.get("channel", {}).get("id", ""))
         message_ts = str(payload.get("message", {}).get("ts", ""))
+        thread_value = value.partition("|")[0]
+        try:
+            check_word(thread_value, "thread id")
+        except UsageError as exc:
+            return ephemeral(f":warning: {exc.one_line()}")
         if action_id in (APPROVE_ACTION, REJECT_ACTION):
             by = self.ops.slack_name(user)
             decision = "approve" if action_id == APPROVE_ACTION else "reject"
