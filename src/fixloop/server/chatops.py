@@ -12,7 +12,9 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
 
 from fixloop.config import Settings
 from fixloop.errors import ApprovalError, FixloopError, RunNotFoundError
@@ -26,6 +28,7 @@ from fixloop.server.store import Conversation, ServerStore
 from fixloop.server.workers import Workers
 
 log = logging.getLogger("fixloop.server")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,13 @@ class ChatOps:
         self._start_lock = threading.Lock()
         self._posted_lock = threading.Lock()
         self._posted: dict[str, set[str]] = {}  # face key -> progress keys already posted there
+
+    async def store_call(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a store call from a route: inline for SQLite (well under a millisecond; a thread hop
+        costs more under load), in a worker thread for PostgreSQL (a network round trip)."""
+        if self.store.postgres:
+            return await anyio.to_thread.run_sync(call, *args)
+        return call(*args)
 
     # ------------------------------------------------------------ names
 

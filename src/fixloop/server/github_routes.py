@@ -14,7 +14,6 @@ import json
 import logging
 from typing import Any
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -72,7 +71,7 @@ class GithubRoutes:
         delivery = request.headers.get("x-github-delivery", "").strip()
         if not delivery or len(delivery) > 100:
             return JSONResponse({"error": "missing X-GitHub-Delivery"}, status_code=400)
-        if not await anyio.to_thread.run_sync(self.ops.store.first_delivery, delivery):
+        if not await self.ops.store_call(self.ops.store.first_delivery, delivery):
             return accepted("duplicate", status=200, delivery=delivery)
         try:
             payload = json.loads(body)
@@ -116,7 +115,7 @@ class GithubRoutes:
         key = github_key(full_name, number)
         verb, _, rest = args.partition(" ")
         if verb in ("approve", "reject", "status"):
-            conv = await anyio.to_thread.run_sync(self.ops.store.conversation, key)
+            conv = await self.ops.store_call(self.ops.store.conversation, key)
             if conv is None:
                 self._chat(
                     self._say, full_name, number, "this issue has no fixloop run yet: comment `/fixloop <focus>`"
@@ -147,7 +146,7 @@ class GithubRoutes:
         except UsageError as exc:
             self._chat(self._say, full_name, number, f":warning: {exc.one_line()}\n\n`{USAGE}`")
             return accepted("invalid")
-        plan = await anyio.to_thread.run_sync(
+        plan = await self.ops.store_call(
             lambda: self.ops.plan_start(
                 repo=repo,
                 focus=command.focus,
@@ -158,7 +157,7 @@ class GithubRoutes:
                 prefix="gh",
             )
         )
-        await anyio.to_thread.run_sync(
+        await self.ops.store_call(
             lambda: self.ops.store.bind(key, plan.thread_id, repo=repo, focus=command.focus, requested_by=by)
         )
         if plan.joined:
@@ -172,7 +171,7 @@ class GithubRoutes:
         try:
             self.ops.workers.runs.submit(self._announce_and_run, plan, full_name, number)
         except BusyError:
-            await anyio.to_thread.run_sync(self.ops.release, plan.thread_id)
+            await self.ops.store_call(self.ops.release, plan.thread_id)
             return JSONResponse({"error": "busy"}, status_code=503)
         return accepted("started", thread=plan.thread_id)
 

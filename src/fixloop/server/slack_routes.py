@@ -12,7 +12,6 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-import anyio
 from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -77,7 +76,7 @@ class SlackRoutes:
         except UsageError as exc:
             return ephemeral(f":warning: {exc.one_line()}\n{USAGE}")
         requested_by = self.ops.slack_name(user)
-        plan = await anyio.to_thread.run_sync(
+        plan = await self.ops.store_call(
             lambda: self.ops.plan_start(
                 repo=repo,
                 focus=command.focus,
@@ -99,7 +98,7 @@ class SlackRoutes:
         try:
             self.ops.workers.runs.submit(self._open_and_run, plan, channel, user)
         except BusyError as exc:
-            await anyio.to_thread.run_sync(self.ops.release, plan.thread_id)
+            await self.ops.store_call(self.ops.release, plan.thread_id)
             return ephemeral(f":hourglass: fixloop is busy ({exc}); try again in a few minutes")
         return JSONResponse(
             {
