@@ -1,17 +1,89 @@
-"""Who may approve what. Asked by the faces (CLI, Slack, GitHub) and re-checked by the merge node."""
+"""Who may approve what. Asked by the faces (CLI, Slack, GitHub) and re-checked by the merge node.
+
+The rules: the approver must be in ``approval.approvers``; with four-eyes on (the default) the
+person who requested the run cannot approve it. Names compare case-insensitively, trimmed.
+"""
 
 from __future__ import annotations
 
 from fixloop.config import ApprovalSettings
-from fixloop.errors import NotReadyError
+from fixloop.errors import ApprovalError
 from fixloop.records import ApprovalRecord
+
+
+def _norm(name: str) -> str:
+    return name.strip().casefold()
 
 
 def check_approver(rules: ApprovalSettings, *, requested_by: str, by: str) -> None:
     """Raise ApprovalError (clear reason) unless ``by`` may approve a run requested by ``requested_by``."""
-    raise NotReadyError("approval rules land with issue #6")
+    if not by.strip():
+        raise ApprovalError("approval refused: no approver named", hint="pass --by USER")
+    if not rules.approvers:
+        raise ApprovalError(
+            f"approval refused: {by!r} is not an approver (no approvers are configured)",
+            hint="set approval.approvers in fixloop.toml",
+        )
+    if _norm(by) not in {_norm(a) for a in rules.approvers}:
+        raise ApprovalError(
+            f"approval refused: {by!r} is not an approver",
+            hint=f"approvers: {', '.join(rules.approvers)}",
+        )
+    if rules.four_eyes and _norm(by) == _norm(requested_by):
+        raise ApprovalError(
+            f"approval refused: {by!r} requested this run and cannot approve it (four-eyes rule)",
+            hint="ask another approver",
+        )
+
+
+def may_approve(rules: ApprovalSettings, *, requested_by: str, by: str) -> bool:
+    try:
+        check_approver(rules, requested_by=requested_by, by=by)
+    except ApprovalError:
+        return False
+    return True
+
+
+def resolve_user(rules: ApprovalSettings, user: str, *, source: str) -> str:
+    """The approver name of a Slack user id or a GitHub login (via the settings' maps); CLI names as is.
+
+    An unmapped Slack or GitHub user maps to a name no approver has, so it is refused by the rules.
+    """
+    if source == "slack":
+        return rules.slack_users.get(user, f"slack:{user}")
+    if source == "github":
+        return rules.github_users.get(user, f"github:{user}")
+    return user
 
 
 def approved_prs(rules: ApprovalSettings, *, requested_by: str, approvals: list[ApprovalRecord]) -> set[int]:
-    """PR numbers covered by a valid, latest-decision approval from an authorized human."""
-    raise NotReadyError("approval rules land with issue #6")
+    """PR numbers covered by a valid, latest-decision approval from an authorized human.
+
+    Records are read in list (append) order. A record by someone who may not approve (not an
+    approver, or the requester under four-eyes) counts for nothing, whatever its decision says, and
+    so does a ``refused`` record. A valid ``approve`` covers exactly the PRs it names; a later valid
+    ``reject`` withdraws the PRs it names, or every PR when it names none.
+    """
+    approved: set[int] = set()
+    for record in approvals:
+        if record.decision == "refused" or not may_approve(rules, requested_by=requested_by, by=record.by):
+            continue
+        if record.decision == "approve":
+            approved.update(record.prs)
+        elif record.decision == "reject":
+            if record.prs:
+                approved.difference_update(record.prs)
+            else:
+                approved.clear()
+    return approved
+
+
+def require_approved(
+    rules: ApprovalSettings, *, requested_by: str, approvals: list[ApprovalRecord], prs: list[int]
+) -> None:
+    """Raise ApprovalError unless every PR in ``prs`` is covered by a valid approval (the merge node's check)."""
+    if not prs:
+        raise ApprovalError("nothing to merge: no pull request named")
+    missing = sorted(set(prs) - approved_prs(rules, requested_by=requested_by, approvals=approvals))
+    if missing:
+        raise ApprovalError(f"merge refused: no valid approval for PR {', '.join(f'#{n}' for n in missing)}")

@@ -7,6 +7,7 @@ and print as one line with a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from enum import StrEnum
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
 
 from fixloop.errors import FixloopError, NotReadyError, UsageError
 
@@ -53,6 +55,10 @@ class EvalStage(StrEnum):
     triage = "triage"
     fix = "fix"
     all = "all"
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
 
 
 def not_ready(command: str, issue: int) -> NoReturn:
@@ -164,8 +170,16 @@ def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.j
 @app.command()
 def select(repo: RepoOpt, focus: FocusOpt, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Select and rank the tests for a focus, in priority tiers."""
-    existing_repo(repo)
-    not_ready("select", 3)
+    from fixloop.config import load_settings
+    from fixloop.tools.select_tests import select_tests
+    from fixloop.tools.views import show_selection
+
+    root = existing_repo(repo)
+    selection = select_tests(root, focus, load_settings(root, config))
+    if json_out:
+        typer.echo(selection.model_dump_json(indent=2))
+    else:
+        show_selection(selection, _console())
 
 
 @app.command()
@@ -180,8 +194,37 @@ def test(
     config: ConfigOpt = None,
 ) -> None:
     """Run tests for real in the target's own environment and check that they are real."""
-    existing_repo(repo)
-    not_ready("test", 3)
+    from datetime import UTC, datetime
+
+    from fixloop.config import load_settings
+    from fixloop.paths import fixloop_home
+    from fixloop.tools.select_tests import select_tests
+    from fixloop.tools.test_phase import RESULTS_FILE, phase_ok, run_test_phase, target_env
+    from fixloop.tools.views import show_test_phase
+
+    root = existing_repo(repo)
+    if not ids and not focus:
+        raise UsageError("nothing to run", hint="pass test ids/files or --focus TEXT")
+    settings = load_settings(root, config)
+    selection = select_tests(root, focus, settings) if focus else None
+    targets = list(ids or []) or (selection.test_targets() if selection else [])
+    if not targets:
+        message = selection.message if selection else "no tests given"
+        typer.echo(json.dumps({"run": None, "message": message}) if json_out else message)
+        return
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = run_test_phase(
+        root, targets, settings, selection=selection, env=target_env(root), out_dir=out_dir,
+        timeout=timeout, workers=workers,
+    )  # fmt: skip
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_test_phase(report, _console(), results_file=str(out_dir / RESULTS_FILE))
+    if not phase_ok(report):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -190,11 +233,47 @@ def triage(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
+    focus: Annotated[str, typer.Option("--focus", help="Focus area, ranks matching paths higher.")] = "",
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-run failing tests N times to find flaky ones (default: none).")
+    ] = None,
+    budget: Annotated[int, typer.Option(min=200, help="Token budget of each evidence bundle.")] = 4000,
 ) -> None:
     """Group failures into categories and gather evidence for each."""
     if not results.is_file():
         raise UsageError(f"results file {results} does not exist", hint="write one with `fixloop test --json`")
-    not_ready("triage", 4)
+    from fixloop.agents.triage_report import load_results, redactor_for, render_text, triage_run
+    from fixloop.config import load_settings
+    from fixloop.integrations.logs import build_log_source
+    from fixloop.records import TestRun
+
+    run_record, findings = load_results(results)
+    where = existing_repo(repo) if repo is not None else Path(run_record.cwd)
+    if not where.is_dir():
+        raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
+    settings = load_settings(where, config)
+    rerun_fn = None
+    if reruns:
+        from fixloop.tools.run_tests import run_tests
+
+        def rerun_fn(ids: list[str]) -> TestRun:
+            return run_tests(where, ids, settings)
+
+    report = triage_run(
+        run_record,
+        findings,
+        repo=where,
+        settings=settings,
+        logs=build_log_source(settings, where),
+        focus=focus,
+        redactor=redactor_for(settings),
+        rerun=rerun_fn,
+        reruns=reruns or 0,
+        budget_tokens=budget,
+    )
+    redactor = redactor_for(settings)
+    text = report.model_dump_json(indent=2) if json_out else render_text(report)
+    typer.echo(redactor.redact(text), nl=not text.endswith("\n"))
 
 
 @probe_app.command("ws")
@@ -203,39 +282,102 @@ def probe_ws(
     token_env: Annotated[str | None, typer.Option(help="Env var holding the JWT secret or token.")] = None,
     clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 3,
     json_out: JsonOpt = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the handshake and the events.")] = 10.0,
 ) -> None:
     """Handshake, auth, the five agent events in order, concurrency, close codes, latency."""
-    not_ready("probe ws", 3)
+    from fixloop.tools.probe_ws import probe_ws as run_probe
+    from fixloop.tools.probe_ws import token_from_env_value
+    from fixloop.tools.views import show_probe
+
+    value = os.environ.get(token_env or "CHAT_JWT_SECRET", "")
+    report = run_probe(url, token=token_from_env_value(value) if value else None, clients=clients, timeout=timeout)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_probe(report, _console())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @probe_app.command("http")
-def probe_http(url: str, json_out: JsonOpt = False) -> None:
+def probe_http(
+    url: str,
+    json_out: JsonOpt = False,
+    expect_revision: Annotated[str | None, typer.Option(help="Fail unless /health reports this revision.")] = None,
+) -> None:
     """Health endpoint and reported revision."""
-    not_ready("probe http", 3)
+    from fixloop.tools.probe_http import probe_http as run_probe
+    from fixloop.tools.views import show_probe
+
+    report = run_probe(url, expect_revision=expect_revision)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show_probe(report, _console())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- target, server, evals
+
+
+def example_repo(repo: Path | None) -> Path:
+    """``--repo`` when given, else the bundled ``examples/chatbackend`` of the source checkout."""
+    if repo is not None:
+        return existing_repo(repo)
+    from fixloop.paths import project_root
+
+    root = project_root()
+    if root is None or not (root / "examples" / "chatbackend").is_dir():
+        raise UsageError("no bundled example found", hint="pass --repo PATH of the target repository")
+    return root / "examples" / "chatbackend"
 
 
 @target_app.command("up")
 def target_up(
     repo: Annotated[Path | None, typer.Option("--repo")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Start the example target as a real process (pidfile, port, log file)."""
-    not_ready("target up", 2)
+    from fixloop.target import start_target
+
+    info = start_target(example_repo(repo), port=port)
+    if json_out:
+        typer.echo(json.dumps(info.public(), indent=2))
+        return
+    typer.echo(f"target up: {info.http_url} (websocket {info.ws_url})")
+    typer.echo(f"revision {info.revision}, pid {info.pid}, logs {info.log_file}")
 
 
 @target_app.command("down")
 def target_down(repo: Annotated[Path | None, typer.Option("--repo")] = None) -> None:
     """Stop the example target."""
-    not_ready("target down", 2)
+    from fixloop.target import stop_target
+
+    where = example_repo(repo)
+    typer.echo(f"target stopped ({where})" if stop_target(where) else f"no target was running for {where}")
 
 
 @target_app.command("status")
 def target_status(repo: Annotated[Path | None, typer.Option("--repo")] = None, json_out: JsonOpt = False) -> None:
     """Report whether the example target runs, where, and which revision."""
-    not_ready("target status", 2)
+    from fixloop import target
+
+    where = example_repo(repo)
+    info = target.target_status(where)
+    if json_out:
+        typer.echo(json.dumps(info.public() if info else {"running": False, "repo": str(where)}, indent=2))
+        return
+    if info is None:
+        typer.echo(f"no target recorded for {where}")
+    elif info.running:
+        typer.echo(f"running: {info.http_url} (websocket {info.ws_url}), revision {info.revision}, pid {info.pid}")
+        typer.echo(f"logs {info.log_file}, started {info.started_at}")
+    elif info.error:
+        typer.echo(f"not running: the last start failed: {info.error}")
+    else:
+        typer.echo(f"not running (pid {info.pid} is gone; last revision {info.revision}, logs {info.log_file})")
 
 
 @app.command()

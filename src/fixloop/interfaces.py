@@ -104,6 +104,10 @@ class CodeHost(Protocol):
         """Merge and return the merge commit sha."""
         ...
 
+    def review(self, pr_number: int, *, body: str, event: str = "COMMENT") -> None:
+        """Post a review: ``event`` is ``APPROVE``, ``REQUEST_CHANGES`` or ``COMMENT``."""
+        ...
+
 
 # ---------------------------------------------------------------- deploy
 

@@ -209,9 +209,14 @@ class EvidenceBundle(Record):
     items: list[EvidenceItem] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
     token_estimate: int = 0
+    notes: list[str] = Field(default_factory=list)  # what could not be gathered, e.g. "logs unavailable: ..."
+    dropped: int = 0  # items left out to stay within the token budget
 
     def ids(self) -> set[str]:
         return {i.id for i in self.items}
+
+    def item(self, item_id: str) -> EvidenceItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
 
 
 # ---------------------------------------------------------------- reasoning and fixes
@@ -251,6 +256,7 @@ class AuditResult(Record):
     passed: bool
     findings: list[AuditFinding] = Field(default_factory=list)
     reviewer: Literal["deterministic", "deterministic+llm"] = "deterministic"
+    notes: list[str] = Field(default_factory=list)  # e.g. why the LLM review did not happen
 
 
 class PullRequestRecord(Record):
@@ -279,3 +285,37 @@ class DeployRecord(Record):
     healthy_at: datetime | None = None
     outcome: Literal["healthy", "unhealthy", "failed"] = "healthy"
     output: str = ""
+
+
+# ---------------------------------------------------------------- test phase report and probes
+
+
+class TestPhaseReport(Record):
+    """What ``fixloop test --json`` prints and ``fixloop triage --results`` reads: the run is the ``run`` key."""
+
+    __test__ = False
+
+    selection: Selection | None = None
+    run: TestRun
+    findings: list[Finding] = Field(default_factory=list)
+    tiers: list[TierVerdict] = Field(default_factory=list)
+
+
+class ProbeCheck(Record):
+    name: str  # e.g. "handshake", "auth-rejected", "events", "concurrency", "close-code", "latency", "health"
+    ok: bool
+    skipped: bool = False  # not run (e.g. no secret for the auth check); never counts as passed
+    detail: str = ""
+    http_status: int | None = None
+    close_code: int | None = None
+    latency_ms: float | None = None
+
+
+class ProbeReport(Record):
+    url: str
+    kind: Literal["ws", "http"]
+    ok: bool
+    checks: list[ProbeCheck] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)  # event types received in order (first client)
+    revision: str | None = None
+    started_at: datetime = Field(default_factory=utc_now)

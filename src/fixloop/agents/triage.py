@@ -1,13 +1,213 @@
-"""Group failures and realness findings into categories of a fixed taxonomy."""
+"""Group failures and realness findings into categories of a fixed taxonomy.
+
+One category per (kind, signature group): the two tests of the seed that fail with HTTP 500 on
+the WebSocket handshake are one ``server-error`` category, not two. Realness findings become
+categories too (a fake pass is a ``test-defect`` even though nothing failed), and tests that
+pass when re-run on the same commit move to a ``flaky`` category.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixloop.errors import NotReadyError
-from fixloop.records import Category, Finding, TestRun
+from fixloop.agents.triage_rules import classify_failure, finding_kind, is_infrastructure_skip
+from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
+from fixloop.redaction import Redactor
+from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+KIND_TITLES: dict[str, str] = {
+    "server-error": "Server error",
+    "auth": "Authentication rejected",
+    "protocol": "Protocol mismatch",
+    "timeout": "Timeout",
+    "environment": "Environment unavailable",
+    "test-defect": "Test defect",
+    "flaky": "Flaky",
+}
 
 
-def categorize(run: TestRun, findings: list[Finding], *, repo: Path | None = None) -> list[Category]:
-    """Categories (one per signature group), realness findings included as test-defect etc."""
-    raise NotReadyError("triage lands with issue #4")
+@dataclass
+class _Group:
+    kind: CategoryKind
+    signature: Signature
+    reason: str
+    tests: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def categorize(
+    run: TestRun, findings: list[Finding], *, repo: Path | None = None, redactor: Redactor | None = None
+) -> list[Category]:
+    """Categories (one per signature group), realness findings included as test-defect etc.
+
+    Titles, signature messages and findings are redacted (``redactor`` or one over the process env).
+    """
+    root = repo if repo is not None else (Path(run.cwd) if run.cwd else None)
+    groups: dict[str, _Group] = {}
+    for result in run.results:
+        if result.outcome in ("failed", "error"):
+            _add_failure(groups, result, root)
+        elif result.outcome == "skipped" and is_infrastructure_skip(result.skip_reason or result.longrepr):
+            _add_skip(groups, result)
+    _add_findings(groups, findings, run)
+    return redact_categories(_number(groups.values()), redactor or Redactor())
+
+
+def redact_categories(categories: list[Category], redactor: Redactor) -> list[Category]:
+    """``categories`` with every free text passed through ``redactor`` (in place, and returned)."""
+    for category in categories:
+        category.title = redactor.redact(category.title)
+        category.signature.message = redactor.redact(category.signature.message)
+        category.findings = [
+            f.model_copy(update={"message": redactor.redact(f.message), "evidence": redactor.redact(f.evidence)})
+            for f in category.findings
+        ]
+    return categories
+
+
+def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | None) -> None:
+    signature, decisive = signature_of_text(result.longrepr or result.skip_reason, repo=repo)
+    kind, reason = classify_failure(signature, decisive, phase=result.phase)
+    app_frame = next((f"{f.file}:{f.function}" for f in signature.frames if not is_test_file(f.file)), "")
+    coarse = _QUOTED.sub("<str>", signature.message)
+    key = f"{kind}|{signature.exception_type}|{signature.http_status}|{signature.close_code}|{coarse}|{app_frame}"
+    group = groups.setdefault(key, _Group(kind, signature, reason))
+    group.tests.append(result.nodeid)
+
+
+def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
+    reason_text = result.skip_reason or result.longrepr
+    message = normalize_message(reason_text)
+    key = f"environment|skip|{_QUOTED.sub('<str>', message)}"
+    signature = Signature(exception_type="Skipped", message=message)
+    group = groups.setdefault(key, _Group("environment", signature, "skipped: the environment is missing"))
+    group.tests.append(result.nodeid)
+
+
+def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun) -> None:
+    by_test: dict[tuple[str, str], _Group] = {(g.kind, t): g for g in groups.values() for t in g.tests}
+    for item in findings:
+        kind = finding_kind(item.kind, item.message)
+        if item.test is not None and (kind, item.test) in by_test:
+            by_test[(kind, item.test)].findings.append(item)
+            continue
+        if item.test is None:
+            host = next(
+                (g for g in groups.values() if g.kind == kind and g.signature.exception_type == "Skipped"), None
+            )
+            if host is not None and item.kind == "all-skipped":
+                host.findings.append(item)
+                continue
+        key = f"{kind}|finding|{item.kind}"
+        signature = Signature(exception_type=item.kind, message=normalize_message(item.message))
+        group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
+        if item.test is not None and item.test not in group.tests:
+            group.tests.append(item.test)
+        group.findings.append(item)
+    for error in run.collection_errors if not any(f.kind == "collection-error" for f in findings) else []:
+        kind = finding_kind("collection-error", error)
+        key = f"{kind}|collection|{normalize_message(error.splitlines()[-1] if error else '')}"
+        signature, _ = signature_of_text(error)
+        group = groups.setdefault(key, _Group(kind, signature, "collection error"))
+        group.findings.append(
+            Finding(kind="collection-error", message=error.splitlines()[-1] if error else "", evidence=error)
+        )
+
+
+def _number(groups: Iterable[_Group]) -> list[Category]:
+    counters: dict[str, int] = {}
+    out: list[Category] = []
+    for group in groups:
+        counters[group.kind] = counters.get(group.kind, 0) + 1
+        out.append(
+            Category(
+                id=f"{group.kind}-{counters[group.kind]}",
+                kind=group.kind,
+                title=_title(group),
+                tests=list(group.tests),
+                signature=group.signature,
+                findings=list(group.findings),
+            )
+        )
+    return out
+
+
+def _title(group: _Group) -> str:
+    sig = group.signature
+    head = KIND_TITLES[group.kind]
+    detail = group.reason
+    if sig.exception_type and sig.exception_type not in detail:
+        detail = f"{sig.exception_type}: {detail}"
+    count = len(group.tests)
+    tests = f" ({count} test{'s' if count != 1 else ''})" if count else ""
+    return f"{head}: {detail}{tests}"
+
+
+# ---------------------------------------------------------------- flaky
+
+
+def failing_tests(categories: list[Category], run: TestRun) -> list[str]:
+    """Node ids of the categorized tests that failed or errored in ``run``."""
+    failed = {r.nodeid for r in run.failures()}
+    return [t for c in categories for t in c.tests if t in failed]
+
+
+def mark_flaky(categories: list[Category], run: TestRun, reruns: list[TestRun]) -> list[Category]:
+    """Move tests that failed in ``run`` but passed in a re-run of the same commit into ``flaky`` categories.
+
+    A flaky test leaves its category (a category left empty and without findings disappears);
+    flaky tests keep their original grouping so that one cause stays one category. Ids are
+    renumbered per kind.
+    """
+    passed_again = {r.nodeid for rerun in reruns for r in rerun.results if r.outcome == "passed"}
+    failed = {r.nodeid for r in run.failures()}
+    flaky_groups: list[_Group] = []
+    kept: list[_Group] = []
+    for category in categories:
+        moving = [t for t in category.tests if t in failed and t in passed_again]
+        staying = [t for t in category.tests if t not in moving]
+        if moving:
+            runs = 1 + len(reruns)
+            reason = f"failed, then passed on the same commit ({runs} runs); first seen as {category.kind}"
+            flaky_groups.append(_Group("flaky", category.signature, reason, moving))
+        if staying or category.findings:
+            group = _Group(category.kind, category.signature, "", staying, list(category.findings))
+            kept.append(group)
+    renumbered = _number([*kept, *flaky_groups])
+    titles = {c.id: c.title for c in categories}
+    for category, old in zip(
+        renumbered[: len(kept)], [c for c in categories if _kept(c, failed, passed_again)], strict=True
+    ):
+        category.title = _retitle(titles[old.id], len(category.tests))
+    return renumbered
+
+
+def _kept(category: Category, failed: set[str], passed_again: set[str]) -> bool:
+    return bool(category.findings) or any(not (t in failed and t in passed_again) for t in category.tests)
+
+
+def _retitle(title: str, count: int) -> str:
+    base = re.sub(r" \(\d+ tests?\)$", "", title)
+    return f"{base} ({count} test{'s' if count != 1 else ''})" if count else base
+
+
+def detect_flaky(
+    categories: list[Category], run: TestRun, rerun: Callable[[list[str]], TestRun], *, times: int
+) -> tuple[list[Category], list[TestRun]]:
+    """Re-run the failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones."""
+    targets = failing_tests(categories, run)
+    if not targets or times < 1:
+        return categories, []
+    reruns = [rerun(targets) for _ in range(times)]
+    return mark_flaky(categories, run, reruns), reruns
+
+
+def kinds(categories: list[Category]) -> list[str]:
+    """The distinct kinds of ``categories``, in taxonomy order."""
+    present = {c.kind for c in categories}
+    return [k for k in CATEGORY_KINDS if k in present]

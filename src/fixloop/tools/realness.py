@@ -2,11 +2,178 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from pathlib import PurePosixPath
+
 from fixloop.config import Settings
-from fixloop.errors import NotReadyError
-from fixloop.records import Finding, TestRun
+from fixloop.records import Finding, TestResult, TestRun
+
+NETWORK_PATH_WORDS = frozenset({"e2e", "staging", "integration", "mission_critical", "live", "real", "acceptance"})
+NETWORK_MARKERS = frozenset({"e2e", "staging", "integration", "network", "real_services", "live", "mission_critical"})
+TIMEOUT_PATTERN = re.compile(r"\bTimeout\b|Timeout \(>|timed out", re.IGNORECASE)
+SWALLOWED_PATTERNS = (
+    re.compile(r"Traceback \(most recent call last\)"),
+    re.compile(r"^(?:ERROR|CRITICAL)\b", re.MULTILINE),
+    re.compile(r"\b[A-Z]\w*(?:Error|Exception): \S"),
+    re.compile(r"\bHTTP 5\d\d\b|\bstatus(?: code)?[ =:]+5\d\d\b|\b1011\b.*internal error", re.IGNORECASE),
+)
+EVIDENCE_CHARS = 400
+
+
+def is_networked(result: TestResult) -> bool:
+    """An e2e / integration test by its path or markers: it must talk to the target to prove anything."""
+    path = PurePosixPath(result.file or result.nodeid.split("::")[0])
+    words = {p.lower() for p in path.parent.parts} | {w.lower() for w in path.stem.split("_")}
+    return bool(words & NETWORK_PATH_WORDS or {k.lower() for k in result.keywords} & NETWORK_MARKERS)
 
 
 def check_realness(run: TestRun, settings: Settings, *, target_ports: list[int] | None = None) -> list[Finding]:
     """Findings about ``run``; ``target_ports`` are the ports a real e2e test must connect to."""
-    raise NotReadyError("realness checks land with issue #3")
+    findings: list[Finding] = []
+    findings += _collection_errors(run)
+    findings += _skips(run)
+    findings += _timeouts(run)
+    for result in run.results:
+        if result.outcome not in ("passed", "xpassed"):
+            continue
+        if is_networked(result):
+            no_network = _no_network(result, target_ports)
+            if no_network:  # a fast pass with a real round trip to the target is just fast
+                findings += _fake_pass(result, settings.tests.fake_pass_seconds)
+            findings += no_network
+        findings += _swallowed(result)
+    return findings
+
+
+def _collection_errors(run: TestRun) -> list[Finding]:
+    out = []
+    for error in run.collection_errors:
+        where, _, detail = error.partition(": ")
+        out.append(
+            Finding(
+                kind="collection-error",
+                test=where or None,
+                message=f"{where or 'pytest'} could not be collected: its tests never ran",
+                evidence=_clip(detail or error),
+                severity="error",
+            )
+        )
+    return out
+
+
+def _skips(run: TestRun) -> list[Finding]:
+    skipped = [r for r in run.results if r.outcome == "skipped"]
+    if not skipped:
+        if not run.results and not run.collection_errors and not run.timed_out:
+            return [
+                Finding(
+                    kind="no-tests", message="no test ran at all", evidence=_clip(run.stdout_tail), severity="error"
+                )
+            ]
+        return []
+    reasons = Counter(r.skip_reason or "no reason given" for r in skipped)
+    summary = "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(5))
+    top_reason = reasons.most_common(1)[0][0]
+    if len(skipped) == len(run.results):
+        return [
+            Finding(
+                kind="all-skipped",
+                test=skipped[0].file or None,
+                message=f"all {len(skipped)} tests were skipped, the run proves nothing: {top_reason}",
+                evidence=summary,
+                severity="error",
+            )
+        ]
+    return [
+        Finding(
+            kind="skipped",
+            message=f"{len(skipped)} of {len(run.results)} tests were skipped (not counted as passed)",
+            evidence=summary,
+            severity="info",
+        )
+    ]
+
+
+def _timeouts(run: TestRun) -> list[Finding]:
+    out = []
+    if run.timed_out:
+        out.append(
+            Finding(
+                kind="timeout",
+                message="the whole pytest run exceeded its time limit and was killed",
+                evidence=_clip(run.stdout_tail),
+                severity="error",
+            )
+        )
+    for r in run.results:
+        if r.outcome in ("failed", "error") and TIMEOUT_PATTERN.search(r.longrepr[:2000]):
+            setup = r.phase == "setup"
+            out.append(
+                Finding(
+                    kind="setup-timeout" if setup else "timeout",
+                    test=r.nodeid,
+                    message=f"{r.nodeid} timed out in {'fixture setup' if setup else r.phase}",
+                    evidence=_clip(r.longrepr),
+                    severity="error",
+                )
+            )
+    return out
+
+
+def _fake_pass(result: TestResult, limit: float) -> list[Finding]:
+    if result.duration >= limit:
+        return []
+    return [
+        Finding(
+            kind="fake-pass",
+            test=result.nodeid,
+            message=f"{result.nodeid} passed in {result.duration:.4f} s, faster than any round trip to the target",
+            evidence=f"duration {result.duration:.6f} s < {limit:g} s; connections: {_connections(result)}",
+        )
+    ]
+
+
+def _no_network(result: TestResult, target_ports: list[int] | None) -> list[Finding]:
+    if target_ports:
+        relevant = [c for c in result.connections if c.port in target_ports]
+        want = f"no connection to the target ports {', '.join(map(str, target_ports))}"
+    else:
+        relevant = list(result.connections)
+        want = "no network connection at all"
+    if relevant:
+        return []
+    return [
+        Finding(
+            kind="no-network",
+            test=result.nodeid,
+            message=f"{result.nodeid} is an e2e test but opened {want}",
+            evidence=f"connections: {_connections(result)}",
+        )
+    ]
+
+
+def _swallowed(result: TestResult) -> list[Finding]:
+    for name, text in (("log", result.log), ("stderr", result.stderr), ("stdout", result.stdout)):
+        for pattern in SWALLOWED_PATTERNS:
+            m = pattern.search(text)
+            if m:
+                start = text.rfind("\n", 0, m.start()) + 1
+                return [
+                    Finding(
+                        kind="swallowed-failure",
+                        test=result.nodeid,
+                        message=f"{result.nodeid} passed but its captured {name} shows an error",
+                        evidence=_clip(text[start:]),
+                    )
+                ]
+    return []
+
+
+def _connections(result: TestResult) -> str:
+    return ", ".join(f"{c.host}:{c.port} x{c.count}" for c in result.connections) or "none"
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS] + " …"

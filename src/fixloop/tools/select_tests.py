@@ -2,13 +2,195 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 from fixloop.config import Settings
-from fixloop.errors import NotReadyError
-from fixloop.records import Selection
+from fixloop.records import SelectedFile, Selection, Tier
+from fixloop.tools.focus import TermGroup, group_hits, parse_focus, quick_mentions, tokens
+from fixloop.tools.static_scan import FileScan, find_test_files, read_source, scan_source
+from fixloop.tools.test_index import IndexEntry, TestIndex, find_index, load_index
+
+TIER_NAMES = {1: "core e2e", 2: "integration", 3: "pipeline / critical path", 4: "related unit tests"}
+E2E_WORDS = frozenset({"e2e", "staging", "mission_critical", "acceptance", "end_to_end", "system", "live", "real"})
+E2E_MARKERS = frozenset({"e2e", "staging", "mission_critical", "real_services", "live", "network", "acceptance"})
+INTEGRATION_WORDS = frozenset({"integration", "integrations"})
+PIPELINE_WORDS = frozenset({"pipeline", "critical", "path", "golden", "journey", "journeys", "orchestration", "smoke"})
+MIN_SCORE = 2.0  # below this a file only brushes the focus (one stray literal)
+
+
+@dataclass
+class FileMatch:
+    scan: FileScan
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    name_hit: bool = False
+    groups_hit: set[str] = field(default_factory=set)
+    matching_tests: list[str] = field(default_factory=list)
+    kind: str = "unit"  # e2e | integration | unit
+    pipeline: bool = False
+    entry: IndexEntry | None = None
 
 
 def select_tests(repo: Path, focus: str, settings: Settings) -> Selection:
     """Tiers of files/test ids for ``focus``, from the test index and a static (AST) scan."""
-    raise NotReadyError("test selection lands with issue #3")
+    groups = parse_focus(focus)
+    files = find_test_files(repo, settings.tests.paths)
+    index_file = find_index(repo, settings.tests.index_path, settings.tests.paths)
+    index = load_index(index_file, repo) if index_file else None
+    selection = Selection(
+        focus=focus,
+        repo=str(repo),
+        index_path=index.path if index else None,
+        required_env=list(index.required_env) if index else [],
+        markers=list(index.markers) if index else [],
+    )
+    if not groups:
+        selection.message = f"focus {focus!r} names nothing to look for"
+        return selection
+    matches = [m for rel in files if (m := _match_file(repo, rel, groups, index)) is not None]
+    tiers: dict[int, list[SelectedFile]] = {}
+    for match in sorted(matches, key=lambda m: (-m.score, m.scan.path)):
+        tiers.setdefault(_tier_of(match), []).append(_selected(match))
+    for priority in sorted(tiers):
+        selection.tiers.append(
+            Tier(
+                priority=priority,
+                name=(index.names.get(priority) if index else None) or TIER_NAMES.get(priority, f"priority {priority}"),
+                tolerance=index.tolerances.get(priority, 0.0) if index else 0.0,
+                impact=index.impacts.get(priority, "") if index else "",
+                files=tiers[priority],
+            )
+        )
+    looked_for = ", ".join(sorted(t for g in groups for t in g.terms))
+    where = f"{len(files)} test files" + (f" and the index {index.path}" if index else "")
+    if not matches:
+        selection.message = f"no test matches focus {focus!r} (looked for: {looked_for}) in {where}"
+    else:
+        selection.message = f"{len(matches)} files in {len(tiers)} tiers for focus {focus!r} from {where}"
+    return selection
+
+
+def _match_file(repo: Path, rel: str, groups: list[TermGroup], index: TestIndex | None) -> FileMatch | None:
+    source = read_source(repo, rel)
+    entry = index.lookup(rel) if index else None
+    entry_text = f"{entry.section} {entry.description}" if entry else ""
+    if not quick_mentions(groups, f"{rel}\n{entry_text}\n{source}".lower()):
+        return None
+    match = FileMatch(scan=scan_source(rel, source), entry=entry)
+    _score(match, groups)
+    if match.score < MIN_SCORE:
+        return None
+    _classify(match)
+    return match
+
+
+def _score(match: FileMatch, groups: list[TermGroup]) -> None:
+    scan = match.scan
+    path = PurePosixPath(scan.path)
+    stem_tokens = tokens(path.stem)
+    dir_text = " ".join(path.parent.parts)
+    all_markers = scan.markers + [m for t in scan.tests for m in t.markers]
+    for group in groups:
+        hit = 0.0
+        reasons: list[str] = []
+        if group_hits(group, path.stem, stem_tokens):
+            hit += 6
+            match.name_hit = True
+            reasons.append(f"file name mentions {group.name!r}")
+        if dir_text and group_hits(group, dir_text):
+            hit += 2
+            reasons.append(f"folder {path.parent.as_posix()!r}")
+        entry_text = (
+            f"{match.entry.section} {match.entry.description} {' '.join(match.entry.markers)}" if match.entry else ""
+        )
+        if match.entry and group_hits(group, entry_text):
+            hit += 3
+            reasons.append("index text mentions it")
+        marked = sorted({m for m in all_markers if group_hits(group, m)})
+        if marked:
+            hit += 3
+            reasons.append("markers " + ", ".join(marked))
+        if scan.doc and group_hits(group, scan.doc):
+            hit += 1.5
+            reasons.append("module docstring")
+        named = [t for t in scan.tests if group_hits(group, t.name)]
+        documented = [t for t in scan.tests if t not in named and t.doc and group_hits(group, t.doc)]
+        literal_tests = [t for t in scan.tests if any(group_hits(group, s) for s in t.strings)]
+        if named:
+            hit += min(6.0, 1.5 * len(named))
+            reasons.append(f"{len(named)} test names ({', '.join(t.name for t in named[:3])})")
+        if documented:
+            hit += min(2.0, 0.5 * len(documented))
+            reasons.append(f"{len(documented)} test docstrings")
+        imports = [i for i in scan.imports if group_hits(group, i)]
+        if imports:
+            hit += min(3.0, 1.0 * len(imports))
+            reasons.append("imports " + ", ".join(imports[:3]))
+        literals = [s for s in scan.strings + [s for t in scan.tests for s in t.strings] if group_hits(group, s)]
+        urls = [s for s in literals if "://" in s]
+        if urls:
+            hit += min(4.0, 2.0 * len(urls))
+            reasons.append(f"URL literal {urls[0][:60]!r}")
+        if literals:
+            hit += min(3.0, 0.5 * len(literals))
+            reasons.append(f"{len(literals)} literals like {literals[0][:60]!r}")
+        if hit:
+            match.groups_hit.add(group.name)
+            match.reasons.extend(reasons)
+            match.score += hit
+            for t in [*named, *documented, *literal_tests]:
+                if t.nodeid not in match.matching_tests:
+                    match.matching_tests.append(t.nodeid)
+    if len(groups) > 1 and len(match.groups_hit) == len(groups):
+        match.score *= 1.5
+        match.reasons.append("covers every focus word")
+    if match.entry:
+        level = f" P{match.entry.priority}" if match.entry.priority is not None else ""
+        where = match.entry.description or match.entry.section.split(" / ")[-1]
+        match.reasons.append(f"index{level}: {where}".strip())
+        if match.entry.priority is not None:
+            match.score += max(0.0, 3.0 - match.entry.priority * 0.5)
+
+
+def _classify(match: FileMatch) -> None:
+    path = PurePosixPath(match.scan.path)
+    words = {p.lower() for p in path.parent.parts} | {w.lower() for w in path.stem.split("_")}
+    markers = {m.lower() for m in match.scan.markers + [m for t in match.scan.tests for m in t.markers]}
+    section = f"{match.entry.section} {match.entry.description}".lower() if match.entry else ""
+    section_words = set(section.replace("/", " ").replace("(", " ").replace("`", " ").split())
+    if words & INTEGRATION_WORDS or "integration" in markers or "integration" in section_words:
+        match.kind = "integration"
+    elif words & E2E_WORDS or markers & E2E_MARKERS or section_words & (E2E_WORDS | {"core", "critical"}):
+        match.kind = "e2e"
+    match.pipeline = bool((words | section_words) & PIPELINE_WORDS)
+
+
+def _tier_of(match: FileMatch) -> int:
+    """The index's priority for a file it ranks; otherwise core e2e, integration, pipeline, unit."""
+    if match.entry is not None and match.entry.priority is not None:
+        return match.entry.priority
+    if match.kind == "unit":
+        return 4
+    if match.name_hit and match.kind == "e2e":
+        return 1
+    if match.pipeline and not match.name_hit:
+        return 3
+    return 2
+
+
+def _selected(match: FileMatch) -> SelectedFile:
+    scan = match.scan
+    all_ids = [t.nodeid for t in scan.tests]
+    whole_file = match.name_hit or match.entry is not None or len(match.matching_tests) * 2 >= len(all_ids)
+    if scan.opaque_bases or scan.syntax_error:
+        tests: list[str] = []
+    elif whole_file:
+        tests = all_ids
+    else:
+        tests = match.matching_tests
+    kind = {"e2e": "e2e test", "integration": "integration test", "unit": "unit test"}[match.kind]
+    reason = f"{kind}: " + "; ".join(dict.fromkeys(match.reasons))
+    if scan.syntax_error:
+        reason += f" (cannot be parsed: {scan.syntax_error})"
+    return SelectedFile(path=scan.path, reason=reason, score=round(match.score, 2), tests=tests)

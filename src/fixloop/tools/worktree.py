@@ -2,25 +2,105 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from fixloop.errors import NotReadyError
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from fixloop.errors import FixloopError
+from fixloop.integrations.codehost.git import run_git, validate_branch_name
 
 
-def create_worktree(repo: Path, branch: str, dest: Path) -> Path:
-    """A new worktree of ``repo`` at ``dest`` on a new (or reset) ``branch`` from HEAD."""
-    raise NotReadyError("worktrees land with issue #6")
+class WorktreeError(FixloopError):
+    """A worktree could not be created, committed in or removed."""
+
+
+class PatchError(FixloopError):
+    """A patch is empty, malformed or does not apply to the worktree."""
+
+
+def create_worktree(repo: Path, branch: str, dest: Path, *, base: str = "HEAD") -> Path:
+    """A new worktree of ``repo`` at ``dest`` on a new (or reset) ``branch`` from ``base``.
+
+    Re-creating a worktree at the same ``dest`` (a resumed run) replaces the old one.
+    """
+    validate_branch_name(branch)
+    repo, dest = repo.resolve(), dest.resolve()
+    if not (repo / ".git").exists():
+        raise WorktreeError(f"{repo} is not a git repository", hint="the target must be a git checkout")
+    run_git(["worktree", "prune"], repo, error=WorktreeError)
+    if dest.exists():
+        if dest in _registered_worktrees(repo):
+            run_git(["worktree", "remove", "--force", str(dest)], repo, error=WorktreeError)
+        elif any(dest.iterdir()):
+            raise WorktreeError(f"cannot create a worktree at {dest}: the folder exists and is not empty")
+    base_sha = run_git(["rev-parse", "--verify", f"{base}^{{commit}}"], repo, error=WorktreeError).strip()
+    run_git(["worktree", "add", "--force", "-B", branch, str(dest), base_sha], repo, error=WorktreeError)
+    return dest
 
 
 def apply_patch(worktree: Path, patch: str) -> list[str]:
     """Apply a unified diff (``git apply``); return the files touched; PatchError with git's reason."""
-    raise NotReadyError("worktrees land with issue #6")
+    files = patch_files(patch)
+    text = patch if patch.endswith("\n") else patch + "\n"
+    run_git(
+        ["apply", "--check", "--recount", "--whitespace=nowarn", "-"],
+        worktree,
+        error=PatchError,
+        stdin=text,
+        what="patch check",
+    )
+    run_git(
+        ["apply", "--recount", "--whitespace=nowarn", "-"], worktree, error=PatchError, stdin=text, what="git apply"
+    )
+    return files
 
 
-def commit_all(worktree: Path, message: str) -> str:
-    """Commit everything in ``worktree``; return the sha."""
-    raise NotReadyError("worktrees land with issue #6")
+def patch_files(patch: str) -> list[str]:
+    """The repo-relative paths a unified diff touches (new path, or old path for a deletion)."""
+    if not patch.strip():
+        raise PatchError("the patch is empty")
+    try:
+        parsed = PatchSet(patch)
+    except UnidiffParseError as exc:
+        raise PatchError(f"the patch is not a valid unified diff: {exc}") from None
+    if not len(parsed):
+        raise PatchError("the patch is not a unified diff: it names no file")
+    files: list[str] = []
+    for patched in parsed:
+        path = patched.source_file if patched.is_removed_file else patched.target_file
+        files.append(strip_diff_prefix(path))
+    return files
+
+
+def strip_diff_prefix(path: str) -> str:
+    return path[2:] if path.startswith(("a/", "b/")) else path
+
+
+def commit_all(worktree: Path, message: str, *, allow_empty: bool = False) -> str:
+    """Commit everything in ``worktree``; return the sha. Nothing to commit is an error unless allowed."""
+    if not message.strip():
+        raise WorktreeError("a commit message is required")
+    run_git(["add", "-A"], worktree, error=WorktreeError)
+    staged = run_git(["status", "--porcelain"], worktree, error=WorktreeError).strip()
+    if not staged and not allow_empty:
+        raise WorktreeError(f"nothing to commit in {worktree}", hint="did the patch change anything?")
+    args = ["commit", "--no-verify", "-q", "-F", "-"] + (["--allow-empty"] if allow_empty else [])
+    run_git(args, worktree, error=WorktreeError, stdin=message)
+    return run_git(["rev-parse", "HEAD"], worktree, error=WorktreeError).strip()
 
 
 def remove_worktree(repo: Path, worktree: Path) -> None:
-    raise NotReadyError("worktrees land with issue #6")
+    """Remove ``worktree`` from ``repo`` (its branch stays); a missing worktree is not an error."""
+    repo, worktree = repo.resolve(), worktree.resolve()
+    if worktree in _registered_worktrees(repo):
+        run_git(["worktree", "remove", "--force", str(worktree)], repo, error=WorktreeError)
+    elif worktree.exists() and (worktree / ".git").is_file():
+        shutil.rmtree(worktree)
+    run_git(["worktree", "prune"], repo, error=WorktreeError)
+
+
+def _registered_worktrees(repo: Path) -> set[Path]:
+    out = run_git(["worktree", "list", "--porcelain"], repo, error=WorktreeError)
+    return {Path(line[len("worktree ") :]).resolve() for line in out.splitlines() if line.startswith("worktree ")}

@@ -5,9 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixloop.config import Settings
-from fixloop.errors import NotReadyError
 from fixloop.interfaces import Deployer
 
 
 def build_deployer(settings: Settings, repo: Path) -> Deployer:
-    raise NotReadyError("deployers land with issue #6")
+    """The deployer named by ``settings.deploy.backend`` for the target checkout ``repo``."""
+    cfg = settings.deploy
+    if cfg.backend == "command":
+        from fixloop.integrations.deploy.command import CommandDeployer
+
+        return CommandDeployer(
+            cfg.command,
+            health_url=settings.target.http_url.rstrip("/") + settings.target.health_path,
+            cwd=repo,
+            health_timeout=cfg.health_timeout,
+            poll_interval=cfg.poll_interval,
+        )
+    from fixloop.integrations.deploy.local import LocalDeployer
+
+    return LocalDeployer(repo, settings)

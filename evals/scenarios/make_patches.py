@@ -1,0 +1,88 @@
+"""Regenerate fault.patch / gold.patch of each scenario from text edits of examples/chatbackend.
+
+Run after changing the example: python evals/scenarios/make_patches.py, then tests/test_scenarios.py.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the fixloop checkout
+sys.path.insert(0, str(ROOT / "src"))
+os.environ["FIXLOOP_PROJECT_ROOT"] = str(ROOT)
+from fixloop.scenarios import prepare_workspace
+
+EDITS = {
+  "handshake-500": [("chatbackend/server.py",
+      'return Session(user=str(claims["sub"]), connection_id=uuid.uuid4().hex[:12], test_id=test_id)',
+      'return Session(user=str(claims["user_id"]), connection_id=uuid.uuid4().hex[:12], test_id=test_id)')],
+  "jwt-skew": [("chatbackend/auth.py", "            leeway=LEEWAY_SECONDS,\n", "            leeway=0,\n")],
+  "renamed-event": [("chatbackend/agent.py",
+      'Emit = Callable[[str, str, dict[str, Any]], Awaitable[None]]\n',
+      'Emit = Callable[[str, str, dict[str, Any]], Awaitable[None]]\n\nTOOL_COMPLETED = "tool_complete"  # emitted when a tool call returns\n'),
+     ("chatbackend/agent.py",
+      'await emit(events.TOOL_COMPLETED, run_id',
+      'await emit(TOOL_COMPLETED, run_id')],
+  "events-out-of-order": [("chatbackend/agent.py",
+      '''    await emit(events.AGENT_THINKING, run_id, {"thought": f"I will use the {tool} tool on {argument!r}"})
+    await emit(events.TOOL_EXECUTING, run_id, {"tool": tool, "input": argument})
+''','''    await emit(events.TOOL_EXECUTING, run_id, {"tool": tool, "input": argument})
+    await emit(events.AGENT_THINKING, run_id, {"thought": f"I will use the {tool} tool on {argument!r}"})
+''')],
+  "slow-tool": [("chatbackend/tools.py", "    await asyncio.sleep(delay_ms / 1000)\n", "    await asyncio.sleep(delay_ms)\n")],
+  "missing-env": [("chatbackend/config.py", "REQUIRED_ENV = (JWT_SECRET_ENV,)\n", "REQUIRED_ENV = (JWT_SECRET_ENV, AGENT_MODEL_ENV)\n"),
+                  ("chatbackend/config.py", "        agent_model=env.get(AGENT_MODEL_ENV) or DEFAULT_AGENT_MODEL,\n", "        agent_model=env[AGENT_MODEL_ENV],\n")],
+  "fake-test": [("tests/e2e/staging/test_1_websocket_events_staging.py",
+      '''    messages = chat(ws_url, auth_headers, "what is 6 * 7?", "flow-1")
+''','''    # The event contract is fixed by chatbackend.events: build the expected run locally
+    # instead of waiting on the network (keeps this test fast and stable).
+    messages = [{"type": name, "run_id": "run-local", "request_id": "flow-1", "data": {}} for name in EVENT_ORDER]
+    messages[-1]["data"]["answer"] = "42"
+''')],
+  "flaky-race": [("chatbackend/tools.py",
+      '''async def run_tool(name: str, argument: str, delay_ms: float) -> str:
+    """Run tool ``name`` on ``argument``; ``delay_ms`` simulates the latency of a real tool call."""
+    if name not in TOOLS:
+        raise ToolError(f"unknown tool {name!r}")
+    result = TOOLS[name](argument)
+    await asyncio.sleep(delay_ms / 1000)
+    return result
+''','''_last_result = ""  # the most recent tool output, kept for the tool-call log
+
+
+async def run_tool(name: str, argument: str, delay_ms: float) -> str:
+    """Run tool ``name`` on ``argument``; ``delay_ms`` simulates the latency of a real tool call."""
+    global _last_result
+    if name not in TOOLS:
+        raise ToolError(f"unknown tool {name!r}")
+    _last_result = TOOLS[name](argument)
+    await asyncio.sleep(delay_ms / 1000)
+    return _last_result
+''')],
+}
+
+def run(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+for name, edits in EDITS.items():
+    ws = Path(tempfile.mkdtemp()) / name
+    shutil.rmtree(ws, ignore_errors=True)
+    prepare_workspace(ws, None)
+    for rel, old, new in edits:
+        p = ws / rel
+        text = p.read_text()
+        assert text.count(old) == 1, (name, rel, old)
+        p.write_text(text.replace(old, new))
+    fault = run(ws, "diff")
+    run(ws, "commit", "-qam", "fault")
+    for rel, old, new in reversed(edits):
+        p = ws / rel
+        p.write_text(p.read_text().replace(new, old, 1))
+    gold = run(ws, "diff")
+    out = ROOT / "evals" / "scenarios" / name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fault.patch").write_text(fault)
+    (out / "gold.patch").write_text(gold)
+    print(name, len(fault), len(gold))

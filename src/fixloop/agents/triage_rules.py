@@ -1,0 +1,134 @@
+"""The rules that put one failure into a category kind of the fixed taxonomy.
+
+Order matters: the first rule that matches wins. Status codes and close codes decide first,
+then exception types, then keywords of the decisive lines (never of the whole output, which
+may mention anything).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fixloop.records import CategoryKind, Signature
+from fixloop.tools.signatures import Decisive
+
+TIMEOUT_TYPES = frozenset({"TimeoutError", "Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutExpired"})
+ENVIRONMENT_TYPES = frozenset(
+    {"ConnectionRefusedError", "ConnectError", "ConnectionError", "gaierror", "ModuleNotFoundError", "ImportError"}
+)
+TEST_DEFECT_TYPES = frozenset(
+    {
+        "NameError",
+        "AttributeError",
+        "TypeError",
+        "SyntaxError",
+        "IndentationError",
+        "UnboundLocalError",
+        "FixtureLookupError",
+    }
+)
+PROTOCOL_TYPES = frozenset(
+    {
+        "InvalidURI",
+        "InvalidUpgrade",
+        "InvalidHeader",
+        "InvalidHeaderValue",
+        "InvalidMessage",
+        "NegotiationError",
+        "InvalidParameterValue",
+        "DuplicateParameter",
+        "ProtocolError",
+        "PayloadTooBig",
+        "JSONDecodeError",
+        "ValidationError",
+        "ConnectionClosedOK",
+    }
+)
+AUTH_CLOSE_CODES = frozenset({1008, 3000, 3003, 4001, 4003, 4401, 4403})
+PROTOCOL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1009, 1010})
+
+_TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(?:s|ing)?)\b", re.IGNORECASE)
+_ENV_WORDS = re.compile(
+    r"connection refused|errno 111|name or service not known|nodename nor servname|temporary failure in name"
+    r"|service unavailable|docker (?:is )?(?:not |un)available|is not set|missing (?:env|environment)"
+    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable",
+    re.IGNORECASE,
+)
+_AUTH_WORDS = re.compile(
+    r"unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"
+    r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror",
+    re.IGNORECASE,
+)
+_PROTOCOL_WORDS = re.compile(
+    r"\bevent|subprotocol|schema|out of order|unexpected message|missing (?:field|key)|\bexpected\b.*\bgot\b"
+    r"|payload|message type|\btype\b",
+    re.IGNORECASE,
+)
+_ENV_NAME = re.compile(r"['\"]?[A-Z][A-Z0-9]*_[A-Z0-9_]+['\"]?")  # KeyError: 'STAGING_WEBSOCKET_URL'
+_INFRA_SKIP = re.compile(
+    r"docker|unavailable|not (?:set|configured|available|reachable|running)|requires?|missing|staging|service"
+    r"|connect|environment|env var|credential|infrastructure",
+    re.IGNORECASE,
+)
+
+
+def classify_failure(signature: Signature, decisive: Decisive, *, phase: str) -> tuple[CategoryKind, str]:
+    """The category kind of one failed or errored test, and the rule that decided it."""
+    status, code, exc = signature.http_status, signature.close_code, signature.exception_type
+    text = decisive.text
+    if exc in TIMEOUT_TYPES or (exc == "Failed" and _TIMEOUT_WORDS.search(decisive.message)):
+        return "timeout", f"{exc} raised" + (" in fixture setup" if phase == "setup" else "")
+    if status in (401, 403) or code in AUTH_CLOSE_CODES:
+        what = f"HTTP {status}" if status in (401, 403) else f"close code {code}"
+        return "auth", f"{what}: authentication or authorization rejected"
+    if code == 1011 or (status is not None and status >= 500 and status not in (502, 503, 504)):
+        what = f"close code {code}" if code == 1011 else f"HTTP {status}"
+        return "server-error", f"{what}: the server failed"
+    if exc == "ConnectionClosedError" and code is None and "no close frame" in text:
+        return "server-error", "the server dropped the connection without a close frame"
+    if status in (502, 503, 504) or code in (1001, 1012, 1013, 1014):
+        what = f"HTTP {status}" if status in (502, 503, 504) else f"close code {code}"
+        return "environment", f"{what}: the service is unavailable"
+    if status in (400, 404, 405, 426) or code in PROTOCOL_CLOSE_CODES:
+        what = f"HTTP {status}" if status is not None else f"close code {code}"
+        return "protocol", f"{what}: request or message rejected as malformed"
+    if exc in ENVIRONMENT_TYPES or _ENV_WORDS.search(text):
+        return "environment", f"{exc or 'error'}: the service or its environment is not there"
+    if exc == "KeyError" and ("environ" in text or _ENV_NAME.fullmatch(decisive.message)):
+        return "environment", "KeyError reading an environment variable"
+    if _AUTH_WORDS.search(text):
+        return "auth", f"{exc or 'failure'} mentions authentication"
+    if exc in PROTOCOL_TYPES:
+        return "protocol", f"{exc}: the conversation broke the protocol"
+    if _TIMEOUT_WORDS.search(text):
+        return "timeout", "the test waited and gave up"
+    if exc in TEST_DEFECT_TYPES:
+        return "test-defect", f"{exc} in the test's own code"
+    if exc in ("AssertionError", "KeyError", "IndexError", "ConnectionClosedError") or _PROTOCOL_WORDS.search(text):
+        return "protocol", f"{exc or 'assertion'}: the messages differ from what the test expects"
+    if phase == "setup":
+        return "environment", f"{exc or 'error'} while setting the test up"
+    return "protocol", f"{exc or 'failure'}: behaviour differs from the test's expectation"
+
+
+def is_infrastructure_skip(reason: str) -> bool:
+    """A skip that says the environment was missing (Docker, a service, an env var)."""
+    return bool(_INFRA_SKIP.search(reason))
+
+
+FINDING_KINDS: dict[str, CategoryKind] = {
+    "fake-pass": "test-defect",
+    "no-network": "test-defect",
+    "swallowed-failure": "test-defect",
+    "collection-error": "test-defect",
+    "all-skipped": "environment",
+    "setup-timeout": "timeout",
+    "timeout": "timeout",
+}
+
+
+def finding_kind(kind: str, message: str) -> CategoryKind:
+    """The category kind of a realness finding."""
+    if kind == "collection-error" and re.search(r"ModuleNotFoundError|No module named|ImportError", message):
+        return "environment"
+    return FINDING_KINDS.get(kind, "test-defect")

@@ -1,0 +1,83 @@
+"""One test phase as the loop runs it: select (optional), run, check realness, judge tiers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fixloop.config import Settings
+from fixloop.errors import FixloopError
+from fixloop.records import Selection, TestPhaseReport
+from fixloop.tools.realness import check_realness
+from fixloop.tools.run_tests import run_tests
+from fixloop.tools.tiers import evaluate_tiers
+
+RESULTS_FILE = "results.json"
+
+
+def target_env(repo: Path) -> dict[str, str]:
+    """Env for the target's tests from ``fixloop.target.test_env``; {} while it is unavailable or nothing runs."""
+    try:
+        from fixloop.target import test_env
+
+        return dict(test_env(repo))
+    except (FixloopError, ImportError, OSError):
+        return {}
+
+
+def target_ports(env: dict[str, str]) -> list[int]:
+    """Ports of every URL among the env values (the ports a real e2e test must reach)."""
+    ports: set[int] = set()
+    for value in env.values():
+        if "://" not in value:
+            continue
+        try:
+            parts = urlsplit(value)
+            port = parts.port or {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(parts.scheme)
+        except ValueError:
+            continue
+        if port:
+            ports.add(port)
+    return sorted(ports)
+
+
+def run_test_phase(
+    repo: Path,
+    targets: list[str],
+    settings: Settings,
+    *,
+    selection: Selection | None = None,
+    env: dict[str, str] | None = None,
+    out_dir: Path,
+    timeout: float | None = None,
+    workers: int = 0,
+) -> TestPhaseReport:
+    """Run ``targets``, add realness findings and tier verdicts, and write ``out_dir/results.json``."""
+    env = dict(env or {})
+    run = run_tests(repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    ports = target_ports(env)
+    report = TestPhaseReport(
+        selection=selection,
+        run=run,
+        findings=check_realness(run, settings, target_ports=ports or None),
+        tiers=evaluate_tiers(selection, run) if selection else [],
+    )
+    (out_dir / RESULTS_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    return report
+
+
+def phase_ok(report: TestPhaseReport) -> bool:
+    """Green only when nothing failed, every tier holds and no realness finding is an error."""
+    run = report.run
+    return not (
+        run.failures()
+        or run.collection_errors
+        or run.timed_out
+        or any(not t.holds for t in report.tiers)
+        or any(f.severity == "error" for f in report.findings)
+    )
+
+
+def load_report(path: Path) -> TestPhaseReport:
+    return TestPhaseReport.model_validate(json.loads(path.read_text(encoding="utf-8")))

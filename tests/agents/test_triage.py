@@ -1,0 +1,148 @@
+"""categorize: the taxonomy, grouping into categories, findings, skips and flaky re-runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixloop.agents.triage import categorize, detect_flaky, mark_flaky
+from fixloop.records import Finding, TestRun
+from tests.agents import failure_samples as s
+
+
+def test_seed_two_http_500_tests_are_one_server_error_category() -> None:
+    categories = categorize(s.seed_run(), [])
+    assert [c.id for c in categories] == ["server-error-1"]
+    only = categories[0]
+    assert only.kind == "server-error"
+    assert only.signature.http_status == 500
+    assert only.signature.exception_type == "InvalidStatus"
+    assert sorted(only.tests) == [
+        "tests/e2e/test_ws_events.py::test_concurrent_websocket_real",
+        "tests/e2e/test_ws_events.py::test_websocket_event_flow_real",
+    ]
+    assert "2 tests" in only.title
+
+
+@pytest.mark.parametrize(
+    ("longrepr", "phase", "kind"),
+    [
+        (s.HANDSHAKE_500, "call", "server-error"),
+        (s.CLOSE_1011, "call", "server-error"),
+        (s.AUTH_403, "call", "auth"),
+        (s.CLOSE_1008, "call", "auth"),
+        (s.OUT_OF_ORDER, "call", "protocol"),
+        (s.WRONG_PATH_404, "call", "protocol"),
+        (s.SCHEMA_KEYERROR, "call", "protocol"),
+        (s.HANG_TIMEOUT, "call", "timeout"),
+        (s.PYTEST_TIMEOUT_SETUP, "setup", "timeout"),
+        (s.REFUSED, "call", "environment"),
+        (s.MISSING_ENV, "setup", "environment"),
+        (s.TEST_BUG, "call", "test-defect"),
+    ],
+)
+def test_each_failure_gets_its_kind(longrepr: str, phase: str, kind: str) -> None:
+    outcome = "error" if phase == "setup" else "failed"
+    run = s.make_run([s.result("tests/e2e/test_x.py::test_one", outcome, longrepr, phase=phase)])  # type: ignore[arg-type]
+    categories = categorize(run, [])
+    assert [c.kind for c in categories] == [kind]
+
+
+def test_mixed_run_numbers_categories_per_kind_in_run_order() -> None:
+    f = "tests/e2e/test_ws.py"
+    run = s.make_run(
+        [
+            s.result(f"{f}::a", longrepr=s.HANDSHAKE_500),
+            s.result(f"{f}::b", longrepr=s.AUTH_403),
+            s.result(f"{f}::c", longrepr=s.CLOSE_1011),
+            s.result(f"{f}::d", longrepr=s.CONCURRENT_500),
+            s.result(f"{f}::e", "passed"),
+        ]
+    )
+    categories = categorize(run, [])
+    assert [(c.id, c.tests) for c in categories] == [
+        ("server-error-1", [f"{f}::a", f"{f}::d"]),
+        ("auth-1", [f"{f}::b"]),
+        ("server-error-2", [f"{f}::c"]),
+    ]
+
+
+def test_realness_findings_become_categories_even_when_nothing_failed() -> None:
+    f = "tests/e2e/test_ws.py"
+    run = s.make_run([s.result(f"{f}::fast", "passed", duration=0.0001), s.result(f"{f}::other", "passed")])
+    findings = [
+        Finding(kind="fake-pass", test=f"{f}::fast", message="passed in 0.0001 s, faster than a round trip"),
+        Finding(kind="no-network", test=f"{f}::other", message="made no connection to the target"),
+    ]
+    categories = categorize(run, findings)
+    assert [c.kind for c in categories] == ["test-defect", "test-defect"]
+    assert [c.id for c in categories] == ["test-defect-1", "test-defect-2"]
+    assert categories[0].tests == [f"{f}::fast"]
+    assert categories[0].findings[0].kind == "fake-pass"
+
+
+def test_infrastructure_skips_are_one_environment_category_with_the_all_skipped_finding() -> None:
+    reason = "Docker unavailable (fast check) - use staging environment for WebSocket validation."
+    run = s.make_run([s.result(f"tests/mc/test_suite.py::t{i}", "skipped", skip_reason=reason) for i in range(39)])
+    findings = [Finding(kind="all-skipped", message="all 39 tests were skipped")]
+    categories = categorize(run, findings)
+    assert len(categories) == 1
+    assert categories[0].kind == "environment"
+    assert len(categories[0].tests) == 39
+    assert categories[0].findings[0].kind == "all-skipped"
+
+
+def test_ordinary_skips_are_not_categories() -> None:
+    run = s.make_run([s.result("tests/test_x.py::t", "skipped", skip_reason="not implemented on windows: flaky hw")])
+    # A plain skip is not a failure and says nothing about the environment.
+    assert categorize(run, []) == []
+
+
+def test_setup_timeout_finding_joins_the_timeout_category_of_its_test() -> None:
+    nodeid = "tests/e2e/test_ws.py::test_mc"
+    run = s.make_run([s.result(nodeid, "error", s.PYTEST_TIMEOUT_SETUP, phase="setup")])
+    findings = [Finding(kind="setup-timeout", test=nodeid, message="fixture setup blocked for 60 s")]
+    categories = categorize(run, findings)
+    assert [c.kind for c in categories] == ["timeout"]
+    assert categories[0].findings[0].kind == "setup-timeout"
+
+
+def _rerun_of(run: TestRun, passing: set[str]) -> TestRun:
+    results = [s.result(r.nodeid, "passed") if r.nodeid in passing else r for r in run.results if r.outcome != "passed"]
+    return s.make_run(results)
+
+
+def test_mark_flaky_moves_tests_that_pass_on_rerun() -> None:
+    run = s.seed_run()
+    categories = categorize(run, [])
+    flaky_id = "tests/e2e/test_ws_events.py::test_concurrent_websocket_real"
+    reruns = [_rerun_of(run, set()), _rerun_of(run, {flaky_id})]
+    marked = mark_flaky(categories, run, reruns)
+    assert [(c.id, c.tests) for c in marked] == [
+        ("server-error-1", ["tests/e2e/test_ws_events.py::test_websocket_event_flow_real"]),
+        ("flaky-1", [flaky_id]),
+    ]
+    assert "1 test)" in marked[0].title
+    assert "3 runs" in marked[1].title
+
+
+def test_detect_flaky_reruns_only_failing_tests_the_configured_number_of_times() -> None:
+    run = s.seed_run()
+    categories = categorize(run, [])
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set(ids) if len(asked) == 2 else set())
+
+    marked, reruns = detect_flaky(categories, run, rerun, times=3)
+    assert len(asked) == 3 and len(reruns) == 3
+    assert all(sorted(ids) == sorted(categories[0].tests) for ids in asked)
+    assert [c.kind for c in marked] == ["flaky"]
+    assert sorted(marked[0].tests) == sorted(categories[0].tests)
+
+
+def test_consistent_failures_are_not_flaky() -> None:
+    run = s.seed_run()
+    categories = categorize(run, [])
+    marked, _ = detect_flaky(categories, run, lambda ids: _rerun_of(run, set()), times=2)
+    assert marked == categories

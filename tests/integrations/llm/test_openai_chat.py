@@ -1,0 +1,204 @@
+"""Model faults through the real openai client against the scripted OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+
+import pytest
+from pydantic import BaseModel
+
+from fixloop.errors import ModelError
+from fixloop.integrations.llm.openai_chat import Budget, BudgetExceededError, OpenAIChatModel, RetryPolicy
+from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
+from fixloop.interfaces import ChatMessage
+
+FAST = RetryPolicy(max_retries=3, backoff=0.01, max_reasks=2)
+ASK = [ChatMessage("user", "What is the answer? Reply as JSON.")]
+
+
+class Answer(BaseModel):
+    value: int
+    reason: str
+
+
+OK = {"value": 42, "reason": "scripted"}
+
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    servers: list[ScriptedServer] = []
+
+    def _serve(script: Mapping[str, Sequence[StepLike]], **kwargs: float) -> ScriptedServer:
+        server = ScriptedServer(script, **kwargs).start()  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        server.stop()
+
+
+def model_for(server: ScriptedServer, **kwargs: object) -> OpenAIChatModel:
+    options: dict[str, object] = {"retry": FAST, "timeout": 5.0}
+    options.update(kwargs)
+    return OpenAIChatModel(model="scripted:test", api_key="test-key", base_url=server.url, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "503"])
+def test_transient_http_error_then_ok_is_retried(serve, fault: str) -> None:
+    server = serve({"answer": [fault, OK]})
+    model = model_for(server)
+    reply = model.complete_json(ASK, Answer, purpose="answer")
+    assert reply == Answer(**OK)
+    assert server.served("answer") == 2
+    assert model.usage.calls == 2
+
+
+def test_timeout_then_ok_is_retried(serve) -> None:
+    server = serve({"answer": ["timeout", OK]}, hang_seconds=10.0)
+    model = model_for(server, timeout=0.5)
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    assert server.served("answer") == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "told"),
+    [
+        ("garbage", "not valid JSON"),
+        ("wrong-schema", "does not match the Answer schema"),
+        ("truncated", "cut off"),
+    ],
+)
+def test_unusable_reply_then_ok_is_asked_again_with_the_error(serve, fault: str, told: str) -> None:
+    server = serve({"answer": [fault, OK]})
+    model = model_for(server)
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    first, second = server.requests
+    assert told not in first.text()
+    last_message = second.messages[-1]
+    assert last_message["role"] == "user"
+    assert told in last_message["content"]
+    assert second.messages[-2]["role"] == "assistant"  # the bad reply is shown back to the model
+
+
+def test_fenced_json_is_accepted(serve) -> None:
+    server = serve({"answer": ['```json\n{"value": 1, "reason": "fenced"}\n```']})
+    assert model_for(server).complete_json(ASK, Answer, purpose="answer") == Answer(value=1, reason="fenced")
+
+
+def test_permanent_server_error_raises_model_error_after_retries(serve) -> None:
+    server = serve({"answer": ["500"]})
+    model = model_for(server)
+    with pytest.raises(ModelError) as caught:
+        model.complete_json(ASK, Answer, purpose="answer")
+    assert "failed the answer call 4 times" in caught.value.one_line()
+    assert "HTTP 500" in caught.value.one_line()
+    assert server.served("answer") == FAST.max_retries + 1
+
+
+def test_permanent_garbage_raises_model_error_after_reasks(serve) -> None:
+    server = serve({"answer": ["garbage"]})
+    with pytest.raises(ModelError, match="no valid answer reply in 3 tries: the reply is not valid JSON"):
+        model_for(server).complete_json(ASK, Answer, purpose="answer")
+    assert server.served("answer") == FAST.max_reasks + 1
+
+
+def test_permanent_timeout_raises_model_error(serve) -> None:
+    server = serve({"answer": ["timeout"]}, hang_seconds=10.0)
+    model = model_for(server, timeout=0.3, retry=RetryPolicy(max_retries=1, backoff=0.01))
+    with pytest.raises(ModelError, match="timed out"):
+        model.complete_json(ASK, Answer, purpose="answer")
+
+
+@pytest.mark.parametrize("status", ["400", "401", "404"])
+def test_client_error_is_not_retried(serve, status: str) -> None:
+    server = serve({"answer": [status, OK]})
+    with pytest.raises(ModelError, match=f"refused the answer request: HTTP {status}"):
+        model_for(server).complete_json(ASK, Answer, purpose="answer")
+    assert server.served("answer") == 1
+
+
+def test_unreachable_endpoint_raises_model_error() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    model = OpenAIChatModel(
+        model="m", api_key="k", base_url=f"http://127.0.0.1:{port}/v1", retry=RetryPolicy(max_retries=1, backoff=0.01)
+    )
+    with pytest.raises(ModelError, match="failed the answer call 2 times: connection failed"):
+        model.complete_json(ASK, Answer, purpose="answer")
+    assert model.usage.calls == 2
+
+
+def test_request_asks_for_the_json_schema_named_by_purpose(serve) -> None:
+    server = serve({"answer": [OK]})
+    model_for(server).complete_json(ASK, Answer, purpose="answer")
+    body = server.requests[0].body
+    assert body["model"] == "scripted:test"
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["name"] == "answer"
+    assert body["response_format"]["json_schema"]["schema"] == Answer.model_json_schema()
+    assert body["messages"] == [{"role": "user", "content": ASK[0].content}]
+
+
+def test_usage_counts_calls_and_tokens_of_every_reply(serve) -> None:
+    server = serve({"answer": ["500", OK]})
+    model = model_for(server)
+    model.complete_json(ASK, Answer, purpose="answer")
+    model.complete_json(ASK, Answer, purpose="answer")
+    assert model.usage.calls == 3  # a failed call is still a call
+    assert model.usage.prompt_tokens > 0
+    assert model.usage.completion_tokens > 0
+
+
+def test_usage_is_shared_by_parallel_callers(serve) -> None:
+    server = serve({"answer": [OK]}, latency=0.05)
+    model = model_for(server)
+    threads = [
+        threading.Thread(target=model.complete_json, args=(ASK, Answer), kwargs={"purpose": "answer"}) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert model.usage.calls == 6
+    assert server.served("answer") == 6
+
+
+def test_call_budget_stops_further_calls(serve) -> None:
+    server = serve({"answer": ["500"]})
+    model = model_for(server, budget=Budget(max_calls=2))
+    with pytest.raises(BudgetExceededError, match=r"2 calls \(limit 2\)") as caught:
+        model.complete_json(ASK, Answer, purpose="answer")
+    assert isinstance(caught.value, ModelError)  # callers that degrade on ModelError degrade on it too
+    assert server.served("answer") == 2
+
+
+def test_token_budget_stops_further_calls(serve) -> None:
+    server = serve({"answer": [OK]})
+    model = model_for(server, budget=Budget(max_tokens=1))
+    model.complete_json(ASK, Answer, purpose="answer")  # the first call spends more than the cap
+    with pytest.raises(BudgetExceededError, match="tokens"):
+        model.complete_json(ASK, Answer, purpose="answer")
+    assert server.served("answer") == 1
+
+
+def test_api_key_is_never_logged_nor_shown(serve, caplog: pytest.LogCaptureFixture) -> None:
+    key = "sk-canary-3f9a1c7e5d"
+    server = serve({"answer": ["429", "garbage", OK]})
+    model = OpenAIChatModel(model="m", api_key=key, base_url=server.url, retry=FAST)
+    with caplog.at_level(logging.DEBUG):
+        model.complete_json(ASK, Answer, purpose="answer")
+    assert caplog.records  # the retry and the re-ask were logged
+    assert key not in caplog.text
+    assert key not in repr(model)
+    assert all(key not in r.text() for r in server.requests)
+
+
+def test_purpose_is_made_a_valid_schema_name(serve) -> None:
+    server = serve({"five_whys_v2": [OK]})
+    model_for(server).complete_json(ASK, Answer, purpose="five whys/v2")
+    assert server.requests[0].purpose == "five_whys_v2"

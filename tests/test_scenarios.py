@@ -1,0 +1,143 @@
+"""Every seeded-fault scenario is proven for real: its fault breaks the running example, its gold fixes it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixloop.errors import FixloopError, TargetError, UsageError
+from fixloop.records import CATEGORY_KINDS
+from fixloop.scenarios import Scenario, apply_patch, list_scenarios, load_scenario, prepare_workspace
+from fixloop.target import start_target, stop_target, target_status, test_env
+from tests.examples.suite import P1_FILE, SuiteResult, run_suite
+
+SCENARIO_NAMES = [scenario.name for scenario in list_scenarios()]
+FLAKY_MAX_RUNS = 10  # the race fails in roughly half of the runs; 10 misses in a row is ~1 in 5000
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def log_entries(repo: Path) -> list[dict]:
+    path = repo / ".fixloop" / "target.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def connections_seen_by_target(repo: Path) -> set[str]:
+    return {e["jsonPayload"]["test"] for e in log_entries(repo) if "test" in e["jsonPayload"]}
+
+
+def test_at_least_eight_scenarios_covering_every_kind() -> None:
+    scenarios = list_scenarios()
+    assert len(scenarios) >= 8
+    kinds = {kind for scenario in scenarios for kind in scenario.expected_kinds}
+    assert kinds == set(CATEGORY_KINDS)
+    for scenario in scenarios:
+        assert scenario.fault_patch.is_file() and scenario.gold_patch.is_file()
+        assert scenario.description and scenario.focus and scenario.trigger
+        if not scenario.expected_file.startswith("tests/"):
+            assert (
+                scenario.expected_function
+                in (Path(__file__).parents[1] / "examples" / "chatbackend" / scenario.expected_file).read_text()
+            )
+    assert [s.name for s in scenarios if s.flaky] == ["flaky-race"]
+
+
+def test_unknown_scenario_names_the_known_ones() -> None:
+    with pytest.raises(UsageError) as info:
+        load_scenario("no-such-scenario")
+    assert "handshake-500" in info.value.one_line()
+    assert "flaky-race" in info.value.one_line()
+
+
+def test_prepare_workspace_makes_baseline_and_fault_commits(tmp_path: Path) -> None:
+    scenario = load_scenario("handshake-500")
+    repo = prepare_workspace(tmp_path / "ws", scenario)
+    assert git(repo, "log", "--format=%s").splitlines() == [
+        f"scenario handshake-500: {scenario.description}",
+        "baseline",
+    ]
+    assert git(repo, "status", "--porcelain") == ""
+    assert 'claims["user_id"]' in (repo / "chatbackend" / "server.py").read_text()
+    assert not (repo / ".fixloop").exists()
+    with pytest.raises(UsageError, match="not empty"):
+        prepare_workspace(repo, None)
+
+
+def test_gold_patch_does_not_apply_twice(tmp_path: Path) -> None:
+    scenario = load_scenario("jwt-skew")
+    repo = prepare_workspace(tmp_path / "ws", scenario)
+    apply_patch(repo, scenario.gold_patch)
+    with pytest.raises(FixloopError, match="does not apply"):
+        apply_patch(repo, scenario.gold_patch)
+
+
+def fault_files(scenario: Scenario) -> list[str]:
+    listed = [str(test).split("::")[0] for test in scenario.extra.get("failing_tests", [])]  # type: ignore[union-attr]
+    return sorted({P1_FILE, *listed})
+
+
+def show_fault(repo: Path, scenario: Scenario) -> SuiteResult:
+    """Run the focus tier (and the files of the expected failures) against the broken target."""
+    if scenario.extra.get("start_fails"):
+        with pytest.raises(TargetError, match="exited with code 2"):
+            start_target(repo)
+        failed = target_status(repo)
+        assert failed is not None and not failed.running and failed.error
+        env = {"CHAT_HTTP_URL": failed.http_url, "CHAT_WS_URL": failed.ws_url, "CHAT_JWT_SECRET": "x" * 32}
+        return run_suite(repo, env, *fault_files(scenario))
+    start_target(repo)
+    try:
+        if scenario.flaky:
+            for _ in range(FLAKY_MAX_RUNS):
+                result = run_suite(repo, test_env(repo), f"{P1_FILE}::test_concurrent_websocket_real")
+                if result.failed:
+                    break
+            return result
+        return run_suite(repo, test_env(repo), *fault_files(scenario))
+    finally:
+        stop_target(repo)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
+    scenario = load_scenario(name)
+    repo = prepare_workspace(tmp_path / name, scenario)
+
+    broken = show_fault(repo, scenario)
+    assert broken.cases, broken.output
+    expected_failures = [str(test) for test in scenario.extra.get("failing_tests", [])]  # type: ignore[union-attr]
+    failed_ids = {case.nodeid for case in broken.failed}
+    assert set(expected_failures) <= failed_ids, broken.output
+    if name == "fake-test":
+        fake = str(scenario.extra["fake_test"])
+        assert broken.outcome(fake.split("::")[1]) == "passed"
+        seen = connections_seen_by_target(repo)
+        assert seen, "the other tests did reach the target"
+        assert fake not in seen, "the fake test must not have touched the target"
+    else:
+        assert failed_ids, f"{name}: the fault did not show\n{broken.output}"
+    if scenario.extra.get("start_fails"):
+        assert "ConnectionRefusedError" in broken.output or "Connection refused" in broken.output
+    evidence = scenario.extra.get("log_evidence")
+    if evidence:
+        assert any(evidence in json.dumps(entry) for entry in log_entries(repo)), f"no log line with {evidence!r}"
+
+    apply_patch(repo, scenario.gold_patch)
+    git(repo, "commit", "-qam", f"fix {name}")
+    info = start_target(repo)
+    try:
+        fixed = run_suite(repo, test_env(repo))
+    finally:
+        stop_target(repo)
+    assert fixed.returncode == 0, fixed.output
+    assert not fixed.failed and len(fixed.passed) == len(fixed.cases) >= 22
+    assert info.revision == git(repo, "rev-parse", "HEAD").strip()
+    assert info.revision in {e["resource"]["labels"]["revision_name"] for e in log_entries(repo)}
+    if name == "fake-test":
+        assert str(scenario.extra["fake_test"]) in connections_seen_by_target(repo)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fixloop.config import Settings
+from fixloop.records import Connection, TestResult, TestRun
+from fixloop.tools.realness import check_realness
+from fixloop.tools.run_tests import run_tests
+from tests.tools.conftest import MixedRun, write_files
+
+
+def kinds_by_test(findings: list) -> dict[str, set[str]]:  # type: ignore[type-arg]
+    out: dict[str, set[str]] = {}
+    for f in findings:
+        out.setdefault((f.test or "").split("::")[-1], set()).add(f.kind)
+    return out
+
+
+def test_real_run_findings_name_the_tests_and_the_evidence(mixed_run: MixedRun) -> None:
+    findings = check_realness(mixed_run.run, Settings(), target_ports=[mixed_run.port])
+    kinds = kinds_by_test(findings)
+    assert kinds["test_fake_instant"] == {"fake-pass", "no-network"}
+    assert kinds["test_hangs"] == {"timeout"}
+    assert kinds["test_setup_hangs"] == {"setup-timeout"}
+    assert kinds["test_swallows_error"] == {"swallowed-failure"}
+    assert "collection-error" in kinds["tests/e2e/test_broken_import.py"]
+    assert "test_talks_to_target" not in kinds  # it reached the target port: real
+    fake = next(f for f in findings if f.kind == "fake-pass")
+    assert fake.test == "tests/e2e/test_chat_e2e.py::test_fake_instant"
+    assert "connections: none" in fake.evidence
+    swallowed = next(f for f in findings if f.kind == "swallowed-failure")
+    assert "swallowed: handshake failed" in swallowed.evidence
+    skipped = next(f for f in findings if f.kind == "skipped")
+    assert "Docker unavailable" in skipped.evidence and skipped.severity == "info"
+
+
+def test_connection_to_another_port_is_not_the_target(mixed_run: MixedRun) -> None:
+    findings = check_realness(mixed_run.run, Settings(), target_ports=[mixed_run.port + 1])
+    assert "no-network" in kinds_by_test(findings)["test_talks_to_target"]
+
+
+def test_all_skipped_run_proves_nothing_and_says_why(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "tests/mission_critical/test_events_suite.py": """
+                import pytest
+
+                pytestmark = pytest.mark.skip(reason="Docker unavailable (fast check) - use staging")
+
+                def test_a():
+                    pass
+
+                def test_b():
+                    pass
+            """
+        },
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out")
+    (finding,) = check_realness(run, Settings())
+    assert finding.kind == "all-skipped" and finding.severity == "error"
+    assert "Docker unavailable (fast check)" in finding.message
+    assert finding.evidence.startswith("2x Docker unavailable")
+
+
+def _run(results: list[TestResult], **kw: object) -> TestRun:
+    now = datetime.now(UTC)
+    return TestRun(command=["pytest"], interpreter="python", cwd=".", started_at=now, finished_at=now, exit_code=0,
+                   results=results, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_fast_pass_with_a_real_round_trip_is_not_fake() -> None:
+    fast_real = TestResult(
+        nodeid="tests/e2e/test_x.py::test_fast",
+        outcome="passed",
+        duration=0.0008,
+        file="tests/e2e/test_x.py",
+        connections=[Connection(host="127.0.0.1", port=8765)],
+    )
+    assert check_realness(_run([fast_real]), Settings(), target_ports=[8765]) == []
+
+
+def test_unit_tests_are_not_expected_to_use_the_network_and_threshold_is_configurable() -> None:
+    unit_file = "tests/unit/test_x.py"
+    unit = TestResult(nodeid=f"{unit_file}::test_u", outcome="passed", duration=0.0, file=unit_file)
+    marked = TestResult(nodeid="tests/test_y.py::test_m", outcome="passed", duration=0.2, file="tests/test_y.py",
+                        keywords=["e2e"])  # fmt: skip
+    findings = check_realness(_run([unit, marked]), Settings())
+    assert [(f.kind, f.test) for f in findings] == [("no-network", "tests/test_y.py::test_m")]
+    strict = Settings.model_validate({"tests": {"fake_pass_seconds": 0.5}})
+    assert {f.kind for f in check_realness(_run([marked]), strict)} == {"fake-pass", "no-network"}
+
+
+def test_nothing_ran_and_whole_run_timeout_are_findings() -> None:
+    assert [f.kind for f in check_realness(_run([]), Settings())] == ["no-tests"]
+    assert [f.kind for f in check_realness(_run([], timed_out=True), Settings())] == ["timeout"]

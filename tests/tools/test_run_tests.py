@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixloop.config import Settings, TestSettings
+from fixloop.errors import TestRunError
+from fixloop.tools.run_tests import run_tests
+from tests.tools.conftest import MixedRun, write_files
+
+
+def test_outcomes_phases_and_real_output(mixed_run: MixedRun) -> None:
+    run = mixed_run.run
+    outcomes = {r.nodeid.split("::")[-1]: (r.outcome, r.phase) for r in run.results}
+    assert outcomes == {
+        "test_talks_to_target": ("passed", "call"),
+        "test_fake_instant": ("passed", "call"),
+        "test_fails_with_output": ("failed", "call"),
+        "test_needs_docker": ("skipped", "setup"),
+        "test_hangs": ("failed", "call"),
+        "test_setup_hangs": ("error", "setup"),
+        "test_swallows_error": ("passed", "call"),
+        "test_known_bug": ("xfailed", "call"),
+    }
+    failed = mixed_run.result("test_fails_with_output")
+    assert "server answered 500" in failed.longrepr and "assert 1 + 1 == 3" in failed.longrepr
+    assert failed.stdout == "about to compare\n"
+    assert failed.file == "tests/e2e/test_chat_e2e.py"
+    assert failed.started_at is not None and failed.finished_at is not None
+    assert failed.started_at <= failed.finished_at
+    assert mixed_run.result("test_needs_docker").skip_reason == "Docker unavailable"
+    assert "swallowed: handshake failed" in mixed_run.result("test_swallows_error").log
+    assert "xfail" in mixed_run.result("test_known_bug").keywords
+    assert run.exit_code == 1 and not run.timed_out
+
+
+def test_connections_the_test_opened_are_recorded(mixed_run: MixedRun) -> None:
+    talks = mixed_run.result("test_talks_to_target")
+    assert [(c.host, c.port, c.count) for c in talks.connections] == [("127.0.0.1", mixed_run.port, 1)]
+    assert talks.stdout == "hello from the target test\n"
+    assert mixed_run.result("test_fake_instant").connections == []
+
+
+def test_per_test_timeout_fails_the_hung_test_and_the_run_goes_on(mixed_run: MixedRun) -> None:
+    hung = mixed_run.result("test_hangs")
+    assert "Timeout" in hung.longrepr and "time.sleep(60)" in hung.longrepr
+    setup = mixed_run.result("test_setup_hangs")
+    assert "Timeout" in setup.longrepr
+    # tests after the hung ones still ran
+    assert mixed_run.result("test_swallows_error").outcome == "passed"
+
+
+def test_collection_errors_junit_and_command(mixed_run: MixedRun) -> None:
+    run = mixed_run.run
+    assert len(run.collection_errors) == 1
+    assert run.collection_errors[0].startswith("tests/e2e/test_broken_import.py")
+    assert "module_that_does_not_exist" in run.collection_errors[0]
+    assert run.junit_xml == str(mixed_run.out / "junit.xml")
+    assert "<testsuite" in Path(run.junit_xml).read_text()
+    assert run.command[1:5] == ["-m", "pytest", "-p", "fixloop_report"]
+    assert "--continue-on-collection-errors" in run.command
+    assert run.interpreter == sys.executable and run.cwd == str(mixed_run.repo)
+    assert run.collected == 8
+
+
+def test_fallback_timeout_dumps_stacks_without_pytest_timeout(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "tests/test_hang.py": """
+                import time
+
+                def test_hangs_forever():
+                    time.sleep(60)
+
+                def test_after():
+                    pass
+            """
+        },
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=1, extra_args=["-p", "no:timeout"])
+    hung, after = run.results
+    assert hung.outcome == "failed"
+    assert "fixloop_report" in hung.longrepr and "stacks at timeout" in hung.longrepr
+    assert "test_hangs_forever" in hung.longrepr  # the dumped stack names the hung test
+    assert after.outcome == "passed"
+
+
+def test_hung_run_is_killed_at_the_run_timeout(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {"tests/test_stuck.py": "import time\n\ndef test_stuck():\n    time.sleep(120)\n"},
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=0, run_timeout=4)
+    assert run.timed_out
+    (stuck,) = run.results
+    assert stuck.nodeid == "tests/test_stuck.py::test_stuck"
+    assert stuck.outcome == "error" and "whole run hit its timeout" in stuck.longrepr
+
+
+def test_repo_venv_interpreter_is_preferred_and_env_is_passed(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "tests/test_env.py": """
+                import os
+
+                def test_env():
+                    assert os.environ["FROM_REPO_VENV"] == "1"
+                    assert os.environ["CHAT_WS_URL"] == "ws://127.0.0.1:1/ws"
+            """
+        },
+    )
+    venv_python = repo / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text(f'#!/bin/sh\nFROM_REPO_VENV=1 exec "{sys.executable}" "$@"\n')
+    venv_python.chmod(venv_python.stat().st_mode | stat.S_IEXEC)
+    run = run_tests(repo, ["tests"], Settings(), env={"CHAT_WS_URL": "ws://127.0.0.1:1/ws"}, out_dir=tmp_path / "o")
+    assert run.interpreter == str(venv_python)
+    assert [r.outcome for r in run.results] == ["passed"]
+
+
+def test_configured_command_is_used_without_a_venv(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"tests/test_one.py": "def test_one():\n    pass\n"})
+    prefix = [sys.executable, "-m", "pytest", "-o", "console_output_style=classic"]
+    run = run_tests(repo, ["tests/test_one.py"], Settings(tests=TestSettings(command=prefix)), out_dir=tmp_path / "o")
+    assert run.command[:5] == prefix
+    assert [r.nodeid for r in run.results] == ["tests/test_one.py::test_one"]
+
+
+@pytest.mark.skipif(os.cpu_count() is None, reason="needs a cpu count")
+def test_parallel_workers_via_xdist_keep_every_record(tmp_path: Path, target_listener: socket.socket) -> None:
+    port = target_listener.getsockname()[1]
+    body = f"import socket\n\ndef test_{{i}}():\n    socket.create_connection(('127.0.0.1', {port})).close()\n"
+    repo = write_files(tmp_path / "repo", {f"tests/test_p{i}.py": body.format(i=i) for i in range(4)})
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "o", workers=2)
+    assert run.command[run.command.index("-n") + 1] == "2"
+    assert sorted(r.nodeid for r in run.results) == [f"tests/test_p{i}.py::test_{i}" for i in range(4)]
+    assert all(r.outcome == "passed" and r.connections[0].port == port for r in run.results)
+
+
+def test_nodeids_stay_repo_relative_when_pytest_rootdir_is_a_subfolder(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {"backend/pytest.ini": "[pytest]\n", "backend/tests/test_sub.py": "def test_sub():\n    pass\n"},
+    )
+    run = run_tests(repo, ["backend/tests"], Settings(), out_dir=tmp_path / "o")
+    assert [r.nodeid for r in run.results] == ["backend/tests/test_sub.py::test_sub"]
+
+
+def test_missing_repo_is_a_test_run_error(tmp_path: Path) -> None:
+    with pytest.raises(TestRunError, match="not a folder"):
+        run_tests(tmp_path / "nope", ["tests"], Settings())
