@@ -57,8 +57,15 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _iterations(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_dict(i) for i in _list(run, "iterations")]
+
+
 def selection_item(run: dict[str, Any]) -> ProgressItem | None:
     selection = _dict(run.get("selection"))
+    if not selection:
+        firsts = [i.get("selection") for i in _iterations(run) if i.get("selection")]
+        selection = _dict(firsts[0]) if firsts else {}
     tiers = [_dict(t) for t in _list(selection, "tiers")]
     if not selection:
         return None
@@ -104,10 +111,24 @@ def _whys(category: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def category_views(run: dict[str, Any]) -> list[CategoryView]:
+def _categories(run: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(iteration, category) pairs: from ``iterations[*].categories`` (run.json), else ``categories``."""
+    found = [
+        (int(it.get("iteration", n)), _dict(c))
+        for n, it in enumerate(_iterations(run), start=1)
+        for c in _list(it, "categories")
+    ]
+    return found or [(1, _dict(c)) for c in _list(run, "categories")]
+
+
+def category_views(run: dict[str, Any], *, iteration: int | None = None) -> list[CategoryView]:
+    """The categories of the latest iteration that has any (or of ``iteration``)."""
+    pairs = _categories(run)
+    if pairs:
+        chosen = iteration if iteration is not None else max(n for n, _ in pairs)
+        pairs = [(n, c) for n, c in pairs if n == chosen]
     views = []
-    for raw in _list(run, "categories"):
-        category = _dict(raw)
+    for _, category in pairs:
         whys = _whys(category, run)
         steps = tuple(
             WhyStep(
@@ -134,15 +155,21 @@ def category_views(run: dict[str, Any]) -> list[CategoryView]:
 
 def category_items(run: dict[str, Any]) -> list[ProgressItem]:
     items = []
-    for view in category_views(run):
-        text = f"Category `{view.id}` ({view.kind}, {view.tests} tests): {view.title}"
-        key = f"category:{view.id}"
-        if view.root_cause:
-            conf = f" (confidence {view.confidence:.2f})" if view.confidence is not None else ""
-            text += f"\nRoot cause: {view.root_cause}{conf}"
-            key += ":diagnosed"
-        items.append(ProgressItem(key=key, kind="category", text=text, category=view))
+    iterations = sorted({n for n, _ in _categories(run)})
+    for iteration in iterations:
+        for view in category_views(run, iteration=iteration):
+            items.append(_category_item(view, iteration))
     return items
+
+
+def _category_item(view: CategoryView, iteration: int) -> ProgressItem:
+    text = f"Category `{view.id}` ({view.kind}, {view.tests} tests): {view.title}"
+    key = f"category:{iteration}:{view.id}"
+    if view.root_cause:
+        conf = f" (confidence {view.confidence:.2f})" if view.confidence is not None else ""
+        text += f"\nRoot cause: {view.root_cause}{conf}"
+        key += ":diagnosed"
+    return ProgressItem(key=key, kind="category", text=text, category=view)
 
 
 def pr_items(run: dict[str, Any]) -> list[ProgressItem]:
@@ -196,8 +223,9 @@ def status_item(run: dict[str, Any]) -> ProgressItem | None:
         return None
     iteration = len(_list(run, "test_runs", "iterations"))
     text = f"Run `{run.get('thread_id', '')}` is *{status}*"
-    if run.get("reason") or run.get("summary"):
-        text += f": {run.get('reason') or run.get('summary')}"
+    detail = run.get("outcome") or run.get("reason") or run.get("summary")
+    if detail:
+        text += f": {detail}"
     return ProgressItem(key=f"status:{status}:{iteration}", kind="status", text=text)
 
 
