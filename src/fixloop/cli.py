@@ -399,6 +399,7 @@ def serve(
     github_api_url: Annotated[str | None, typer.Option(help="GitHub REST base URL (default: GitHub's).")] = None,
     public_url: Annotated[str, typer.Option(help="This server's public URL, for links in chat.")] = "",
     workers: Annotated[int, typer.Option(min=1, max=32, help="Remediations running at once.")] = 2,
+    demo: Annotated[bool, typer.Option(help="Allow repo 'demo': a fresh copy of the bundled example per run.")] = True,
 ) -> None:
     """Serve Slack commands, GitHub webhooks, approvals and live run events."""
     from fixloop.server.serve import serve_forever
@@ -416,6 +417,7 @@ def serve(
         github_api_url=github_api_url,
         public_url=public_url,
         run_workers=workers,
+        demo=demo,
     )
 
 

@@ -263,6 +263,7 @@ class ScriptedRunner:
         llm: str,
         thread_id: str,
         scenario: str | None,
+        out_dir: Path,
         extra: dict[str, Any],
     ) -> str:
         with self._lock:

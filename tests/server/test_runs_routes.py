@@ -71,6 +71,7 @@ def test_runs_list_and_run_json(live: LiveFactory) -> None:
         llm="none",  # type: ignore[arg-type]
         thread_id="t-123",
         scenario=None,
+        out_dir=None,  # type: ignore[arg-type]
         extra={},
     )
     with live(runner=runner) as server:

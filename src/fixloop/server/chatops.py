@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -26,6 +27,7 @@ from fixloop.server.progress import ProgressItem, progress_items
 from fixloop.server.runner import TERMINAL, Runner
 from fixloop.server.store import Conversation, ServerStore
 from fixloop.server.workers import Workers
+from fixloop.server.workspaces import DEFAULT_DEMO_SCENARIO, prepare_demo, run_dir, stop_demo
 
 log = logging.getLogger("fixloop.server")
 T = TypeVar("T")
@@ -96,13 +98,41 @@ class ChatOps:
             return StartPlan(thread_id, repo, focus, requested_by, source, llm, scenario, joined=False)
 
     def release(self, thread_id: str) -> None:
-        self.store.set_active(thread_id, False)
+        """The run is over: no longer joinable, and its demo target (if any) is stopped."""
+        if not self.store.set_active(thread_id, False):
+            return
+        home = self.store.conversation(f"run:{thread_id}")
+        if home is not None and home.meta:
+            try:
+                stop_demo(Path(home.meta))
+            except FixloopError as exc:
+                log.warning("stopping the demo target of %s failed: %s", thread_id, exc.one_line())
+
+    def _workspace(self, plan: StartPlan) -> Path:
+        """The repo the run works in: the allowed repo itself, or a fresh copy of the bundled example."""
+        if not self.options.is_demo(plan.repo):
+            return self.options.repos[plan.repo]
+        workspace = prepare_demo(plan.thread_id, plan.scenario)
+        self.store.bind(
+            f"run:{plan.thread_id}",
+            plan.thread_id,
+            repo=plan.repo,
+            focus=plan.focus,
+            requested_by=plan.requested_by,
+            meta=str(workspace),
+        )
+        self.say_all(
+            plan.thread_id,
+            f"demo workspace ready: the bundled example with scenario "
+            f"{plan.scenario or DEFAULT_DEMO_SCENARIO}, target started",
+        )
+        return workspace
 
     def run_job(self, plan: StartPlan) -> None:
         """Background: run the remediation, posting progress to the run's chat threads as it goes."""
-        repo_path = self.options.repos[plan.repo]
         with self._watching(plan.thread_id):
             try:
+                repo_path = self._workspace(plan)
                 self.runner.start(
                     repo=repo_path,
                     focus=plan.focus,
@@ -111,6 +141,7 @@ class ChatOps:
                     llm=plan.llm,
                     thread_id=plan.thread_id,
                     scenario=plan.scenario,
+                    out_dir=run_dir(plan.thread_id),
                     extra=dict(self.options.extra_run_fields),
                 )
             except FixloopError as exc:

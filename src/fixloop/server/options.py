@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fixloop.errors import UsageError
 from fixloop.paths import project_root
+from fixloop.server.workspaces import DEMO_REPO
 
 LLM_MODES = ("none", "scripted", "openai")
 
@@ -32,11 +33,17 @@ class ServerOptions:
     bot_user_id: str | None = None  # the Slack bot's user id (its mentions); learned via auth.test when None
     extra_run_fields: dict[str, object] = field(default_factory=dict)  # RunRequest.extra for every run
 
+    demo: bool = True  # allow the bundled example as repo "demo" (a fresh copy per run)
+
     def __post_init__(self) -> None:
-        if not self.repos:
-            self.repos = bundled_examples()
+        if self.demo and DEMO_REPO not in self.repos:
+            example = bundled_example()
+            if example is not None:
+                self.repos[DEMO_REPO] = example
         if self.default_repo is None and len(self.repos) == 1:
             self.default_repo = next(iter(self.repos))
+        if self.default_repo is None and DEMO_REPO in self.repos:
+            self.default_repo = DEMO_REPO
         if self.default_repo is not None and self.default_repo not in self.repos:
             raise UsageError(
                 f"default repo {self.default_repo!r} is not in the allowed repos ({', '.join(self.repos) or 'none'})"
@@ -44,13 +51,15 @@ class ServerOptions:
         if self.default_llm not in self.allowed_llm:
             raise UsageError(f"default llm {self.default_llm!r} is not one of {', '.join(self.allowed_llm)}")
 
+    def is_demo(self, repo: str) -> bool:
+        return self.demo and repo == DEMO_REPO
 
-def bundled_examples() -> dict[str, Path]:
-    """The example targets shipped under ``examples/`` (name -> folder), when running from a checkout."""
+
+def bundled_example() -> Path | None:
+    """The example target shipped under ``examples/``, when running from a checkout."""
     root = project_root()
-    if root is None or not (root / "examples").is_dir():
-        return {}
-    return {p.name: p for p in sorted((root / "examples").iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    example = root / "examples" / "chatbackend" if root is not None else None
+    return example if example is not None and example.is_dir() else None
 
 
 def parse_repo_flags(values: list[str]) -> dict[str, Path]:

@@ -26,6 +26,7 @@ class Runner(Protocol):
         llm: str,
         thread_id: str,
         scenario: str | None,
+        out_dir: Path,
         extra: dict[str, Any],
     ) -> str: ...
 
@@ -55,6 +56,7 @@ class RunsRunner:
         llm: str,
         thread_id: str,
         scenario: str | None,
+        out_dir: Path,
         extra: dict[str, Any],
     ) -> str:
         from fixloop import runs
@@ -67,6 +69,7 @@ class RunsRunner:
             llm=llm,  # type: ignore[arg-type]
             config_file=self.config_file,
             scenario=scenario,
+            out_dir=out_dir,
             checkpointer=self.checkpointer,
             thread_id=thread_id,
             extra=dict(extra),

@@ -28,6 +28,7 @@ def serve_forever(
     github_api_url: str | None,
     public_url: str,
     run_workers: int,
+    demo: bool = True,
 ) -> None:
     import uvicorn
 
@@ -46,6 +47,7 @@ def serve_forever(
         github_api_url=github_api_url,
         public_url=public_url,
         run_workers=run_workers,
+        demo=demo,
     )
     secrets = ServerSecrets.from_env()
     logging.basicConfig(level=logging.INFO, format="fixloop serve: %(message)s", stream=sys.stderr)

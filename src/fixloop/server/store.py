@@ -145,8 +145,13 @@ class ServerStore:
         )
         return _conversation(rows[0]) if rows else None
 
-    def set_active(self, thread_id: str, active: bool) -> None:
-        self._execute("UPDATE fixloop_conversations SET active = ? WHERE thread_id = ?", (int(active), thread_id))
+    def set_active(self, thread_id: str, active: bool) -> bool:
+        """Mark the run's conversations; True when something changed (so a release acts once)."""
+        changed = self._execute(
+            "UPDATE fixloop_conversations SET active = ? WHERE thread_id = ? AND active = ?",
+            (int(active), thread_id, int(not active)),
+        )
+        return changed > 0
 
 
 def _conversation(row: tuple[Any, ...]) -> Conversation:
