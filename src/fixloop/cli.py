@@ -454,9 +454,40 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8787,
     checkpointer: CheckpointerOpt = None,
+    config: ConfigOpt = None,
+    allow_repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-repo", help="NAME=PATH of a repo runs may target (repeatable; default: the bundled examples)."
+        ),
+    ] = None,
+    default_repo: Annotated[str | None, typer.Option(help="Repo name used when a command names none.")] = None,
+    default_focus: Annotated[str, typer.Option(help="Focus used when a labelled issue names none.")] = "websockets",
+    llm: Annotated[LLMMode, typer.Option(help="Model used when a command names none.")] = LLMMode.none,
+    slack_api_url: Annotated[str | None, typer.Option(help="Slack Web API base URL (default: Slack's).")] = None,
+    github_api_url: Annotated[str | None, typer.Option(help="GitHub REST base URL (default: GitHub's).")] = None,
+    public_url: Annotated[str, typer.Option(help="This server's public URL, for links in chat.")] = "",
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Remediations running at once.")] = 2,
+    demo: Annotated[bool, typer.Option(help="Allow repo 'demo': a fresh copy of the bundled example per run.")] = True,
 ) -> None:
     """Serve Slack commands, GitHub webhooks, approvals and live run events."""
-    not_ready("serve", 7)
+    from fixloop.server.serve import serve_forever
+
+    serve_forever(
+        host=host,
+        port=port,
+        checkpointer=checkpointer,
+        config_file=config,
+        allow_repo=allow_repo or [],
+        default_repo=default_repo,
+        default_focus=default_focus,
+        default_llm=llm.value,
+        slack_api_url=slack_api_url,
+        github_api_url=github_api_url,
+        public_url=public_url,
+        run_workers=workers,
+        demo=demo,
+    )
 
 
 @app.command("eval")
