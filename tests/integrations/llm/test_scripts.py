@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from fixloop.config import Settings
+from fixloop.config import LLMSettings, Settings
 from fixloop.errors import ModelError, UsageError
 from fixloop.integrations.llm.scripted import STEPS_ENV, scripted_model
 from fixloop.integrations.llm.scripted_server import RecordedRequest
@@ -149,3 +149,17 @@ def test_bad_overrides_are_usage_errors(
     monkeypatch.setenv(STEPS_ENV, raw)
     with pytest.raises(UsageError, match=told):
         scripted_model(Settings(), scenario_repo.scenario)
+
+
+def test_a_scripted_timeout_outlasts_the_configured_client_timeout(scenario_repo: ScenarioRepo) -> None:
+    from fixloop.agents.fixer import FixReply
+
+    settings = Settings(llm=LLMSettings(mode="scripted", timeout=0.3, max_retries=1))
+    model = scripted_model(settings, scenario_repo.scenario, steps={"fix": ["timeout", "scenario"]})
+    try:
+        reply = model.complete_json([ChatMessage("user", "fix it")], FixReply, purpose="fix")
+        assert model.server.hang_seconds > settings.llm.timeout
+    finally:
+        model.close()
+    assert isinstance(reply, FixReply)
+    assert model.usage.calls == 2
