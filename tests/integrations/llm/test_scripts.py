@@ -12,9 +12,10 @@ from fixloop.config import LLMSettings, Settings
 from fixloop.errors import ModelError, UsageError
 from fixloop.integrations.llm.scripted import STEPS_ENV, scripted_model
 from fixloop.integrations.llm.scripted_server import RecordedRequest
-from fixloop.integrations.llm.scripts import evidence_in, label, script_for_scenario
+from fixloop.integrations.llm.scripts import evidence_in, five_whys_reply, label, script_for_scenario
 from fixloop.interfaces import ChatMessage
 from fixloop.records import FixProposal
+from fixloop.scenarios import load_scenario
 from tests.integrations.llm.scenario_repo import ScenarioRepo, git
 
 PROMPT = """Evidence:
@@ -163,3 +164,13 @@ def test_a_scripted_timeout_outlasts_the_configured_client_timeout(scenario_repo
         model.close()
     assert isinstance(reply, FixReply)
     assert model.usage.calls == 2
+
+
+def test_real_scenarios_five_whys_tell_its_story() -> None:
+    scenario = load_scenario("handshake-500")
+    request = RecordedRequest(purpose="five_whys", body={"messages": [{"role": "user", "content": PROMPT}]})
+    reply = json.loads(five_whys_reply(scenario, request))
+    answers = [step["answer"] for step in reply["steps"]]
+    assert str(scenario.extra["log_evidence"]) in answers[2]
+    assert scenario.trigger in answers[1]
+    assert reply["fix_location"] == f"{scenario.expected_file}:{scenario.expected_function}"
