@@ -132,7 +132,7 @@ def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> di
     ctx = runtime.context
     record = _current(state)
     assert record.test_run is not None
-    categories = categorize(record.test_run, record.findings, repo=ctx.repo)
+    categories = categorize(record.test_run, record.findings, repo=ctx.repo, redactor=ctx.redactor)
     record = record.model_copy(update={"categories": categories})
     names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
     update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", f"categories: {names}")]}
