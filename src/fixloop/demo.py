@@ -42,10 +42,6 @@ def run_demo(
     thread_id = new_thread_id()
     out_dir = (out or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
     workspace = out_dir / "workspace"
-    if workspace.exists():
-        from fixloop.errors import UsageError
-
-        raise UsageError(f"{workspace} already exists", hint="pass a fresh --out DIR")
     out_dir.mkdir(parents=True, exist_ok=True)
     prepare_workspace(workspace, chosen)
     if notifier is not None:
