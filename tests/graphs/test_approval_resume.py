@@ -1,10 +1,9 @@
-"""The scripted loop: parallel fan-out, the approval interrupt, and every decision taken by a *different*
+"""The scripted loop: the approval interrupt, and every decision taken by a *different*
 process that resumes the run from its checkpoint (SQLite; the PostgreSQL variant is the kill -9 test)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,20 +82,14 @@ def _forge_past_the_approval(out: Path, thread: str) -> None:
 
 
 @pytest.mark.slow
-def test_fan_out_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
+def test_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
     run_cli: CliRunner, demo_out: Path, tmp_path: Path
 ) -> None:
     run = _scripted_demo(run_cli, demo_out, [])
     assert run["llm"]["mode"] == "scripted" and run["llm"]["model"].startswith("scripted")
     assert "scripted" in (demo_out / "worklog.md").read_text(encoding="utf-8")
 
-    # fan-out: one investigation per category, running at the same time
-    categories = _categories(run)
-    assert len(categories) >= 2
-    starts = [datetime.fromisoformat(c["investigation_started"]) for c in categories]
-    ends = [datetime.fromisoformat(c["investigation_finished"]) for c in categories]
-    assert max(starts) < min(ends), "investigations ran one after the other, not in parallel"
-
+    assert _categories(run) and all(c["pr"] for c in _categories(run) if c["outcome"] == "fixed")
     prs = {pr["number"] for pr in run["prs"]}
     assert prs and all(pr["state"] == "open" for pr in run["prs"])
     thread = run["thread_id"]
