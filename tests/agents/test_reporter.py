@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fixloop.agents.reporter import llm_label, pr_body, run_json
+from fixloop.agents.reporter import llm_label, pr_body, run_json, write_report
 from fixloop.agents.worklog_sections import render_worklog
 from fixloop.records import (
     ApprovalRecord,
@@ -22,6 +23,7 @@ from fixloop.records import (
     TierVerdict,
     WhyStep,
 )
+from fixloop.redaction import Redactor
 from fixloop.state import Event, Investigation, IterationRecord, RunInfo
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -144,3 +146,16 @@ def test_a_state_with_only_the_intake_still_renders() -> None:
     text = render_worklog(state)
     assert "(not selected yet)" in text
     assert run_json(state)["iterations"] == []
+
+
+def test_written_files_are_redacted(tmp_path: Any) -> None:
+    secret = "hs256-very-secret-value-0123456789"
+    state = _state()
+    state["events"].append(Event(node="run_tests", text="ran", detail=f"CHAT_JWT_SECRET={secret}"))
+    redactor = Redactor(env={"CHAT_JWT_SECRET": secret}, secret_env_names=["CHAT_JWT_SECRET"])
+    doc = write_report(state, tmp_path, redactor)
+    worklog = (tmp_path / "worklog.md").read_text(encoding="utf-8")
+    run = (tmp_path / "run.json").read_text(encoding="utf-8")
+    assert "ran" in worklog and doc["thread_id"] == "t-9"
+    assert secret not in worklog and secret not in run
+    assert json.loads(run)["status"] == "diagnosed"
