@@ -87,7 +87,9 @@ def _state(llm: str = "none") -> dict[str, Any]:
             Investigation(iteration=1, category=category, evidence=bundle, five_whys=chain, finished_at=NOW)
         ],
         "approvals": [ApprovalRecord(by="mallory", decision="refused", reason="not an approver", prs=[1])],
-        "events": [Event(node="run_tests", text="ran pytest", iteration=1, detail="1 failed, 1 passed")],
+        "events": [
+            Event(node="run_tests", text="ran pytest", iteration=1, detail="1 failed, 1 passed", command=run.command)
+        ],
     }
 
 
@@ -139,6 +141,8 @@ def test_worklog_has_the_seed_sections_and_cites_evidence() -> None:
     assert "[E2]" in text
     assert "**refused** by mallory" in text
     assert "**Working** (1 passed)" in text
+    assert "$ python -m pytest tests/e2e/test_ws.py" in text and "1 failed, 1 passed" in text
+    assert "- iteration 1: 1 failed, 1 passed" in text
 
 
 def test_a_state_with_only_the_intake_still_renders() -> None:
