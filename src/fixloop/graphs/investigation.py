@@ -222,6 +222,10 @@ def _fresh_worktree(repo: Path, worktree: Path, branch: str) -> None:
 def _drop_worktree(repo: Path, worktree: Path) -> None:
     if not worktree.exists():
         return
+    try:  # a validation target left running by a killed process
+        stop_target(worktree)
+    except FixloopError:
+        pass
     try:
         remove_worktree(repo, worktree)
     except FixloopError:
