@@ -8,6 +8,7 @@ back to the fixer with the reason on failure, up to ``limits.max_fix_attempts``
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -222,10 +223,8 @@ def _fresh_worktree(repo: Path, worktree: Path, branch: str) -> None:
 def _drop_worktree(repo: Path, worktree: Path) -> None:
     if not worktree.exists():
         return
-    try:  # a validation target left running by a killed process
+    with contextlib.suppress(FixloopError):  # a validation target left running by a killed process
         stop_target(worktree)
-    except FixloopError:
-        pass
     try:
         remove_worktree(repo, worktree)
     except FixloopError:
