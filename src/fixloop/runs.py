@@ -35,9 +35,12 @@ from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.state import RunInfo
+from fixloop.target import stop_target
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
+TERMINAL = ("green", "gave_up", "diagnosed")
+STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
 
 
 @dataclass
@@ -196,6 +199,8 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.request.pop("error", None)
     record_run(entry, store)
     doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor)
+    if status in TERMINAL and entry.request.get("extra", {}).get(STOP_TARGET_AT_END):
+        stop_target(ctx.repo)  # a demo's target lives as long as its run
     kind = "approval" if status == "awaiting_approval" else "done"
     ctx.notify(f"run {entry.thread_id}: {status} — {state.get('outcome', '')}".rstrip(" —"), kind=kind)
     return doc
