@@ -35,7 +35,7 @@ from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.state import RunInfo
-from fixloop.target import stop_target
+from fixloop.target import stop_target, test_env
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
@@ -134,7 +134,11 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
     """Build the run's clients (the edge of the system) and close them afterwards."""
     repo = Path(stored["repo"])
     secret_names = [*settings.redaction.secret_env_names, settings.target.token_secret_env, settings.llm.api_key_env]
-    redactor = Redactor(env=os.environ, secret_env_names=secret_names)
+    try:  # the running target's token secret lives in its state file, not in this process's env
+        target_env = test_env(repo)
+    except FixloopError:
+        target_env = {}
+    redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
     model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
     needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
     try:

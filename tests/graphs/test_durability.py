@@ -13,7 +13,7 @@ import pytest
 
 from fixloop.integrations.codehost import default_remote
 from fixloop.integrations.codehost.local import LocalCodeHost
-from fixloop.target import target_status
+from fixloop.target import target_status, test_env
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
 
@@ -44,6 +44,7 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     assert run["status"] == "running" and run["iterations"][0]["categories"]
     assert "## Execution log" in (demo_out / "worklog.md").read_text(encoding="utf-8")
     thread = run["thread_id"]
+    secret = test_env(demo_out / "workspace")["CHAT_JWT_SECRET"]  # the running target's token secret
     host = LocalCodeHost(demo_out / "workspace", default_remote(demo_out / "workspace"))
 
     # 2. killed right after the first PR was opened (found by thread id alone: no --checkpointer from here on)
@@ -73,3 +74,5 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     info = target_status(demo_out / "workspace")
     assert info is None or not info.running  # the demo's run ended: its target is stopped
     assert [a["decision"] for a in run["approvals"]] == ["approve"]
+    for written in ("worklog.md", "run.json"):
+        assert secret not in (demo_out / written).read_text(encoding="utf-8")
