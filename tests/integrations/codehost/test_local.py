@@ -158,3 +158,16 @@ def test_pr_branch_names_are_stable_and_safe() -> None:
     assert pr_branch_name("3f2a9c1d", "server-error-1") == "fixloop/3f2a9c1d/server-error-1"
     assert pr_branch_name("3f2a9c1d", "server-error-1") == pr_branch_name("3f2a9c1d", "server-error-1")
     assert pr_branch_name("run 1; rm -rf /", "../auth..1") == "fixloop/run-1-rm-rf/auth-1"
+
+
+def test_merge_refuses_a_head_that_moved_after_approval(target_repo: Path, tmp_path: Path) -> None:
+    approved_head = commit_fix(target_repo)
+    h = host(target_repo, tmp_path)
+    n = open_fix(h)
+    commit_fix(target_repo, patch=FIX_PATCH.replace("101", "666"))
+    open_fix(h)  # a new attempt lands on the same PR after the approval
+    base = git(h.remote, "rev-parse", "main")
+    with pytest.raises(CodeHostError, match=f"#{n} changed since it was approved"):
+        h.merge(n, approved_by="alice", expected_head=approved_head)
+    assert git(h.remote, "rev-parse", "main") == base
+    assert h.merge(n, approved_by="alice", expected_head=h.get_pr(n).head_sha)
