@@ -7,6 +7,7 @@ for duplicates, an index of the whole post-patch tree (``audit_index.RepoIndex``
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from fixloop.agents.audit_diff import FileChange, is_test_path
 from fixloop.agents.audit_index import Definition, RepoIndex, dotted, key_uses, module_definitions
 from fixloop.records import AuditFinding
 
+_BUILTINS = set(dir(builtins))
 IGNORED_NAMES = {"main", "app", "router", "logger", "log", "pytestmark", "setup", "teardown", "_"}
 SKIP_NAMES = {"skip", "skipif", "xfail", "importorskip", "skipTest", "skipIf", "skipUnless", "expectedFailure"}
 SKIP_PREFIXES = ("pytest.", "unittest.", "self.", "mark.")
@@ -249,7 +251,7 @@ def _weaker_asserts(change: FileChange, qualname: str, old_func: ast.AST, new_fu
     removed = [n for n in ast.walk(old_func) if isinstance(n, ast.Assert) and n.lineno in change.removed]
     added = [n for n in ast.walk(new_func) if isinstance(n, ast.Assert) and n.lineno in change.added]
     for before, after in zip(removed, added, strict=False):
-        if strength(after.test) < strength(before.test):
+        if strength(after.test) < strength(before.test) and _subjects(before.test) & _subjects(after.test):
             yield AuditFinding(
                 check="weakened-test",
                 message=f"{qualname}: `assert {ast.unparse(before.test)}` became the weaker "
@@ -273,6 +275,17 @@ def _weaker_asserts(change: FileChange, qualname: str, old_func: ast.AST, new_fu
 
 def _line(node: ast.AST) -> int:
     return int(getattr(node, "lineno", 0))
+
+
+def _subjects(expr: ast.expr) -> set[str]:
+    """What an assertion is about: the names, attributes and subscripts it reads (not builtins like ``len``)."""
+    out: set[str] = set()
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id not in _BUILTINS:
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute | ast.Subscript):
+            out.add(ast.unparse(node))
+    return out
 
 
 def _raises_type(node: ast.AST) -> str:

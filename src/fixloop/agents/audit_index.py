@@ -86,7 +86,12 @@ def _statement_definitions(stmt: ast.stmt, file: str, scope: str, test: bool) ->
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         value = literal_value(stmt.value)
         for target in targets:
-            if isinstance(target, ast.Name) and (value is not None or target.id.isupper()):
+            if not isinstance(target, ast.Name):
+                continue
+            # Module level: any literal-valued or UPPER_CASE name. Class level: UPPER_CASE only (lowercase
+            # class attributes are fields and defaults, e.g. ``backend: str = "local"``, not constants).
+            upper = target.id.isupper()
+            if upper or (value is not None and not scope):
                 yield Definition(file, scope, target.id, "constant", stmt.lineno, value=value, test=test)
 
 
