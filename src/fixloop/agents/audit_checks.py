@@ -60,7 +60,7 @@ def duplicate_findings(
             continue  # an existing definition, unchanged (or a changed body: that is where fixes belong)
         # A new definition is checked by name and value; an existing constant whose value changed, by value.
         same_name = [
-            o for o in index.by_name.get(d.name, []) if before is None and _elsewhere(o, d) and o.scope == "" == d.scope
+            o for o in index.by_name.get(d.name, []) if _name_matters(d, before) and _elsewhere(o, d) and o.scope == ""
         ]
         same_value = [o for o in index.by_value.get(d.value, []) if _elsewhere(o, d)] if d.value is not None else []
         if d.kind == "constant" and (same_value or same_name):
@@ -103,6 +103,15 @@ def duplicate_findings(
                 file=change.path,
                 line=use.line,
             )
+
+
+def _name_matters(d: Definition, before: Definition | None) -> bool:
+    """Whether a new definition's *name* is checked against the repo. Not for: private names (module-local
+    by convention), definitions in test files (test helpers share names freely), constants computed at
+    import time (``ROOT = Path(__file__)...`` is module-local), nor existing definitions."""
+    if before is not None or d.scope or d.test or d.name.startswith("_"):
+        return False
+    return d.kind != "constant" or d.value is not None
 
 
 def _exempt(d: Definition) -> bool:
