@@ -31,7 +31,8 @@ def test_build_codehost_defaults_to_a_bare_remote_under_fixloop_home(
 ) -> None:
     h = build_codehost(Settings(), target_repo)
     assert isinstance(h, LocalCodeHost) and isinstance(h, CodeHost)
-    assert h.remote == default_remote(target_repo) == isolated_fixloop_home / "remotes" / "chatbackend.git"
+    assert h.remote == default_remote(target_repo)
+    assert h.remote.parent == isolated_fixloop_home / "remotes" and h.remote.name.startswith("chatbackend-")
     assert git(h.remote, "rev-parse", "--is-bare-repository").strip() == "true"
     assert git(h.remote, "rev-parse", "main") == git(target_repo, "rev-parse", "main")
 
@@ -171,3 +172,9 @@ def test_merge_refuses_a_head_that_moved_after_approval(target_repo: Path, tmp_p
         h.merge(n, approved_by="alice", expected_head=approved_head)
     assert git(h.remote, "rev-parse", "main") == base
     assert h.merge(n, approved_by="alice", expected_head=h.get_pr(n).head_sha)
+
+
+def test_two_checkouts_with_the_same_name_get_their_own_remotes(tmp_path: Path) -> None:
+    a, b = tmp_path / "one" / "workspace", tmp_path / "two" / "workspace"
+    assert default_remote(a) != default_remote(b)
+    assert default_remote(a) == default_remote(a)
