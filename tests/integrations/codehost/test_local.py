@@ -178,3 +178,20 @@ def test_two_checkouts_with_the_same_name_get_their_own_remotes(tmp_path: Path) 
     a, b = tmp_path / "one" / "workspace", tmp_path / "two" / "workspace"
     assert default_remote(a) != default_remote(b)
     assert default_remote(a) == default_remote(a)
+
+
+def test_parallel_investigations_open_distinct_prs_without_losing_one(target_repo: Path, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    branches = [f"fixloop/cat-{i}" for i in range(4)]
+    for i, branch in enumerate(branches):
+        commit_fix(target_repo, branch=branch, patch=FIX_PATCH.replace("101", str(200 + i)))
+    h = host(target_repo, tmp_path)
+
+    def open_one(branch: str) -> int:
+        return h.open_or_update_pr(branch=branch, base="main", title=branch, body="b", category_id=branch).number
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = list(pool.map(open_one, branches))
+    assert sorted(numbers) == [1, 2, 3, 4]
+    assert sorted(p.head for p in h.list_prs()) == branches
