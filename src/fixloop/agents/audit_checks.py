@@ -73,7 +73,7 @@ def duplicate_findings(
             continue
         reads = [
             u
-            for u in index.by_key.get(use.key, [])
+            for u in index.reads_of(use.key)
             if not (u.file == change.path and u.line in change.added) and (test or not u.test)
         ]
         named = [

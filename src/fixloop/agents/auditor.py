@@ -97,12 +97,14 @@ def _post_patch_index(repo: Path, changes: list[FileChange], new_trees: dict[str
         if rel in touched:
             continue
         try:
-            tree = ast.parse((repo / rel).read_text(encoding="utf-8", errors="replace"), filename=rel)
+            text = (repo / rel).read_text(encoding="utf-8", errors="replace")
+            tree = ast.parse(text, filename=rel)
         except (SyntaxError, ValueError, OSError):
             continue
-        index.add_module(tree, rel, test=is_test_path(rel))
+        index.add_module(tree, rel, test=is_test_path(rel), text=text)
+    texts = {c.path: c.new_text for c in changes}
     for rel, tree in new_trees.items():
-        index.add_module(tree, rel, test=is_test_path(rel))
+        index.add_module(tree, rel, test=is_test_path(rel), text=texts.get(rel, ""))
     return index
 
 
