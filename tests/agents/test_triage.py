@@ -66,6 +66,15 @@ def test_mixed_run_numbers_categories_per_kind_in_run_order() -> None:
     ]
 
 
+def test_a_status_code_wrapped_in_an_assertion_joins_its_category() -> None:
+    wrapped = "tests/e2e/test_ws.py:80: in test_concurrent\n    assert not errors, errors[0]\n" + (
+        "E   AssertionError: client 1: server rejected WebSocket connection: HTTP 500\n"
+    )
+    run = s.make_run([s.result("t.py::a", longrepr=s.HANDSHAKE_500), s.result("t.py::b", longrepr=wrapped)])
+    categories = categorize(run, [])
+    assert [(c.id, c.tests) for c in categories] == [("server-error-1", ["t.py::a", "t.py::b"])]
+
+
 def test_realness_findings_become_categories_even_when_nothing_failed() -> None:
     f = "tests/e2e/test_ws.py"
     run = s.make_run([s.result(f"{f}::fast", "passed", duration=0.0001), s.result(f"{f}::other", "passed")])

@@ -94,9 +94,10 @@ def test_fallback_timeout_dumps_stacks_without_pytest_timeout(tmp_path: Path) ->
 def test_hung_run_is_killed_at_the_run_timeout(tmp_path: Path) -> None:
     repo = write_files(
         tmp_path / "repo",
-        {"tests/test_stuck.py": "import time\n\ndef test_stuck():\n    time.sleep(120)\n"},
+        {"tests/test_stuck.py": "import time\n\ndef test_stuck():\n    time.sleep(600)\n"},
     )
-    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=0, run_timeout=4)
+    # generous limit: on a loaded machine pytest itself may need seconds to reach the test
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=0, run_timeout=12)
     assert run.timed_out
     (stuck,) = run.results
     assert stuck.nodeid == "tests/test_stuck.py::test_stuck"

@@ -49,19 +49,25 @@ def duplicate_findings(
     """New definitions whose name or constant value already exists elsewhere; new key reads of a key
     that is already read or named elsewhere."""
     test = is_test_path(change.path)
-    old_keys = {(d.scope, d.name) for d in module_definitions(old_tree, change.path)} if old_tree else set()
+    old_defs = {(d.scope, d.name): d for d in module_definitions(old_tree, change.path)} if old_tree else {}
     for d in module_definitions(new_tree, change.path, test=test):
-        if (d.scope, d.name) in old_keys or _exempt(d):
+        if _exempt(d):
             continue
-        same_name = [o for o in index.by_name.get(d.name, []) if _elsewhere(o, d) and o.scope == "" == d.scope]
+        before = old_defs.get((d.scope, d.name))
+        if before is not None and (d.kind != "constant" or before.value == d.value):
+            continue  # an existing definition, unchanged (or a changed body: that is where fixes belong)
+        # A new definition is checked by name and value; an existing constant whose value changed, by value.
+        same_name = [
+            o for o in index.by_name.get(d.name, []) if before is None and _elsewhere(o, d) and o.scope == "" == d.scope
+        ]
         same_value = [o for o in index.by_value.get(d.value, []) if _elsewhere(o, d)] if d.value is not None else []
         if d.kind == "constant" and (same_value or same_name):
             other = (same_value or same_name)[0]
             what = f"value {d.value!r}" if same_value else "name"
             yield AuditFinding(
                 check="duplicate-constant",
-                message=f"new constant {d.name} = {d.value!r} duplicates the {what} of {other.name} at {_loc(other)}; "
-                f"use or fix that single definition",
+                message=f"{'new' if before is None else 'changed'} constant {d.name} = {d.value!r} duplicates the "
+                f"{what} of {other.name} at {_loc(other)}; use or fix that single definition",
                 file=change.path,
                 line=d.line,
             )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from fixloop.agents.triage_rules import classify_failure, finding_kind, is_infrastructure_skip
 from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
 from fixloop.redaction import Redactor
-from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text
+from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text, signature_parts
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -71,13 +72,27 @@ def redact_categories(categories: list[Category], redactor: Redactor) -> list[Ca
 
 
 def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | None) -> None:
-    signature, decisive = signature_of_text(result.longrepr or result.skip_reason, repo=repo)
-    kind, reason = classify_failure(signature, decisive, phase=result.phase)
-    app_frame = next((f"{f.file}:{f.function}" for f in signature.frames if not is_test_file(f.file)), "")
-    coarse = _QUOTED.sub("<str>", signature.message)
-    key = f"{kind}|{signature.exception_type}|{signature.http_status}|{signature.close_code}|{coarse}|{app_frame}"
-    group = groups.setdefault(key, _Group(kind, signature, reason))
+    parts, decisive = signature_parts(result.longrepr or result.skip_reason, repo=repo)
+    kind, reason = classify_failure(parts, decisive, phase=result.phase)
+    app_frame = next((f"{file}:{function}" for file, _, function in parts.frames if not is_test_file(file)), "")
+    if kind in ("server-error", "auth") and (parts.http_status is not None or parts.close_code is not None):
+        # The status or close code is the signature: an InvalidStatus in one test and an AssertionError
+        # wrapping the same "HTTP 500" in another are one failure of the server.
+        key = f"{kind}|{parts.http_status}|{parts.close_code}|{app_frame}"
+    else:
+        key = (
+            f"{kind}|{parts.exception_type}|{parts.http_status}|{parts.close_code}|{_coarse(parts.message)}|{app_frame}"
+        )
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = _Group(kind, parts.signature(), reason)
     group.tests.append(result.nodeid)
+
+
+@lru_cache(maxsize=8192)
+def _coarse(message: str) -> str:
+    """A normalized message with quoted literals masked too: one category for "expected 'a' got 'b'"."""
+    return _QUOTED.sub("<str>", message)
 
 
 def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:

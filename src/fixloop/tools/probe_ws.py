@@ -25,14 +25,18 @@ PROBE_SUBJECT = "fixloop-probe"
 WRONG_SECRET = "fixloop-probe-wrong-secret-" + "x" * 16
 
 
-def make_token(secret: str, *, subject: str = PROBE_SUBJECT, ttl: int = 300) -> str:
+def make_token(secret: str, *, subject: str = PROBE_SUBJECT, ttl: int = 300, issuer: str | None = None) -> str:
+    """An HS256 JWT with ``sub``, ``iat``, ``nbf``, ``exp`` (and ``iss`` when given)."""
     now = int(time.time())
-    return jwt.encode({"sub": subject, "iat": now, "exp": now + ttl}, secret, algorithm="HS256")
+    claims: dict[str, object] = {"sub": subject, "iat": now, "nbf": now, "exp": now + ttl}
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def token_from_env_value(value: str) -> str:
+def token_from_env_value(value: str, *, issuer: str | None = None) -> str:
     """A ready JWT is used as is; anything else is the HS256 secret to sign one with."""
-    return value if value.count(".") == 2 and value.startswith("ey") else make_token(value)
+    return value if value.count(".") == 2 and value.startswith("ey") else make_token(value, issuer=issuer)
 
 
 @dataclass
@@ -106,9 +110,9 @@ async def chat_once(
     return out
 
 
-async def _bad_token_rejected(url: str, timeout: float) -> ProbeCheck:
+async def _bad_token_rejected(url: str, timeout: float, issuer: str | None) -> ProbeCheck:
     try:
-        ws = await _open(url, make_token(WRONG_SECRET), timeout)
+        ws = await _open(url, make_token(WRONG_SECRET, issuer=issuer), timeout)
     except InvalidStatus as exc:
         status = exc.response.status_code
         return ProbeCheck(
@@ -138,7 +142,7 @@ async def _bad_token_rejected(url: str, timeout: float) -> ProbeCheck:
 
 
 async def probe_ws_async(
-    url: str, *, token: str | None, check_auth: bool, clients: int = 3, timeout: float = 10.0
+    url: str, *, token: str | None, check_auth: bool, clients: int = 3, timeout: float = 10.0, issuer: str | None = None
 ) -> ProbeReport:
     checks: list[ProbeCheck] = []
     first = await chat_once(url, token, timeout=timeout, ping=True)
@@ -159,7 +163,7 @@ async def probe_ws_async(
             )
         )
     if check_auth:
-        checks.append(await _bad_token_rejected(url, timeout))
+        checks.append(await _bad_token_rejected(url, timeout, issuer))
     else:
         checks.append(
             ProbeCheck(name="auth-rejected", ok=False, skipped=True, detail="no JWT secret given: not checked")
@@ -225,7 +229,13 @@ def _problem(outcome: ChatOutcome) -> str:
 
 
 def probe_ws(
-    url: str, *, secret: str | None = None, token: str | None = None, clients: int = 3, timeout: float = 10.0
+    url: str,
+    *,
+    secret: str | None = None,
+    token: str | None = None,
+    clients: int = 3,
+    timeout: float = 10.0,
+    issuer: str | None = None,
 ) -> ProbeReport:
     """Run every WebSocket check against ``url``; ``secret`` signs tokens, ``token`` is used as is.
 
@@ -235,8 +245,10 @@ def probe_ws(
         raise UsageError(f"{url!r} is not a WebSocket URL", hint="use ws://HOST:PORT/PATH or wss://...")
     if clients < 1:
         raise UsageError("--clients must be at least 1")
-    bearer = token or (make_token(secret) if secret else None)
+    bearer = token or (make_token(secret, issuer=issuer) if secret else None)
     try:
-        return asyncio.run(probe_ws_async(url, token=bearer, check_auth=True, clients=clients, timeout=timeout))
+        return asyncio.run(
+            probe_ws_async(url, token=bearer, check_auth=True, clients=clients, timeout=timeout, issuer=issuer)
+        )
     except InvalidURI as exc:
         raise UsageError(f"{url!r} is not a valid WebSocket URL: {exc}") from None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fixloop.config import Settings
 from fixloop.errors import FixloopError
-from fixloop.records import Selection, TestPhaseReport
+from fixloop.records import Finding, Selection, TestPhaseReport
+from fixloop.tools.probe_http import probe_http
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.tiers import evaluate_tiers
@@ -42,6 +44,36 @@ def target_ports(env: dict[str, str]) -> list[int]:
     return sorted(ports)
 
 
+def reported_revision(env: dict[str, str], health_path: str) -> str | None:
+    """The revision the target's health endpoint reports, from the first HTTP URL in ``env`` that answers."""
+    for value in env.values():
+        if value.startswith(("http://", "https://")):
+            try:
+                report = probe_http(value, health_path=health_path, timeout=5.0)
+            except FixloopError:
+                continue
+            if report.revision:
+                return report.revision
+    return None
+
+
+def missing_env(selection: Selection | None, env: dict[str, str], settings: Settings) -> list[Finding]:
+    """The env vars the test index requires that the tests will not see."""
+    if selection is None:
+        return []
+    seen = {**os.environ, **settings.target.env, **env}
+    missing = [name for name in selection.required_env if not seen.get(name)]
+    if not missing:
+        return []
+    return [
+        Finding(
+            kind="missing-env",
+            message=f"the test index requires {', '.join(missing)}, which the tests will not see",
+            evidence=f"required by {selection.index_path}: {', '.join(selection.required_env)}",
+        )
+    ]
+
+
 def run_test_phase(
     repo: Path,
     targets: list[str],
@@ -56,11 +88,12 @@ def run_test_phase(
     """Run ``targets``, add realness findings and tier verdicts, and write ``out_dir/results.json``."""
     env = dict(env or {})
     run = run_tests(repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    run.revision = reported_revision(env, settings.target.health_path)
     ports = target_ports(env)
     report = TestPhaseReport(
         selection=selection,
         run=run,
-        findings=check_realness(run, settings, target_ports=ports or None),
+        findings=missing_env(selection, env, settings) + check_realness(run, settings, target_ports=ports or None),
         tiers=evaluate_tiers(selection, run) if selection else [],
     )
     (out_dir / RESULTS_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")

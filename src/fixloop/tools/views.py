@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from fixloop.records import ProbeReport, Selection, TestPhaseReport
 
@@ -65,13 +64,10 @@ def show_test_phase(report: TestPhaseReport, console: Console, results_file: str
 
 def show_probe(report: ProbeReport, console: Console) -> None:
     console.print(f"[bold]probe {report.kind}[/bold] {report.url}")
-    table = Table(show_header=True, header_style="bold")
-    for col in ("check", "result", "detail"):
-        table.add_column(col)
     for c in report.checks:
-        result = "[yellow]skipped[/yellow]" if c.skipped else "[green]ok[/green]" if c.ok else "[red]FAIL[/red]"
-        table.add_row(c.name, result, c.detail)
-    console.print(table)
+        result = "[yellow]skipped[/yellow]" if c.skipped else "[green]ok     [/green]" if c.ok else "[red]FAIL   [/red]"
+        console.print(f"  {result} {c.name:<14} ", end="")
+        console.print(c.detail, markup=False)
     if report.revision:
         console.print(f"revision: {report.revision}")
     console.print("[green]all checks passed[/green]" if report.ok else "[red]some checks failed[/red]")

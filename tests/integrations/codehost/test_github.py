@@ -197,3 +197,13 @@ def test_build_codehost_reads_the_token_from_the_named_env_var(
     assert server.requests[-1].query == {"state": "all", "head": f"acme:{FIX_BRANCH}"}
     with pytest.raises(ConfigError, match=r"codehost\.repo is required"):
         build_codehost(Settings(codehost=CodeHostSettings(backend="github")), target_repo)
+
+
+def test_a_deleted_file_is_removed_from_the_pushed_tree(target_repo: Path, server: LocalGitHubServer) -> None:
+    delete_readme = "--- a/README.md\n+++ /dev/null\n@@ -1 +0,0 @@\n-chat backend\n"
+    commit_fix(target_repo, patch=FIX_PATCH + delete_readme)
+    open_pr(make_host(target_repo, server))
+    [tree_request] = [r for r in server.requests if r.path.endswith("/git/trees")]
+    assert {"path": "README.md", "mode": "100644", "type": "blob", "sha": None} in tree_request.body["tree"]
+    assert server.repo.file_text(FIX_BRANCH, "README.md") is None
+    assert server.repo.file_text(FIX_BRANCH, "server.py") == FIXED

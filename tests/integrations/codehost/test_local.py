@@ -150,3 +150,11 @@ def test_errors_are_clear(target_repo: Path, tmp_path: Path) -> None:
     git(not_bare, "init", "-q")
     with pytest.raises(CodeHostError, match="not a bare git repository"):
         LocalCodeHost(target_repo, not_bare)
+
+
+def test_pr_branch_names_are_stable_and_safe() -> None:
+    from fixloop.integrations.codehost import pr_branch_name
+
+    assert pr_branch_name("3f2a9c1d", "server-error-1") == "fixloop/3f2a9c1d/server-error-1"
+    assert pr_branch_name("3f2a9c1d", "server-error-1") == pr_branch_name("3f2a9c1d", "server-error-1")
+    assert pr_branch_name("run 1; rm -rf /", "../auth..1") == "fixloop/run-1-rm-rf/auth-1"
