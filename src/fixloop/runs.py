@@ -316,6 +316,8 @@ def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, 
             values["status"] = "awaiting_approval"
         doc = _status_doc(entry, values)
         doc["out_dir"] = entry.out_dir
+        if doc.get("status") == "running" and not store.index.driven(thread_id):
+            doc["interrupted"] = True  # no live process drives it (killed): `fixloop resume` finishes it
         return doc
 
 

@@ -44,6 +44,7 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     assert run["status"] == "running" and run["iterations"][0]["categories"]
     assert "## Execution log" in (demo_out / "worklog.md").read_text(encoding="utf-8")
     thread = run["thread_id"]
+    assert _status(run_cli, thread)["interrupted"] is True  # nobody drives it since the kill
     secret = test_env(demo_out / "workspace")["CHAT_JWT_SECRET"]  # the running target's token secret
     host = LocalCodeHost(demo_out / "workspace", default_remote(demo_out / "workspace"))
 
