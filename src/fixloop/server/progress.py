@@ -167,7 +167,8 @@ def _category_item(view: CategoryView, iteration: int) -> ProgressItem:
     key = f"category:{iteration}:{view.id}"
     if view.root_cause:
         conf = f" (confidence {view.confidence:.2f})" if view.confidence is not None else ""
-        text = f"Diagnosed `{view.id}` ({view.kind}, {view.tests} tests) — Root cause: {view.root_cause}{conf}"
+        text = f"Diagnosed `{view.id}` ({view.kind}, {view.tests} tests): {view.title}"
+        text += f"\nRoot cause: {view.root_cause}{conf}"
         key += ":diagnosed"
     return ProgressItem(key=key, kind="category", text=text, category=view)
 
