@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import pytest
 from pydantic import BaseModel
 
-from fixloop.errors import ModelError
+from fixloop.errors import ConfigError, ModelError
 from fixloop.integrations.llm.openai_chat import Budget, BudgetExceededError, OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.interfaces import ChatMessage
@@ -221,3 +221,8 @@ def test_backoff_is_capped_and_honours_retry_after() -> None:
     assert 4.0 <= policy.delay(10) <= 6.0
     assert policy.delay(0, retry_after=9.0) == 9.0
     assert policy.delay(0, retry_after=3600.0) == 30.0  # a huge Retry-After is capped
+
+
+def test_missing_key_is_a_config_error_not_a_vendor_error() -> None:
+    with pytest.raises(ConfigError, match="cannot build the model client for openai:m"):
+        OpenAIChatModel(model="m", api_key="")
