@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixloop.approval import approved_prs, check_approver, require_approved, resolve_user
+from fixloop.approval import approved_prs, check_approver, decision_record, require_approved, resolve_user
 from fixloop.config import ApprovalSettings
 from fixloop.errors import ApprovalError
 from fixloop.records import ApprovalRecord
@@ -21,6 +21,11 @@ def test_requester_cannot_approve_their_own_run() -> None:
 def test_requester_check_ignores_case_and_spaces() -> None:
     with pytest.raises(ApprovalError, match="four-eyes"):
         check_approver(RULES, requested_by="Alice ", by="alice")
+
+
+def test_a_requester_who_is_no_approver_hears_the_four_eyes_rule() -> None:
+    with pytest.raises(ApprovalError, match="'carol' requested this run and cannot approve it"):
+        check_approver(RULES, requested_by="carol", by="carol")
 
 
 def test_non_approver_is_refused() -> None:
@@ -96,3 +101,25 @@ def test_slack_and_github_users_map_to_approver_names() -> None:
     # An unmapped Slack user named like an approver is not that approver.
     with pytest.raises(ApprovalError, match="not an approver"):
         check_approver(rules, requested_by="carol", by=resolve_user(rules, "alice", source="slack"))
+
+
+def test_the_requester_may_reject_but_a_stranger_may_not() -> None:
+    check_approver(RULES, requested_by="alice", by="alice", decision="reject")
+    with pytest.raises(ApprovalError, match="rejection refused: 'mallory' is not an approver"):
+        check_approver(RULES, requested_by="carol", by="mallory", decision="reject")
+    history = [rec("bob", "approve", [1]), rec("carol", "reject", [1]), rec("mallory", "reject", [1])]
+    # carol requested the run but is no approver here: her reject counts for nothing, nor does mallory's.
+    assert approved_prs(RULES, requested_by="carol", approvals=history) == {1}
+    history.append(rec("alice", "reject", [1], "wrong layer"))
+    assert approved_prs(RULES, requested_by="alice", approvals=history) == set()
+
+
+def test_decision_record_is_refused_with_the_reason() -> None:
+    refused = decision_record(RULES, requested_by="alice", by="alice", decision="approve", prs=[1], source="slack")
+    assert (refused.decision, refused.by, refused.source, refused.prs) == ("refused", "alice", "slack", [1])
+    assert "four-eyes" in refused.reason
+    approve = decision_record(RULES, requested_by="alice", by="bob", decision="approve", prs=[1])
+    assert approved_prs(RULES, requested_by="alice", approvals=[refused, approve]) == {1}
+    reject = decision_record(RULES, requested_by="alice", by="alice", decision="reject", prs=[1], reason="wrong fix")
+    assert (reject.decision, reject.reason) == ("reject", "wrong fix")
+    assert approved_prs(RULES, requested_by="alice", approvals=[refused, approve, reject]) == set()

@@ -164,3 +164,14 @@ def test_status_ignores_a_reused_pid(workspace: Path) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_stray_shell_variables_do_not_reach_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CHAT_* variable in the caller's environment must not hide a missing-env fault."""
+    repo = prepare_workspace(tmp_path / "ws", load_scenario("missing-env"))
+    monkeypatch.setenv("CHAT_AGENT_MODEL", "from-the-shell")
+    with pytest.raises(TargetError, match="CHAT_AGENT_MODEL"):
+        start_target(repo)
+    info = start_target(repo, env={"CHAT_AGENT_MODEL": "given-explicitly"})
+    assert stop_target(repo)
+    assert info.running

@@ -6,6 +6,8 @@ person who requested the run cannot approve it. Names compare case-insensitively
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fixloop.config import ApprovalSettings
 from fixloop.errors import ApprovalError
 from fixloop.records import ApprovalRecord
@@ -15,30 +17,38 @@ def _norm(name: str) -> str:
     return name.strip().casefold()
 
 
-def check_approver(rules: ApprovalSettings, *, requested_by: str, by: str) -> None:
-    """Raise ApprovalError (clear reason) unless ``by`` may approve a run requested by ``requested_by``."""
+def check_approver(rules: ApprovalSettings, *, requested_by: str, by: str, decision: str = "approve") -> None:
+    """Raise ApprovalError (clear reason) unless ``by`` may approve a run requested by ``requested_by``.
+
+    With ``decision="reject"`` only the approvers list applies: the requester may reject their own
+    run's fix (a rejection never merges anything), a stranger may not.
+    """
+    if decision not in ("approve", "reject"):
+        raise ApprovalError(f"unknown decision {decision!r}", hint="approve or reject")
+    action = "approval" if decision == "approve" else "rejection"
     if not by.strip():
-        raise ApprovalError("approval refused: no approver named", hint="pass --by USER")
-    if not rules.approvers:
-        raise ApprovalError(
-            f"approval refused: {by!r} is not an approver (no approvers are configured)",
-            hint="set approval.approvers in fixloop.toml",
-        )
-    if _norm(by) not in {_norm(a) for a in rules.approvers}:
-        raise ApprovalError(
-            f"approval refused: {by!r} is not an approver",
-            hint=f"approvers: {', '.join(rules.approvers)}",
-        )
-    if rules.four_eyes and _norm(by) == _norm(requested_by):
+        raise ApprovalError(f"{action} refused: no approver named", hint="pass --by USER")
+    # Four-eyes first: the requester hears the rule that stops them, whether or not they are an approver.
+    if decision == "approve" and rules.four_eyes and _norm(by) == _norm(requested_by):
         raise ApprovalError(
             f"approval refused: {by!r} requested this run and cannot approve it (four-eyes rule)",
             hint="ask another approver",
         )
+    if not rules.approvers:
+        raise ApprovalError(
+            f"{action} refused: {by!r} is not an approver (no approvers are configured)",
+            hint="set approval.approvers in fixloop.toml",
+        )
+    if _norm(by) not in {_norm(a) for a in rules.approvers}:
+        raise ApprovalError(
+            f"{action} refused: {by!r} is not an approver",
+            hint=f"approvers: {', '.join(rules.approvers)}",
+        )
 
 
-def may_approve(rules: ApprovalSettings, *, requested_by: str, by: str) -> bool:
+def may_decide(rules: ApprovalSettings, *, requested_by: str, by: str, decision: str = "approve") -> bool:
     try:
-        check_approver(rules, requested_by=requested_by, by=by)
+        check_approver(rules, requested_by=requested_by, by=by, decision=decision)
     except ApprovalError:
         return False
     return True
@@ -59,14 +69,17 @@ def resolve_user(rules: ApprovalSettings, user: str, *, source: str) -> str:
 def approved_prs(rules: ApprovalSettings, *, requested_by: str, approvals: list[ApprovalRecord]) -> set[int]:
     """PR numbers covered by a valid, latest-decision approval from an authorized human.
 
-    Records are read in list (append) order. A record by someone who may not approve (not an
-    approver, or the requester under four-eyes) counts for nothing, whatever its decision says, and
-    so does a ``refused`` record. A valid ``approve`` covers exactly the PRs it names; a later valid
-    ``reject`` withdraws the PRs it names, or every PR when it names none.
+    Records are read in list (append) order. A ``refused`` record counts for nothing, and so does a
+    record its author could not have made (an approval by a non-approver or, under four-eyes, by the
+    requester; a rejection by a non-approver), whatever its decision says. A valid ``approve`` covers
+    exactly the PRs it names; a later valid ``reject`` withdraws the PRs it names, or every PR when it
+    names none.
     """
     approved: set[int] = set()
     for record in approvals:
-        if record.decision == "refused" or not may_approve(rules, requested_by=requested_by, by=record.by):
+        if record.decision == "refused":
+            continue
+        if not may_decide(rules, requested_by=requested_by, by=record.by, decision=record.decision):
             continue
         if record.decision == "approve":
             approved.update(record.prs)
@@ -76,6 +89,25 @@ def approved_prs(rules: ApprovalSettings, *, requested_by: str, approvals: list[
             else:
                 approved.clear()
     return approved
+
+
+def decision_record(
+    rules: ApprovalSettings,
+    *,
+    requested_by: str,
+    by: str,
+    decision: Literal["approve", "reject"],
+    prs: list[int],
+    source: str = "cli",
+    reason: str = "",
+) -> ApprovalRecord:
+    """The record to append to the run for this decision: the decision itself when ``by`` may make it,
+    else a ``refused`` record whose reason is the refusal (the caller then reports it and exits non-zero)."""
+    try:
+        check_approver(rules, requested_by=requested_by, by=by, decision=decision)
+    except ApprovalError as exc:
+        return ApprovalRecord(by=by, decision="refused", source=source, reason=exc.one_line(), prs=prs)
+    return ApprovalRecord(by=by, decision=decision, source=source, reason=reason, prs=prs)
 
 
 def require_approved(

@@ -12,7 +12,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -103,8 +103,22 @@ def run(
     checkpointer: CheckpointerOpt = None,
 ) -> None:
     """Run the whole remediation loop on a repository."""
-    existing_repo(repo)
-    not_ready("run", 5)
+    from fixloop.notify import TerminalNotifier
+    from fixloop.runs import RunRequest, run_status, start_run
+
+    request = RunRequest(
+        repo=existing_repo(repo),
+        focus=focus,
+        requested_by=requested_by,
+        llm=llm.value,
+        config_file=config,
+        out_dir=out,
+        max_iterations=max_iterations,
+        stop_at=stop_at.value,
+        checkpointer=checkpointer,
+    )
+    thread_id = start_run(request, notifier=TerminalNotifier())
+    _print_summary(run_status(thread_id, checkpointer=checkpointer))
 
 
 @app.command()
@@ -116,19 +130,40 @@ def demo(
     checkpointer: CheckpointerOpt = None,
 ) -> None:
     """Copy the bundled example, break it with a scenario's fault, start it and run the loop on it."""
-    not_ready("demo", 5)
+    from fixloop.demo import run_demo
+    from fixloop.notify import TerminalNotifier
+
+    result = run_demo(
+        scenario=scenario,
+        llm=llm.value,
+        out=out,
+        requested_by=requested_by,
+        checkpointer=checkpointer,
+        notifier=TerminalNotifier(),
+    )
+    _print_summary(result.run)
+    if result.target_running:
+        typer.echo(
+            f"  the target keeps running for the approval (stop it: fixloop target down --repo {result.workspace})"
+        )
 
 
 @app.command()
 def resume(thread: str, checkpointer: CheckpointerOpt = None) -> None:
     """Resume an interrupted run from its checkpoint."""
-    not_ready("resume", 5)
+    from fixloop.notify import TerminalNotifier
+    from fixloop.runs import resume_run
+
+    _print_summary(resume_run(thread, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
 
 @app.command()
 def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None) -> None:
     """Approve the PRs a run is waiting on; the run then merges, deploys and re-tests."""
-    not_ready("approve", 6)
+    from fixloop.notify import TerminalNotifier
+    from fixloop.runs import approve_run
+
+    _print_summary(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
 
 @app.command()
@@ -139,7 +174,11 @@ def reject(
     checkpointer: CheckpointerOpt = None,
 ) -> None:
     """Reject the PRs a run is waiting on; the reason goes back to the fixer."""
-    not_ready("reject", 6)
+    from fixloop.notify import TerminalNotifier
+    from fixloop.runs import reject_run
+
+    doc = reject_run(thread, by=by, reason=reason, checkpointer=checkpointer, notifier=TerminalNotifier())
+    _print_summary(doc)
 
 
 @app.command()
@@ -149,7 +188,32 @@ def status(
     checkpointer: CheckpointerOpt = None,
 ) -> None:
     """Show one run (its run.json with --json) or list the runs."""
-    not_ready("status", 5)
+    import json
+
+    from fixloop.runs import list_runs, run_status
+
+    if thread is None:
+        runs = list_runs(checkpointer=checkpointer)
+        if json_out:
+            typer.echo(json.dumps(runs, indent=2))
+            return
+        if not runs:
+            typer.echo("no runs yet (start one with `fixloop demo` or `fixloop run`)")
+        for r in runs:
+            typer.echo(f"{r['thread_id']}  {r['status']:<18} {r['updated']}  {r['focus']}  {r['out_dir']}")
+        return
+    doc = run_status(thread, checkpointer=checkpointer)
+    if json_out:
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        _print_summary(doc)
+
+
+def _print_summary(doc: dict[str, Any]) -> None:
+    from fixloop.summary import summary_lines
+
+    for line in summary_lines(doc):
+        typer.echo(line)
 
 
 @app.command("stop-at")
@@ -255,9 +319,12 @@ def triage(
     rerun_fn = None
     if reruns:
         from fixloop.tools.run_tests import run_tests
+        from fixloop.tools.test_phase import target_env
+
+        rerun_env = target_env(where)
 
         def rerun_fn(ids: list[str]) -> TestRun:
-            return run_tests(where, ids, settings)
+            return run_tests(where, ids, settings, env=rerun_env)
 
     report = triage_run(
         run_record,
@@ -390,9 +457,40 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8787,
     checkpointer: CheckpointerOpt = None,
+    config: ConfigOpt = None,
+    allow_repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-repo", help="NAME=PATH of a repo runs may target (repeatable; default: the bundled examples)."
+        ),
+    ] = None,
+    default_repo: Annotated[str | None, typer.Option(help="Repo name used when a command names none.")] = None,
+    default_focus: Annotated[str, typer.Option(help="Focus used when a labelled issue names none.")] = "websockets",
+    llm: Annotated[LLMMode, typer.Option(help="Model used when a command names none.")] = LLMMode.none,
+    slack_api_url: Annotated[str | None, typer.Option(help="Slack Web API base URL (default: Slack's).")] = None,
+    github_api_url: Annotated[str | None, typer.Option(help="GitHub REST base URL (default: GitHub's).")] = None,
+    public_url: Annotated[str, typer.Option(help="This server's public URL, for links in chat.")] = "",
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Remediations running at once.")] = 2,
+    demo: Annotated[bool, typer.Option(help="Allow repo 'demo': a fresh copy of the bundled example per run.")] = True,
 ) -> None:
     """Serve Slack commands, GitHub webhooks, approvals and live run events."""
-    not_ready("serve", 7)
+    from fixloop.server.serve import serve_forever
+
+    serve_forever(
+        host=host,
+        port=port,
+        checkpointer=checkpointer,
+        config_file=config,
+        allow_repo=allow_repo or [],
+        default_repo=default_repo,
+        default_focus=default_focus,
+        default_llm=llm.value,
+        slack_api_url=slack_api_url,
+        github_api_url=github_api_url,
+        public_url=public_url,
+        run_workers=workers,
+        demo=demo,
+    )
 
 
 @app.command("eval")
@@ -401,9 +499,31 @@ def eval_cmd(
     llm: Annotated[LLMMode, typer.Option()] = LLMMode.none,
     scenario: Annotated[str | None, typer.Option()] = None,
     json_out: JsonOpt = False,
+    reruns: Annotated[
+        int | None, typer.Option(min=0, help="Re-runs of failing tests for flakiness (default: tests.flaky_reruns).")
+    ] = None,
 ) -> None:
     """Run the eval scenarios and print the metrics table."""
-    not_ready("eval", 8)
+    if stage != EvalStage.triage:
+        not_ready(f"eval --stage {stage.value}", 8)
+    from fixloop.evaluation.triage_eval import render_markdown, run_triage_eval
+    from fixloop.scenarios import list_scenarios, load_scenario
+
+    chosen = [load_scenario(scenario)] if scenario else list_scenarios()
+    if not chosen:
+        raise UsageError("no scenario found under evals/scenarios", hint="run from a fixloop checkout")
+    if llm != LLMMode.none:
+        typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    result = run_triage_eval(chosen, reruns=reruns, progress=None if json_out else progress)
+    result.llm = llm.value
+    text = result.model_dump_json(indent=2) if json_out else render_markdown(result)
+    typer.echo(text, nl=not text.endswith("\n"))
+    if not result.met:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- entry point

@@ -1,17 +1,40 @@
 """The one place that starts, resumes, approves, rejects and reads runs.
 
 The CLI and the server both call these functions; neither drives the graph by
-itself. (Stubs until the remediation-graph issue lands: the signatures are the
-contract the CLI, the server and the bots code against.)
+itself. A run is a LangGraph thread: its state is checkpointed after every step
+(``durability="sync"``) and indexed by thread id (``checkpoints.py``), so any
+process can pick it up again. The clients a run needs are rebuilt from the
+indexed request in every process (``_context``); they are never checkpointed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fixloop.errors import NotReadyError
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from fixloop.agents.reporter import redact_tree, run_json, write_report
+from fixloop.approval import check_approver
+from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
+from fixloop.config import Settings, load_settings
+from fixloop.context import RunContext
+from fixloop.errors import ApprovalError, FixloopError, UsageError
+from fixloop.graphs.remediation import build_graph
+from fixloop.integrations.codehost import build_codehost
+from fixloop.integrations.deploy import build_deployer
+from fixloop.integrations.llm import build_model
+from fixloop.integrations.logs import build_log_source
+from fixloop.interfaces import Notifier
+from fixloop.records import utc_now
+from fixloop.redaction import Redactor
+from fixloop.state import RunInfo
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
@@ -36,33 +59,261 @@ class RunRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def start_run(request: RunRequest) -> str:
+def new_thread_id() -> str:
+    return f"fl-{utc_now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     """Start a run (in this process, until it ends or interrupts) and return its thread id."""
-    raise NotReadyError("runs are not available yet: they land with issue #5")
+    repo = request.repo.expanduser().resolve()
+    if not repo.is_dir():
+        raise UsageError(f"repo path {request.repo} does not exist or is not a folder")
+    thread_id = request.thread_id or new_thread_id()
+    out_dir = (request.out_dir or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
+    stored = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
+    settings = _settings(stored)
+    with open_store(request.checkpointer) as store:
+        if store.index.get(thread_id) is not None:
+            raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
+        entry = RunEntry(
+            thread_id=thread_id,
+            focus=request.focus,
+            status="running",
+            repo=str(repo),
+            out_dir=str(out_dir),
+            requested_by=request.requested_by,
+            checkpointer=request.checkpointer,
+            request=stored,
+        )
+        with _context(stored, settings, notifier) as ctx:
+            info = RunInfo(
+                thread_id=thread_id,
+                repo=str(repo),
+                focus=request.focus,
+                out_dir=str(out_dir),
+                requested_by=request.requested_by,
+                source=request.source,
+                llm_mode=request.llm,
+                model_name=ctx.model.name if ctx.model is not None else "",
+                stop_at=request.stop_at,
+                max_iterations=settings.limits.max_iterations,
+                max_fix_attempts=settings.limits.max_fix_attempts,
+                max_seconds=settings.limits.max_seconds,
+                scenario=request.scenario,
+            )
+            _drive(store, entry, ctx, {"run": info})
+    return thread_id
 
 
-def resume_run(thread_id: str, *, checkpointer: str | None = None) -> dict[str, Any]:
+def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: str) -> dict[str, Any]:
+    data = asdict(request)
+    data.update(
+        repo=str(repo),
+        out_dir=str(out_dir),
+        thread_id=thread_id,
+        config_file=str(request.config_file) if request.config_file else None,
+    )
+    data["extra"] = {k: v for k, v in request.extra.items() if isinstance(v, str | int | float | bool)}
+    return data
+
+
+def _settings(stored: dict[str, Any]) -> Settings:
+    config = Path(stored["config_file"]) if stored.get("config_file") else None
+    settings = load_settings(Path(stored["repo"]), config)
+    updates: dict[str, Any] = {"llm": settings.llm.model_copy(update={"mode": stored["llm"]})}
+    if stored.get("max_iterations"):
+        updates["limits"] = settings.limits.model_copy(update={"max_iterations": stored["max_iterations"]})
+    return settings.model_copy(update=updates)
+
+
+@contextmanager
+def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
+    """Build the run's clients (the edge of the system) and close them afterwards."""
+    repo = Path(stored["repo"])
+    secret_names = [*settings.redaction.secret_env_names, settings.target.token_secret_env, settings.llm.api_key_env]
+    redactor = Redactor(env=os.environ, secret_env_names=secret_names)
+    model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
+    needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
+    try:
+        ctx = RunContext(
+            settings=settings,
+            repo=repo,
+            out_dir=Path(stored["out_dir"]),
+            thread_id=stored["thread_id"],
+            redactor=redactor,
+            model=model,
+            logs=build_log_source(settings, repo),
+            codehost=build_codehost(settings, repo) if needs_host else None,
+            deployer=build_deployer(settings, repo) if needs_host else None,
+            notifier=notifier,
+        )
+        yield ctx
+    finally:
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
+
+
+def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    if settings is not None:
+        config["max_concurrency"] = settings.limits.max_parallel
+    return config
+
+
+def _drive(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
+    """Run the graph until it ends or interrupts, rewriting the report after every step."""
+    store.index.claim(entry.thread_id)
+    try:
+        return _drive_claimed(store, entry, ctx, graph_input)
+    finally:
+        store.index.release(entry.thread_id)
+
+
+def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
+    graph = build_graph(checkpointer=store.saver)
+    config = _config(entry.thread_id, ctx.settings)
+    entry.status = "running"
+    record_run(entry, store)
+    try:
+        for values in graph.stream(graph_input, config, context=ctx, stream_mode="values", durability="sync"):
+            if isinstance(values, dict) and "run" in values:
+                write_report(values, ctx.out_dir, ctx.redactor)
+    except Exception as exc:
+        message = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
+        state = graph.get_state(config).values
+        entry.status = "error"
+        entry.request["error"] = message
+        record_run(entry, store)
+        if state:
+            write_report(state, ctx.out_dir, ctx.redactor, error=message)
+        ctx.notify(f"run {entry.thread_id} stopped with an error: {message}", kind="error")
+        raise
+    snapshot = graph.get_state(config)
+    state = snapshot.values
+    status = "awaiting_approval" if snapshot.interrupts else state.get("status", "running")
+    entry.status = status
+    entry.request.pop("error", None)
+    record_run(entry, store)
+    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor)
+    kind = "approval" if status == "awaiting_approval" else "done"
+    ctx.notify(f"run {entry.thread_id}: {status} — {state.get('outcome', '')}".rstrip(" —"), kind=kind)
+    return doc
+
+
+@contextmanager
+def _open(thread_id: str, checkpointer: str | None) -> Iterator[tuple[RunEntry, Store]]:
+    entry = find_run(thread_id, checkpointer)
+    with open_store(checkpointer or entry.checkpointer) as store:
+        yield store.index.get(thread_id) or entry, store
+
+
+def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Notifier | None = None) -> dict[str, Any]:
     """Continue an interrupted run from its last checkpoint; return its run.json."""
-    raise NotReadyError("runs are not available yet: they land with issue #5")
+    with _open(thread_id, checkpointer) as (entry, store):
+        settings = _settings(entry.request)
+        graph = build_graph(checkpointer=store.saver)
+        snapshot = graph.get_state(_config(thread_id, settings))
+        if not snapshot.next:
+            return _status_doc(entry, snapshot.values)
+        if snapshot.interrupts:
+            return _status_doc(entry, {**snapshot.values, "status": "awaiting_approval"})
+        with _context(entry.request, settings, notifier) as ctx:
+            ctx.notify(f"resuming run {thread_id} at {', '.join(snapshot.next)}")
+            return _drive(store, entry, ctx, None)
 
 
-def approve_run(thread_id: str, *, by: str, source: Source = "cli", checkpointer: str | None = None) -> dict[str, Any]:
+def _decide(
+    thread_id: str,
+    *,
+    decision: Literal["approve", "reject"],
+    by: str,
+    reason: str,
+    source: Source,
+    checkpointer: str | None,
+    notifier: Notifier | None,
+) -> dict[str, Any]:
+    with _open(thread_id, checkpointer) as (entry, store):
+        settings = _settings(entry.request)
+        graph = build_graph(checkpointer=store.saver)
+        snapshot = graph.get_state(_config(thread_id, settings))
+        if not snapshot.interrupts:
+            status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
+            raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
+        refusal: ApprovalError | None = None
+        try:
+            check_approver(settings.approval, requested_by=entry.requested_by, by=by)
+        except ApprovalError as exc:
+            refusal = exc
+        answer = {
+            "decision": "refused" if refusal else decision,
+            "by": by,
+            "source": source,
+            "reason": refusal.one_line() if refusal else reason,
+            "at": utc_now().isoformat(),
+        }
+        with _context(entry.request, settings, notifier) as ctx:
+            doc = _drive(store, entry, ctx, Command(resume=answer))
+        if refusal is not None:
+            raise refusal
+        return doc
+
+
+def approve_run(
+    thread_id: str,
+    *,
+    by: str,
+    source: Source = "cli",
+    checkpointer: str | None = None,
+    notifier: Notifier | None = None,
+) -> dict[str, Any]:
     """Record an approval (checked against the approval rules) and resume; return run.json."""
-    raise NotReadyError("approvals are not available yet: they land with issue #6")
+    return _decide(
+        thread_id, decision="approve", by=by, reason="", source=source, checkpointer=checkpointer, notifier=notifier
+    )
 
 
 def reject_run(
-    thread_id: str, *, by: str, reason: str, source: Source = "cli", checkpointer: str | None = None
+    thread_id: str,
+    *,
+    by: str,
+    reason: str,
+    source: Source = "cli",
+    checkpointer: str | None = None,
+    notifier: Notifier | None = None,
 ) -> dict[str, Any]:
     """Record a rejection, send the reason to the fixer, resume; return run.json."""
-    raise NotReadyError("approvals are not available yet: they land with issue #6")
+    if not reason.strip():
+        raise UsageError("a rejection needs a reason", hint="pass --reason TEXT: it goes back to the fixer")
+    return _decide(
+        thread_id, decision="reject", by=by, reason=reason, source=source, checkpointer=checkpointer, notifier=notifier
+    )
+
+
+def _status_doc(entry: RunEntry, state: dict[str, Any]) -> dict[str, Any]:
+    if not state:
+        return {"thread_id": entry.thread_id, "focus": entry.focus, "status": entry.status, "iterations": []}
+    redactor = Redactor(env=os.environ)
+    error = entry.request.get("error") if entry.status == "error" else None
+    return dict(redact_tree(run_json(state, error=error), redactor))
 
 
 def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, Any]:
     """The run's current run.json (raise RunNotFoundError for an unknown thread)."""
-    raise NotReadyError("runs are not available yet: they land with issue #5")
+    with _open(thread_id, checkpointer) as (entry, store):
+        snapshot = build_graph(checkpointer=store.saver).get_state(_config(thread_id))
+        values = dict(snapshot.values) if snapshot.values else {}
+        if values and snapshot.interrupts:
+            values["status"] = "awaiting_approval"
+        doc = _status_doc(entry, values)
+        doc["out_dir"] = entry.out_dir
+        return doc
 
 
 def list_runs(*, checkpointer: str | None = None) -> list[dict[str, Any]]:
     """One summary per known run: thread_id, focus, status, updated."""
-    raise NotReadyError("runs are not available yet: they land with issue #5")
+    if checkpointer is not None:
+        with open_store(checkpointer) as store:
+            return [e.summary() for e in store.index.all()]
+    with home_index() as index:
+        return [e.summary() for e in index.all()]

@@ -35,6 +35,7 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 
 # The env var names the example target reads and its e2e suite expects.
+TARGET_ENV_PREFIX = "CHAT_"
 PORT_ENV = "CHAT_PORT"
 HOST_ENV = "CHAT_HOST"
 REVISION_ENV = "CHAT_REVISION"
@@ -89,7 +90,8 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
     log_file, console_file = folder / LOG_FILE, folder / CONSOLE_FILE
     revision = git_revision(repo)
 
-    child_env = dict(os.environ)
+    # The target's configuration comes from here, the settings and ``env``, never from a stray shell variable.
+    child_env = {key: value for key, value in os.environ.items() if not key.startswith(TARGET_ENV_PREFIX)}
     child_env.update(
         {
             HOST_ENV: HOST,

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
-from fixloop.agents.auditor import AuditReview, audit_patch
-from fixloop.errors import ModelError
-from fixloop.interfaces import ChatMessage, ModelUsage
+from fixloop.agents.auditor import audit_patch
+from fixloop.config import Settings
+from fixloop.integrations.llm import ScriptedChatModel, scripted_model
+from fixloop.scenarios import load_scenario
 
 EVENTS = '''\
 """Event names: the single source of truth."""
@@ -302,30 +303,30 @@ def test_patch_that_breaks_syntax_fails(repo: Path) -> None:
     assert checks(result) == ["syntax-error"]
 
 
-# ---------------------------------------------------------------- LLM review
+# ---------------------------------------------------------------- LLM review (the shipped scripted model)
 
 
-class ReviewModel:
-    """A ChatModel at the model edge: returns a scripted review and records what it was sent."""
-
-    name = "scripted:audit"
-
-    def __init__(self, review: AuditReview | None) -> None:
-        self.usage = ModelUsage()
-        self.review = review
-        self.calls: list[tuple[list[ChatMessage], type[BaseModel], str]] = []
-
-    def complete_json(self, messages: Sequence[ChatMessage], schema: type[BaseModel], *, purpose: str) -> BaseModel:
-        self.calls.append((list(messages), schema, purpose))
-        self.usage.calls += 1
-        if self.review is None:
-            raise ModelError("endpoint answered 500 three times")
-        return self.review
+ReviewFactory = Callable[[list[Any]], ScriptedChatModel]
 
 
-def test_llm_review_failing_verdict_adds_a_finding(repo: Path) -> None:
+@pytest.fixture
+def review_model() -> Iterator[ReviewFactory]:
+    """The scripted model (real openai client -> local scripted server) with the audit replies given."""
+    made: list[ScriptedChatModel] = []
+
+    def make(audit_steps: list[Any]) -> ScriptedChatModel:
+        model = scripted_model(Settings(), load_scenario("renamed-event"), steps={"audit": audit_steps})
+        made.append(model)
+        return model
+
+    yield make
+    for model in made:
+        model.close()
+
+
+def test_llm_review_failing_verdict_adds_a_finding(repo: Path, review_model: ReviewFactory) -> None:
     patch = make_patch(repo, {"server/events.py": edit(EVENTS, '"agent_think"', '"agent_thinking"')})
-    model = ReviewModel(AuditReview(verdict="fail", concerns=["server/events.py:3 hides the symptom"], summary="no"))
+    model = review_model([{"verdict": "fail", "concerns": ["server/events.py:3 hides the symptom"], "summary": "no"}])
     result = audit_patch(
         patch, repo, model=model, root_cause="wrong event name", redact=lambda t: t.replace("agent", "***")
     )
@@ -333,25 +334,77 @@ def test_llm_review_failing_verdict_adds_a_finding(repo: Path) -> None:
     assert not result.passed
     assert checks(result) == ["llm-review"]
     assert result.findings[0].message == "server/events.py:3 hides the symptom"
-    [(messages, schema, purpose)] = model.calls
-    assert schema is AuditReview and purpose == "audit"
-    prompt = messages[-1].content
+    [request] = model.server.requests
+    assert request.purpose == "audit"
+    assert set(request.schema["properties"]) == {"verdict", "concerns", "summary"}
+    prompt = request.text()
     assert "server/events.py" in prompt and "***_thinking" in prompt and "wrong event name" in prompt
     assert "agent_thinking" not in prompt  # the redactor ran over everything sent
 
 
-def test_llm_review_passing_verdict_keeps_deterministic_findings(repo: Path) -> None:
+def test_llm_review_pass_keeps_deterministic_findings(repo: Path, review_model: ReviewFactory) -> None:
     patch = make_patch(repo, {"tests/test_events.py": edit(TEST_EVENTS, "    assert len(sent) == 2\n", "")})
-    model = ReviewModel(AuditReview(verdict="pass", summary="looks fine"))
+    model = review_model(["scenario"])  # the scenario's own scripted audit: a labelled pass
     result = audit_patch(patch, repo, model=model)
+    assert result.reviewer == "deterministic+llm"
     assert not result.passed
     assert checks(result) == ["deleted-assertion"]
-    assert "[deleted-assertion]" in model.calls[0][0][-1].content  # the reviewer sees the findings
+    assert "[deleted-assertion]" in model.server.requests[0].text()  # the reviewer sees the findings
+    assert "scripted" in result.notes[0]
 
 
-def test_llm_review_error_leaves_the_deterministic_verdict_with_a_note(repo: Path) -> None:
+def test_llm_review_error_leaves_the_deterministic_verdict_with_a_note(repo: Path, review_model: ReviewFactory) -> None:
     patch = make_patch(repo, {"server/events.py": edit(EVENTS, '"agent_think"', '"agent_thinking"')})
-    result = audit_patch(patch, repo, model=ReviewModel(None))
+    result = audit_patch(patch, repo, model=review_model(["500"]))
     assert result.passed
     assert result.reviewer == "deterministic"
     assert "LLM review unavailable" in result.notes[0]
+
+
+def test_deleting_a_test_file_is_caught(repo: Path) -> None:
+    result = audit_patch(make_patch(repo, {"tests/test_events.py": None}), repo)
+    assert [f.check for f in result.findings] == ["deleted-assertion", "deleted-assertion"]
+    assert {f.file for f in result.findings} == {"tests/test_events.py"}
+
+
+def test_new_module_copying_an_existing_helper_is_caught(repo: Path) -> None:
+    copy = "import os\n\n\ndef make_token(user):\n    return f\"{user}:{os.environ['X']}\"\n"
+    result = audit_patch(make_patch(repo, {"server/tokens.py": copy}), repo)
+    assert [f.check for f in result.findings] == ["duplicate-definition"]
+    assert result.findings[0].file == "server/tokens.py"
+
+
+def test_a_new_test_with_its_own_assertions_passes(repo: Path) -> None:
+    new_test = (
+        "from server.handlers import on_message\n\n\ndef test_two_events():\n    sent = []\n"
+        "    on_message(sent.append)\n    assert len(sent) == 2\n"
+    )
+    assert audit_patch(make_patch(repo, {"tests/test_more.py": new_test}), repo).passed
+
+
+def test_class_fields_are_not_constants(repo: Path) -> None:
+    # A lowercase class attribute (a field or default) that happens to equal a constant's value is not a copy.
+    added = HANDLERS + '\n\nclass Handler:\n    name = "agent_completed"\n    kind: str = "agent_completed"\n'
+    assert audit_patch(make_patch(repo, {"server/handlers.py": added}), repo).passed
+    upper = HANDLERS + '\n\nclass Handler:\n    DONE = "agent_completed"\n'
+    result = audit_patch(make_patch(repo, {"server/handlers.py": upper}), repo)
+    assert [f.check for f in result.findings] == ["duplicate-constant"]
+
+
+def test_an_assert_about_something_else_is_not_a_weaker_one(repo: Path) -> None:
+    changed = edit(TEST_EVENTS, "    assert len(sent) == 2\n", '    assert EXPECTED_THINKING.startswith("agent")\n')
+    assert audit_patch(make_patch(repo, {"tests/test_events.py": changed}), repo).passed
+
+
+def test_module_local_names_are_not_duplicates(repo: Path) -> None:
+    base = edit(
+        AUTH,
+        "\n\ndef make_token",
+        "\nROOT = os.path.dirname(__file__)\n\n\ndef _load():\n    return 1\n\n\ndef make_token",
+    )
+    assert audit_patch(make_patch(repo, {"server/auth.py": base}), repo).passed
+    (repo / "server/auth.py").write_text(base)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "auth helpers")
+    copy = "import os\n" + HANDLERS + "\nROOT = os.path.dirname(__file__)\n\n\ndef _load():\n    return 2\n"
+    result = audit_patch(make_patch(repo, {"server/handlers.py": copy}), repo)
+    assert result.passed, result.findings  # a private helper and an import-time path are module-local

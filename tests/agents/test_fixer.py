@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from fixloop.agents.fixer import check_patch, propose_fix
-from fixloop.config import Settings
+from fixloop.config import LLMSettings, Settings
 from fixloop.errors import ModelError
+from fixloop.integrations.llm import build_model
 from fixloop.integrations.llm.openai_chat import OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted import scripted_model
 from fixloop.integrations.llm.scripted_server import ScriptedServer
+from fixloop.scenarios import Scenario, list_scenarios, prepare_workspace
 from tests.agents.llm_fixtures import CANARY, bundle, category, chain, redact_canary
 from tests.integrations.llm.scenario_repo import ScenarioRepo, git
 
@@ -124,3 +126,35 @@ def test_bad_patches_are_refused_with_a_reason(scenario_repo: ScenarioRepo, patc
 def test_good_patch_lists_its_files(scenario_repo: ScenarioRepo, tmp_path: Path) -> None:
     problem, files = check_patch(scenario_repo.scenario.gold_patch.read_text(), scenario_repo.repo)
     assert (problem, files) == ("", ["app/server.py"])
+
+
+@pytest.mark.parametrize("scenario", list_scenarios(), ids=lambda s: s.name)
+def test_every_scenarios_scripted_fix_applies_to_its_faulty_workspace(scenario: Scenario, tmp_path: Path) -> None:
+    repo = prepare_workspace(tmp_path / "work", scenario)
+    where = f"{scenario.expected_file}:{scenario.expected_function}"
+    model = build_model(Settings(llm=LLMSettings(mode="scripted")), scenario=scenario.name)
+    assert model is not None
+    assert model.name == f"scripted:{scenario.name}"
+    try:
+        proposal = propose_fix(
+            model, category(), bundle(), chain().model_copy(update={"fix_location": where}), repo=repo, redact=str
+        )
+    finally:
+        model.close()  # type: ignore[attr-defined]
+    assert proposal.patch == scenario.gold_patch.read_text()
+    assert scenario.expected_file in proposal.files
+    assert git(repo, "apply", "--check", input_text=proposal.patch).returncode == 0
+
+
+def test_without_a_redactor_the_environment_secrets_are_still_masked(
+    scenario_repo: ScenarioRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "env-canary-5be2c0d94f"
+    monkeypatch.setenv("CHAT_JWT_SECRET", secret)
+    gold = scenario_repo.scenario.gold_patch.read_text()
+    with ScriptedServer({"fix": [fix_reply(gold)]}) as server:
+        evidence = bundle(secret_in_log=f"key={secret}")
+        propose_fix(model_on(server), category(), evidence, chain(), repo=scenario_repo.repo)
+        sent = json.dumps(server.requests[0].body)
+    assert secret not in sent
+    assert "REDACTED" in sent

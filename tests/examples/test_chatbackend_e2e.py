@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from fixloop.scenarios import prepare_workspace
 from fixloop.target import TargetInfo, start_target, stop_target, test_env
@@ -59,3 +63,19 @@ def test_logs_are_cloud_logging_entries_with_revision(running_example: tuple[Pat
         e["jsonPayload"]["event"] for e in entries if "event" in e["jsonPayload"] and e.get("trace") == entry["trace"]
     ]
     assert events == ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]
+
+
+def test_plain_hs256_token_is_the_whole_auth_contract(running_example: tuple[Path, TargetInfo]) -> None:
+    """Any client (e.g. fixloop's probe) gets in with an HS256 token carrying sub, iat and exp."""
+    repo, info = running_example
+    secret = test_env(repo)["CHAT_JWT_SECRET"]
+    now = int(time.time())
+    token = jwt.encode({"sub": "probe", "iat": now, "exp": now + 60}, secret, algorithm="HS256")
+    with connect(f"{info.ws_url}?token={token}", open_timeout=5, close_timeout=1) as ws:
+        ws.send(json.dumps({"type": "chat", "text": "2 + 5", "id": "p1"}))
+        events = [json.loads(ws.recv(timeout=5)) for _ in range(5)]
+    assert [e["type"] for e in events][-1] == "agent_completed"
+    assert events[-1]["data"]["answer"] == "7"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(info.ws_url, additional_headers={"Authorization": "Bearer not-a-jwt"}, open_timeout=5).close()
+    assert refused.value.response.status_code == 403

@@ -114,3 +114,27 @@ def test_non_empty_destination_is_refused(repo: Path, tmp_path: Path) -> None:
 
 def test_removing_a_missing_worktree_is_a_no_op(repo: Path, tmp_path: Path) -> None:
     remove_worktree(repo, tmp_path / "never-created")
+
+
+def test_patch_with_wrong_hunk_counts_still_applies(repo: Path, tmp_path: Path) -> None:
+    wt = create_worktree(repo, "fixloop/f", tmp_path / "wt")
+    off_by_one = FIX.replace("@@ -3,3 +3,3 @@", "@@ -3,4 +3,5 @@")  # a typical model-written header
+    apply_patch(wt, off_by_one)
+    assert "return 200" in (wt / "app.py").read_text()
+
+
+def test_multi_file_patch_without_git_headers_applies(repo: Path, tmp_path: Path) -> None:
+    wt = create_worktree(repo, "fixloop/g", tmp_path / "wt")
+    new_file = "--- /dev/null\n+++ b/notes.txt\n@@ -0,0 +1 @@\n+fixed\n"
+    assert apply_patch(wt, FIX.split("\n", 1)[1] + new_file) == ["app.py", "notes.txt"]
+    assert (wt / "notes.txt").read_text() == "fixed\n"
+
+
+@pytest.mark.parametrize("path", ["../evil.py", ".git/hooks/post-commit"])
+def test_patch_outside_the_worktree_is_refused(repo: Path, tmp_path: Path, path: str) -> None:
+    wt = create_worktree(repo, "fixloop/h", tmp_path / "wt")
+    evil = f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+import os\n"
+    with pytest.raises(PatchError, match="outside the repository's files"):
+        apply_patch(wt, evil)
+    assert not (tmp_path / "evil.py").exists()
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()

@@ -47,7 +47,6 @@ def verify_token(token: str, secret: str) -> dict[str, Any]:
             token,
             secret,
             algorithms=[ALGORITHM],
-            issuer=ISSUER,
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "sub"]},
         )

@@ -19,7 +19,7 @@ from unidiff.errors import UnidiffParseError
 
 from fixloop.errors import FixloopError
 from fixloop.integrations.codehost.git import run_git
-from fixloop.tools.worktree import strip_diff_prefix
+from fixloop.tools.worktree import git_apply, normalize_patch, strip_diff_prefix
 
 IGNORED_DIRS = {
     ".git",
@@ -71,7 +71,7 @@ def read_patch(patch: str, repo: Path) -> list[FileChange]:
     if not patch.strip():
         raise PatchReadError("the patch is empty")
     try:
-        parsed = PatchSet(patch)
+        parsed = PatchSet(normalize_patch(patch))
     except UnidiffParseError as exc:
         raise PatchReadError(f"the patch is not a valid unified diff: {exc}") from None
     if not len(parsed):
@@ -84,7 +84,9 @@ def read_patch(patch: str, repo: Path) -> list[FileChange]:
             old = None if patched.is_added_file else strip_diff_prefix(patched.source_file)
             new = strip_diff_prefix(patched.source_file if patched.is_removed_file else patched.target_file)
             for rel in (old, new):
-                if rel is not None and (PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts):
+                if rel is not None and (
+                    PurePosixPath(rel).is_absolute() or {"..", ".git"} & set(PurePosixPath(rel).parts)
+                ):
                     raise PatchReadError(f"the patch names a path outside the repository: {rel!r}")
             old_text = _read(repo, old) if old else ""
             if old:
@@ -95,14 +97,7 @@ def read_patch(patch: str, repo: Path) -> list[FileChange]:
                     path=new, old_path=old, old_text=old_text, new_text="", deleted=bool(patched.is_removed_file)
                 )
             )
-        text = patch if patch.endswith("\n") else patch + "\n"
-        run_git(
-            ["apply", "--recount", "--whitespace=nowarn", "-"],
-            scratch,
-            error=PatchReadError,
-            stdin=text,
-            what="applying the patch to the audited tree",
-        )
+        git_apply(scratch, patch, error=PatchReadError, what="applying the patch to the audited tree")
         for change in changes:
             if not change.deleted:
                 change.new_text = (scratch / change.path).read_text(encoding="utf-8", errors="replace")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
+from fixloop.agents.model_messages import Redact, message, redactor_or_default
 from fixloop.errors import ModelError
-from fixloop.interfaces import ChatMessage, ChatModel
+from fixloop.interfaces import ChatModel
 from fixloop.prompts import render
 from fixloop.records import Category, EvidenceBundle, FiveWhys, FixProposal
 
@@ -40,14 +40,15 @@ def propose_fix(
     chain: FiveWhys,
     *,
     repo: Path,
-    redact: Callable[[str], str],
+    redact: Redact | None = None,
     feedback: str = "",
     attempt: int = 1,
     max_attempts: int = 3,
 ) -> FixProposal:
     """A patch against ``repo``'s working tree; raises ModelError when the model gives none (caller degrades).
 
-    ``redact`` masks secrets in everything sent to the model; ``feedback`` is why an earlier fix failed
+    ``redact`` masks secrets in everything sent to the model (default: a ``Redactor`` over the environment;
+    the graph passes the run's); ``feedback`` is why an earlier fix failed
     (validation or audit); ``attempt`` is the caller's fix attempt number, recorded on the proposal.
     """
     prompt = render(
@@ -60,7 +61,8 @@ def propose_fix(
         attempt=attempt,
         feedback=feedback,
     )
-    messages = [ChatMessage("user", redact(prompt))]
+    redact = redactor_or_default(redact)
+    messages = [message("user", prompt, redact)]
     problem = ""
     for _ in range(max_attempts):
         reply = model.complete_json(messages, FixReply, purpose=PURPOSE)
@@ -71,8 +73,8 @@ def propose_fix(
         if not problem:
             return FixProposal(summary=reply.summary, patch=patch, files=files, attempt=attempt)
         messages += [
-            ChatMessage("assistant", redact(reply.model_dump_json())),
-            ChatMessage("user", redact(f"The patch was rejected: {problem}\nSend a corrected patch.")),
+            message("assistant", reply.model_dump_json(), redact),
+            message("user", f"The patch was rejected: {problem}\nSend a corrected patch.", redact),
         ]
     raise ModelError(
         f"model {model.name} gave no applicable patch for {category.id} in {max_attempts} tries: {problem}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pydantic import BaseModel, Field
 
 from fixloop.agents.citations import citation_problems
+from fixloop.agents.model_messages import Redact, message, redactor_or_default
 from fixloop.errors import ModelError
-from fixloop.interfaces import ChatMessage, ChatModel
+from fixloop.interfaces import ChatModel
 from fixloop.prompts import render
 from fixloop.records import Category, EvidenceBundle, FiveWhys, WhyStep
 
@@ -30,15 +29,16 @@ def investigate(
     category: Category,
     bundle: EvidenceBundle,
     *,
-    redact: Callable[[str], str],
+    redact: Redact | None = None,
     feedback: str = "",
     focus: str = "",
     max_attempts: int = 3,
 ) -> FiveWhys:
     """A checked chain; raises ModelError when the model cannot give a valid one (caller degrades).
 
-    ``redact`` masks secrets in everything sent to the model (the bundle is redacted already; this is
-    the last line). A chain with fewer than five steps, an uncited step or a citation of an id not in
+    ``redact`` masks secrets in everything sent to the model, the last line of defence after the
+    bundle's own redaction (default: a ``Redactor`` over the environment; the graph passes the run's).
+    A chain with fewer than five steps, an uncited step or a citation of an id not in
     ``bundle`` is sent back with the problems, up to ``max_attempts`` times.
     """
     prompt = render(
@@ -50,7 +50,8 @@ def investigate(
         locations=bundle.locations,
         feedback=feedback,
     )
-    messages = [ChatMessage("user", redact(prompt))]
+    redact = redactor_or_default(redact)
+    messages = [message("user", prompt, redact)]
     problems: list[str] = []
     for _ in range(max_attempts):
         reply = model.complete_json(messages, FiveWhysReply, purpose=PURPOSE)
@@ -67,8 +68,8 @@ def investigate(
         if not problems:
             return chain
         messages += [
-            ChatMessage("assistant", redact(reply.model_dump_json())),
-            ChatMessage("user", redact("The chain was rejected:\n- " + "\n- ".join(problems) + "\nAnswer again.")),
+            message("assistant", reply.model_dump_json(), redact),
+            message("user", "The chain was rejected:\n- " + "\n- ".join(problems) + "\nAnswer again.", redact),
         ]
     raise ModelError(
         f"model {model.name} gave no valid five-whys chain for {category.id} in {max_attempts} tries: "

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from fixloop.agents.triage_rules import classify_failure, finding_kind, is_infrastructure_skip
 from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
 from fixloop.redaction import Redactor
-from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text
+from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text, signature_parts
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -71,13 +72,27 @@ def redact_categories(categories: list[Category], redactor: Redactor) -> list[Ca
 
 
 def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | None) -> None:
-    signature, decisive = signature_of_text(result.longrepr or result.skip_reason, repo=repo)
-    kind, reason = classify_failure(signature, decisive, phase=result.phase)
-    app_frame = next((f"{f.file}:{f.function}" for f in signature.frames if not is_test_file(f.file)), "")
-    coarse = _QUOTED.sub("<str>", signature.message)
-    key = f"{kind}|{signature.exception_type}|{signature.http_status}|{signature.close_code}|{coarse}|{app_frame}"
-    group = groups.setdefault(key, _Group(kind, signature, reason))
+    parts, decisive = signature_parts(result.longrepr or result.skip_reason, repo=repo)
+    kind, reason = classify_failure(parts, decisive, phase=result.phase)
+    app_frame = next((f"{file}:{function}" for file, _, function in parts.frames if not is_test_file(file)), "")
+    if kind in ("server-error", "auth") and (parts.http_status is not None or parts.close_code is not None):
+        # The status or close code is the signature: an InvalidStatus in one test and an AssertionError
+        # wrapping the same "HTTP 500" in another are one failure of the server.
+        key = f"{kind}|{parts.http_status}|{parts.close_code}|{app_frame}"
+    else:
+        key = (
+            f"{kind}|{parts.exception_type}|{parts.http_status}|{parts.close_code}|{_coarse(parts.message)}|{app_frame}"
+        )
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = _Group(kind, parts.signature(), reason)
     group.tests.append(result.nodeid)
+
+
+@lru_cache(maxsize=8192)
+def _coarse(message: str) -> str:
+    """A normalized message with quoted literals masked too: one category for "expected 'a' got 'b'"."""
+    return _QUOTED.sub("<str>", message)
 
 
 def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
@@ -91,10 +106,16 @@ def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
 
 def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun) -> None:
     by_test: dict[tuple[str, str], _Group] = {(g.kind, t): g for g in groups.values() for t in g.tests}
+    failed_in: dict[str, _Group] = {t: g for g in groups.values() for t in g.tests}
     for item in findings:
         kind = finding_kind(item.kind, item.message)
         if item.test is not None and (kind, item.test) in by_test:
             by_test[(kind, item.test)].findings.append(item)
+            continue
+        if item.test is not None and kind == "timeout" and item.test in failed_in:
+            # The failure's own exception says what happened; a timeout finding about the same test
+            # (e.g. a "timeout=" in the traceback's source lines) does not make a second category.
+            failed_in[item.test].findings.append(item)
             continue
         if item.test is None:
             host = next(
@@ -108,6 +129,7 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:
             group.tests.append(item.test)
+            by_test[(kind, item.test)] = group  # more findings about this test join this category
         group.findings.append(item)
     for error in run.collection_errors if not any(f.kind == "collection-error" for f in findings) else []:
         kind = finding_kind("collection-error", error)
@@ -197,13 +219,35 @@ def _retitle(title: str, count: int) -> str:
 
 
 def detect_flaky(
-    categories: list[Category], run: TestRun, rerun: Callable[[list[str]], TestRun], *, times: int
+    categories: list[Category],
+    run: TestRun,
+    rerun: Callable[[list[str]], TestRun],
+    *,
+    times: int,
+    full_reruns: int = 1,
 ) -> tuple[list[Category], list[TestRun]]:
-    """Re-run the failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones."""
-    targets = failing_tests(categories, run)
-    if not targets or times < 1:
+    """Re-run failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones.
+
+    The first ``full_reruns`` re-runs take every failing test; later ones only one test per category
+    that has shown no flakiness yet (one cause, one representative), which keeps many re-runs cheap
+    when tests are slow to fail. Stops early once every category has a test that passed again.
+    """
+    failed = set(failing_tests(categories, run))
+    if not failed or times < 1:
         return categories, []
-    reruns = [rerun(targets) for _ in range(times)]
+    reruns: list[TestRun] = []
+    passed: set[str] = set()
+    for attempt in range(times):
+        open_categories = [c for c in categories if any(t in failed for t in c.tests) and not passed & set(c.tests)]
+        if not open_categories:
+            break
+        if attempt < full_reruns:
+            ids = [t for c in open_categories for t in c.tests if t in failed and t not in passed]
+        else:
+            ids = [next(t for t in c.tests if t in failed) for c in open_categories]
+        result = rerun(list(dict.fromkeys(ids)))
+        reruns.append(result)
+        passed |= {r.nodeid for r in result.results if r.outcome == "passed"}
     return mark_flaky(categories, run, reruns), reruns
 
 

@@ -8,9 +8,22 @@ may mention anything).
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
-from fixloop.records import CategoryKind, Signature
+from fixloop.records import CategoryKind
 from fixloop.tools.signatures import Decisive
+
+
+class Codes(Protocol):
+    """What the rules read of a signature (``records.Signature`` or ``signatures.Parts``)."""
+
+    @property
+    def exception_type(self) -> str: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def close_code(self) -> int | None: ...
+
 
 TIMEOUT_TYPES = frozenset({"TimeoutError", "Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutExpired"})
 ENVIRONMENT_TYPES = frozenset(
@@ -47,36 +60,32 @@ PROTOCOL_TYPES = frozenset(
 AUTH_CLOSE_CODES = frozenset({1008, 3000, 3003, 4001, 4003, 4401, 4403})
 PROTOCOL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1009, 1010})
 
-_TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(?:s|ing)?)\b", re.IGNORECASE)
+_TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(?:s|ing)?)\b")
 _ENV_WORDS = re.compile(
     r"connection refused|errno 111|name or service not known|nodename nor servname|temporary failure in name"
     r"|service unavailable|docker (?:is )?(?:not |un)available|is not set|missing (?:env|environment)"
     r"|environment variable|no such host|cannot connect|could not connect|network is unreachable",
-    re.IGNORECASE,
 )
 _AUTH_WORDS = re.compile(
     r"unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"
     r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror",
-    re.IGNORECASE,
 )
 _PROTOCOL_WORDS = re.compile(
     r"\bevent|subprotocol|schema|out of order|unexpected message|missing (?:field|key)|\bexpected\b.*\bgot\b"
     r"|payload|message type|\btype\b",
-    re.IGNORECASE,
 )
 _ENV_NAME = re.compile(r"['\"]?[A-Z][A-Z0-9]*_[A-Z0-9_]+['\"]?")  # KeyError: 'STAGING_WEBSOCKET_URL'
 _INFRA_SKIP = re.compile(
     r"docker|unavailable|not (?:set|configured|available|reachable|running)|requires?|missing|staging|service"
     r"|connect|environment|env var|credential|infrastructure",
-    re.IGNORECASE,
 )
 
 
-def classify_failure(signature: Signature, decisive: Decisive, *, phase: str) -> tuple[CategoryKind, str]:
+def classify_failure(signature: Codes, decisive: Decisive, *, phase: str) -> tuple[CategoryKind, str]:
     """The category kind of one failed or errored test, and the rule that decided it."""
     status, code, exc = signature.http_status, signature.close_code, signature.exception_type
-    text = decisive.text
-    if exc in TIMEOUT_TYPES or (exc == "Failed" and _TIMEOUT_WORDS.search(decisive.message)):
+    text = decisive.text.lower()  # the keyword patterns below are lower-case, without IGNORECASE
+    if exc in TIMEOUT_TYPES or (exc == "Failed" and _TIMEOUT_WORDS.search(decisive.message.lower())):
         return "timeout", f"{exc} raised" + (" in fixture setup" if phase == "setup" else "")
     if status in (401, 403) or code in AUTH_CLOSE_CODES:
         what = f"HTTP {status}" if status in (401, 403) else f"close code {code}"
@@ -113,7 +122,7 @@ def classify_failure(signature: Signature, decisive: Decisive, *, phase: str) ->
 
 def is_infrastructure_skip(reason: str) -> bool:
     """A skip that says the environment was missing (Docker, a service, an env var)."""
-    return bool(_INFRA_SKIP.search(reason))
+    return bool(_INFRA_SKIP.search(reason.lower()))
 
 
 FINDING_KINDS: dict[str, CategoryKind] = {

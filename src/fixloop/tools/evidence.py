@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fixloop.config import Settings
 from fixloop.errors import LogSourceError
+from fixloop.integrations.logs.entries import severity_rank
 from fixloop.integrations.logs.query import query_for_tests
 from fixloop.interfaces import LogEntry, LogSource
 from fixloop.records import Category, EvidenceBundle, EvidenceItem, EvidenceKind, Location, TestResult, TestRun
@@ -79,7 +80,8 @@ def gather_evidence(
         drafts.append(_traceback_draft(traced))
     windows = _test_windows(run, category.tests)
     templates = mine_templates(relevant, test_windows=windows, margin_seconds=1.0)
-    drafts += [_template_draft(t, logs) for t in templates[:MAX_TEMPLATES] if t.severity != "DEBUG"]
+    notable = [t for t in templates if severity_rank(t.severity) >= severity_rank("WARNING") or t.tests]
+    drafts += [_template_draft(t, logs) for t in notable[:MAX_TEMPLATES]]
     drafts += [_code_draft(repo, loc) for loc in locations[:MAX_LOCATIONS]]
     drafts += _commit_drafts(repo, commits, locations)
     if logs is not None and not entries and not notes:

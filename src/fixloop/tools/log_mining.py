@@ -21,14 +21,16 @@ from drain3.template_miner_config import TemplateMinerConfig
 from fixloop.integrations.logs.entries import severity_rank
 from fixloop.interfaces import LogEntry
 
-MASKS: tuple[tuple[str, str], ...] = (
-    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "TS"),
-    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "ID"),
-    (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", "IP"),
-    (r"\b0x[0-9a-fA-F]+\b", "HEX"),
-    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", "HEX"),
-    (r"(?<=[=:\s])[A-Za-z]+[-_][A-Za-z0-9]*\d[A-Za-z0-9]*\b", "ID"),
-    (r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])", "NUM"),
+# (pattern, mask name, a substring every match contains: when absent the substitution is skipped,
+# which cannot change the result)
+MASKS: tuple[tuple[str, str, str], ...] = (
+    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "TS", ":"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "ID", "-"),
+    (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", "IP", "."),
+    (r"\b0x[0-9a-fA-F]+\b", "HEX", "0x"),
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", "HEX", ""),
+    (r"(?<=[=:\s])[A-Za-z]+[-_][A-Za-z0-9]*\d[A-Za-z0-9]*\b", "ID", ""),
+    (r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])", "NUM", ""),
 )
 MAX_EXAMPLES = 3
 
@@ -36,7 +38,7 @@ MAX_EXAMPLES = 3
 def miner_config() -> TemplateMinerConfig:
     """Drain3 settings used by fixloop (and by the benchmark's plain Drain3 baseline)."""
     config = TemplateMinerConfig()
-    config.masking_instructions = [MaskingInstruction(pattern, name) for pattern, name in MASKS]
+    config.masking_instructions = [MaskingInstruction(pattern, name) for pattern, name, _ in MASKS]
     config.drain_sim_th = 0.4
     config.drain_depth = 4
     config.parametrize_numeric_tokens = True
@@ -65,6 +67,12 @@ class CachedDrain:
     def __init__(self, config: TemplateMinerConfig | None = None) -> None:
         config = config or miner_config()
         self.masker = LogMasker(config.masking_instructions, config.mask_prefix, config.mask_suffix)
+        needs = {pattern: need for pattern, _, need in MASKS}
+        self._steps = [
+            (mi.regex, config.mask_prefix + mi.mask_with + config.mask_suffix, needs.get(mi.regex.pattern, ""))
+            for mi in config.masking_instructions
+            if isinstance(mi, MaskingInstruction)
+        ]
         self.drain = Drain(
             sim_th=config.drain_sim_th,
             depth=config.drain_depth,
@@ -82,7 +90,7 @@ class CachedDrain:
         known = self._by_raw.get(message)
         if known is not None:
             return known
-        masked = self.masker.mask(message)
+        masked = self.mask(message)
         cluster_id = self._by_masked.get(masked)
         if cluster_id is None:
             cluster, _ = self.drain.add_log_message(masked)
@@ -90,6 +98,15 @@ class CachedDrain:
             self._by_masked[masked] = cluster_id
         self._by_raw[message] = cluster_id
         return cluster_id
+
+    def mask(self, message: str) -> str:
+        """What ``LogMasker.mask`` returns, skipping substitutions whose required substring is absent."""
+        if len(self._steps) != len(self.masker.masking_instructions):
+            return self.masker.mask(message)
+        for regex, mask, need in self._steps:
+            if not need or need in message:
+                message = regex.sub(mask, message)
+        return message
 
     def template(self, cluster_id: int) -> str:
         return self.drain.id_to_cluster[cluster_id].get_template()
@@ -119,7 +136,7 @@ def mine_templates(
     miner = CachedDrain()
     found: dict[int, LogTemplate] = {}
     for entry in entries:
-        cluster_id = miner.cluster_of(entry.message)
+        cluster_id = miner.cluster_of(first_line(entry.message))
         item = found.get(cluster_id)
         if item is None:
             item = found[cluster_id] = LogTemplate(id=cluster_id, template="")
@@ -135,13 +152,19 @@ def mine_templates(
     )
 
 
+def first_line(message: str) -> str:
+    """The first line of a log message (a logged traceback follows it; it is evidence, not template)."""
+    return message.split("\n", 1)[0]
+
+
 def _observe(item: LogTemplate, entry: LogEntry) -> None:
     item.count += 1
     item.timestamps.append(entry.timestamp)
     if severity_rank(entry.severity) > severity_rank(item.severity):
         item.severity = entry.severity
-    if len(item.examples) < MAX_EXAMPLES and entry.message not in item.examples:
-        item.examples.append(entry.message)
+    example = first_line(entry.message)
+    if len(item.examples) < MAX_EXAMPLES and example not in item.examples:
+        item.examples.append(example)
     if entry.source_file:
         where = f"{entry.source_file}:{entry.source_line or 0} {entry.source_function}".strip()
         if where not in item.sources:

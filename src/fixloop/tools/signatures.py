@@ -10,65 +10,77 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from fixloop.records import Frame, Signature, TestResult
 
 # ---------------------------------------------------------------- message normalization
 
-_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<ts>"),
-    (re.compile(r"\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<ts>"),
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<id>"),
-    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
-    (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (re.compile(r"(?<=localhost):\d+\b"), ":<port>"),
-    (re.compile(r"(?<=[\w\]]):\d{2,5}\b(?=[/\s'\")]|$)"), ":<port>"),
-    (re.compile(r"\b[A-Za-z]+[-_][A-Za-z0-9]*\d[A-Za-z0-9]*\b"), "<id>"),
-    (re.compile(r"\b\d+(?:\.\d+)?\b"), "<num>"),
+_MASKS: tuple[tuple[str, str], ...] = (
+    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<ts>"),
+    (r"\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<ts>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<id>"),
+    (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", "<hex>"),
+    (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", "<ip>"),
+    (r"(?<=localhost):\d+\b", ":<port>"),
+    (r"(?<=[\w\]]):\d{2,5}\b(?=[/\s'\")]|$)", ":<port>"),
+    (r"\b[A-Za-z]+[-_][A-Za-z0-9]*\d[A-Za-z0-9]*\b", "<id>"),
+    (r"\b\d+(?:\.\d+)?\b", "<num>"),
 )
+# One pass over the text: the alternatives are tried in the order above at each position.
+_MASK_ALL = re.compile("|".join(f"(?P<m{n}>{pattern})" for n, (pattern, _) in enumerate(_MASKS)))
+_MASK_OF = {f"m{n}": mask for n, (_, mask) in enumerate(_MASKS)}
 _SPACES = re.compile(r"\s+")
 MAX_MESSAGE = 200
 
 
+def _mask(match: re.Match[str]) -> str:
+    return _MASK_OF[match.lastgroup or ""]
+
+
+@lru_cache(maxsize=8192)
 def normalize_message(message: str) -> str:
     """``message`` with timestamps, uuids, hex, ips, ports, ids and numbers masked, one line."""
     text = _SPACES.sub(" ", message).strip()
-    for pattern, mask in _MASKS:
-        text = pattern.sub(mask, text)
-    return text[:MAX_MESSAGE]
+    return _MASK_ALL.sub(_mask, text)[:MAX_MESSAGE]
 
 
 # ---------------------------------------------------------------- status codes
+# Numbers first (the regex engine scans for digits fast), then a look at the words around them.
 
-_HTTP_STATUS = re.compile(
-    r"(?:HTTP(?:/\d(?:\.\d)?)?\s+|status(?:[ _]code)?\s*[=:]?\s*|\bstatus_code=|\bcode\s+)([1-5]\d{2})\b",
-    re.IGNORECASE,
+_STATUS_NUMBER = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
+_STATUS_BEFORE = re.compile(r"(?:http(?:/\d(?:\.\d)?)?\s+|status(?:[ _]code)?\s*[=:]?\s*|status_code=|\bcode\s+)$")
+_STATUS_AFTER = re.compile(
+    r"\s+(?:internal server error|bad gateway|service unavailable|gateway timeout|unauthorized|forbidden"
+    r"|not found|bad request|upgrade required)\b"
 )
-_HTTP_REASON = re.compile(
-    r"\b([45]\d{2})\s+(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|"
-    r"Unauthorized|Forbidden|Not Found|Bad Request|Upgrade Required)\b",
-    re.IGNORECASE,
-)
-_CLOSE_CODE = re.compile(
-    r"(?:received|sent|close[ _]code|code\s*=|closed with(?: code)?)\s*:?\s*\(?([1-4]\d{3})\b", re.IGNORECASE
-)
+_CLOSE_NUMBER = re.compile(r"(?<![\w.])([1-4]\d{3})(?![\w.])")
+_CLOSE_BEFORE = re.compile(r"(?:received|sent|close[ _]code|code\s*=|closed with(?: code)?)\s*:?\s*\(?$")
 
 
 def http_status(text: str) -> int | None:
-    match = _HTTP_STATUS.search(text) or _HTTP_REASON.search(text)
-    return int(match.group(1)) if match else None
+    """The HTTP status named in ``text`` ("HTTP 500", "status_code=401", "403 Forbidden"), if any."""
+    for match in _STATUS_NUMBER.finditer(text):
+        before = text[max(0, match.start() - 20) : match.start()].lower()
+        if _STATUS_BEFORE.search(before):
+            return int(match.group(1))
+        if match.group(1)[0] in "45" and _STATUS_AFTER.match(text[match.end() : match.end() + 30].lower()):
+            return int(match.group(1))
+    return None
 
 
 def close_code(text: str) -> int | None:
-    match = _CLOSE_CODE.search(text)
-    return int(match.group(1)) if match else None
+    """The WebSocket close code named in ``text`` ("received 1011 (internal error)"), if any."""
+    for match in _CLOSE_NUMBER.finditer(text):
+        if _CLOSE_BEFORE.search(text[max(0, match.start() - 24) : match.start()].lower()):
+            return int(match.group(1))
+    return None
 
 
 # ---------------------------------------------------------------- exception and decisive lines
 
-_E_LINE = re.compile(r"^E\s+(.*)$", re.MULTILINE)
 _TYPED = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?::\s*(.*))?$")
 _LOCATION_TYPE = re.compile(r"^\S+?\.py:\d+: ((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*$", re.MULTILINE)
 _TRACEBACK_LAST = re.compile(
@@ -85,13 +97,15 @@ class Decisive:
     text: str  # the decisive lines joined, for keyword rules
 
 
-def decisive_lines(longrepr: str) -> Decisive:
+def decisive_lines(longrepr: str, lines: list[str] | None = None) -> Decisive:
     """The exception type and message of a pytest longrepr (or a plain Python traceback)."""
-    e_lines = _E_LINE.findall(longrepr)
+    if lines is None:
+        lines = longrepr.splitlines()
+    e_lines = [line[1:].strip() for line in lines if line.startswith(("E ", "E\t"))]
     exc_type, message = "", ""
     for line in e_lines:
-        match = _TYPED.match(line.strip())
-        if match and not line.strip().startswith("assert "):
+        match = _TYPED.match(line)
+        if match and not line.startswith("assert "):
             exc_type, message = match.group(1), (match.group(2) or "").strip()
             break  # the first typed E line of a block is the exception raised
     if not exc_type:
@@ -129,41 +143,66 @@ def short_type(exception_type: str) -> str:
 
 # ---------------------------------------------------------------- frames
 
-_PYTEST_FRAME = re.compile(r"^([^\s:][^:\n]*?\.py):(\d+): in (\S+)", re.MULTILINE)
-_PYTHON_FRAME = re.compile(r'File "([^"]+\.py)", line (\d+), in (\S+)')
-_LONG_FRAME = re.compile(r"^([^\s:][^:\n]*?\.py):(\d+):[ \t]*$", re.MULTILINE)  # --tb=long location line
+_PYTEST_FRAME = re.compile(r"([^\s:][^:]*?\.py):(\d+): in (\S+)")  # pytest --tb=short/auto
+_LONG_FRAME = re.compile(r"([^\s:][^:]*?\.py):(\d+):[ \t]*$")  # pytest --tb=long location line
+_PYTHON_FRAME = re.compile(r'\s*File "([^"]+\.py)", line (\d+), in (\S+)')  # traceback / faulthandler dump
 _FOREIGN = ("site-packages", "dist-packages", "/lib/python", "<frozen", "\\lib\\python", "/.venv/", "/venv/")
+_FOREIGN_RE = re.compile("|".join(re.escape(part) for part in _FOREIGN))
+
+
+def _raw_frames(text: str, lines: list[str] | None = None) -> list[tuple[str, int, str]]:
+    """(file, line, function) of every frame in ``text``, in the order printed (outermost first)."""
+    out = []
+    for line in text.splitlines() if lines is None else lines:
+        if 'File "' in line:
+            match = _PYTHON_FRAME.match(line)
+            if match:
+                out.append((match.group(1), int(match.group(2)), match.group(3)))
+        elif ".py:" in line:
+            match = _PYTEST_FRAME.match(line)
+            if match:
+                out.append((match.group(1), int(match.group(2)), match.group(3)))
+                continue
+            match = _LONG_FRAME.match(line)
+            if match:
+                out.append((match.group(1), int(match.group(2)), ""))
+    return out
 
 
 def parse_frames(text: str) -> list[Frame]:
     """Every frame of pytest and Python tracebacks in ``text``, in the order printed (outermost first)."""
-    found: list[tuple[int, Frame]] = []
-    for match in _PYTEST_FRAME.finditer(text):
-        found.append((match.start(), Frame(file=match.group(1), line=int(match.group(2)), function=match.group(3))))
-    for match in _LONG_FRAME.finditer(text):
-        found.append((match.start(), Frame(file=match.group(1), line=int(match.group(2)))))
-    for match in _PYTHON_FRAME.finditer(text):
-        found.append((match.start(), Frame(file=match.group(1), line=int(match.group(2)), function=match.group(3))))
-    found.sort(key=lambda pair: pair[0])
-    return [frame for _, frame in found]
+    return [Frame.model_construct(file=f, line=n, function=fn) for f, n, fn in _raw_frames(text)]
+
+
+@lru_cache(maxsize=64)
+def _root_prefix(repo: str) -> str:
+    return str(Path(repo).resolve()) + "/"
 
 
 def own_frames(frames: Iterable[Frame], *, repo: Path | None = None, limit: int = 5) -> list[Frame]:
     """Frames inside the target's own code, innermost first, paths relative to ``repo`` when possible."""
-    root = str(repo.resolve()) + "/" if repo is not None else None
-    out: list[Frame] = []
-    for frame in reversed(list(frames)):
-        path = frame.file.replace("\\", "/")
-        if any(part in path for part in _FOREIGN):
+    return _own([(f.file, f.line, f.function) for f in frames], repo, limit)
+
+
+def _own(frames: list[tuple[str, int, str]], repo: Path | None, limit: int) -> list[Frame]:
+    return [Frame.model_construct(file=f, line=n, function=fn) for f, n, fn in _own_raw(frames, repo, limit)]
+
+
+def _own_raw(frames: list[tuple[str, int, str]], repo: Path | None, limit: int) -> tuple[tuple[str, int, str], ...]:
+    root = _root_prefix(str(repo)) if repo is not None else None
+    out: list[tuple[str, int, str]] = []
+    for file, line, function in reversed(frames):
+        path = file.replace("\\", "/")
+        if _FOREIGN_RE.search(path):
             continue
         if path.startswith("/"):
             if root is None or not path.startswith(root):
                 continue
             path = path[len(root) :]
-        out.append(Frame(file=path, line=frame.line, function=frame.function))
+        out.append((path, line, function))
         if len(out) >= limit:
             break
-    return out
+    return tuple(out)
 
 
 def is_test_file(path: str) -> bool:
@@ -174,22 +213,44 @@ def is_test_file(path: str) -> bool:
 # ---------------------------------------------------------------- signature
 
 
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """A signature's fields as plain values (cheap to compute for thousands of failures)."""
+
+    exception_type: str
+    message: str
+    http_status: int | None
+    close_code: int | None
+    frames: tuple[tuple[str, int, str], ...]  # (file, line, function), innermost first
+
+    def signature(self) -> Signature:
+        return Signature(
+            exception_type=self.exception_type,
+            message=self.message,
+            http_status=self.http_status,
+            close_code=self.close_code,
+            frames=[Frame(file=f, line=n, function=fn) for f, n, fn in self.frames],
+        )
+
+
+def signature_parts(longrepr: str, *, repo: Path | None = None) -> tuple[Parts, Decisive]:
+    """The signature fields of one failure report, and its decisive lines."""
+    lines = longrepr.splitlines()
+    decisive = decisive_lines(longrepr, lines)
+    parts = Parts(
+        exception_type=short_type(decisive.exception_type),
+        message=normalize_message(decisive.message),
+        http_status=http_status(decisive.text),
+        close_code=close_code(decisive.text),
+        frames=_own_raw(_raw_frames(longrepr, lines), repo, 5),
+    )
+    return parts, decisive
+
+
 def signature_of_text(longrepr: str, *, repo: Path | None = None) -> tuple[Signature, Decisive]:
     """The signature of one failure report, and its decisive lines."""
-    decisive = decisive_lines(longrepr)
-    frames = own_frames(parse_frames(longrepr), repo=repo)
-    status = http_status(decisive.text)
-    code = close_code(decisive.text)
-    return (
-        Signature(
-            exception_type=short_type(decisive.exception_type),
-            message=normalize_message(decisive.message),
-            http_status=status,
-            close_code=code,
-            frames=frames,
-        ),
-        decisive,
-    )
+    parts, decisive = signature_parts(longrepr, repo=repo)
+    return parts.signature(), decisive
 
 
 def extract_signature(result: TestResult, *, repo: Path | None = None) -> Signature:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
@@ -43,18 +44,72 @@ def create_worktree(repo: Path, branch: str, dest: Path, *, base: str = "HEAD") 
 def apply_patch(worktree: Path, patch: str) -> list[str]:
     """Apply a unified diff (``git apply``); return the files touched; PatchError with git's reason."""
     files = patch_files(patch)
-    text = patch if patch.endswith("\n") else patch + "\n"
-    run_git(
-        ["apply", "--check", "--recount", "--whitespace=nowarn", "-"],
-        worktree,
-        error=PatchError,
-        stdin=text,
-        what="patch check",
-    )
-    run_git(
-        ["apply", "--recount", "--whitespace=nowarn", "-"], worktree, error=PatchError, stdin=text, what="git apply"
-    )
+    git_apply(worktree, patch, error=PatchError)
     return files
+
+
+def git_apply(cwd: Path, patch: str, *, error: type[FixloopError] = PatchError, what: str = "patch check") -> None:
+    """``git apply`` in ``cwd``, checked first: the patch as given, else with its hunk headers recounted
+    (model-written patches often get the line counts wrong); the first failure's reason is reported."""
+    candidates = list(dict.fromkeys([_with_newline(patch), normalize_patch(patch)]))
+    first_failure: FixloopError | None = None
+    for text in candidates:
+        try:
+            run_git(["apply", "--whitespace=nowarn", "--check", "-"], cwd, error=error, stdin=text, what=what)
+        except FixloopError as exc:
+            first_failure = first_failure or exc
+            continue
+        run_git(["apply", "--whitespace=nowarn", "-"], cwd, error=error, stdin=text, what="git apply")
+        return
+    assert first_failure is not None
+    raise first_failure
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$", re.S)
+
+
+def normalize_patch(patch: str) -> str:
+    """The patch with every hunk header's line counts recomputed from the hunk's lines.
+
+    A hunk ends at the next hunk, at the next file's ``diff --git`` or ``---``/``+++`` header, or at a
+    line that is not part of a diff; blank lines ending a hunk are dropped (editors add them).
+    """
+    lines = _with_newline(patch).splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _HUNK.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines) and not _ends_hunk(lines, j):
+            body.append(lines[j])
+            j += 1
+        while body and not body[-1].strip():
+            body.pop()
+        old = sum(1 for line in body if line[:1] in (" ", "-") or not line.strip())
+        new = sum(1 for line in body if line[:1] in (" ", "+") or not line.strip())
+        old_start, new_start, rest = match.group(1), match.group(2), match.group(3)
+        out.append(f"@@ -{old_start},{old} +{new_start},{new} @@{rest}")
+        out.extend(line if line.strip() or line[:1] == " " else " " + line for line in body)
+        i = j
+    return "".join(out)
+
+
+def _ends_hunk(lines: list[str], j: int) -> bool:
+    line = lines[j]
+    if line.startswith(("@@", "diff --git")):
+        return True
+    if line.startswith("--- ") and j + 1 < len(lines) and lines[j + 1].startswith("+++ "):
+        return True
+    return not (line[:1] in (" ", "+", "-", "\\") or not line.strip())
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
 def patch_files(patch: str) -> list[str]:
@@ -62,15 +117,19 @@ def patch_files(patch: str) -> list[str]:
     if not patch.strip():
         raise PatchError("the patch is empty")
     try:
-        parsed = PatchSet(patch)
+        parsed = PatchSet(normalize_patch(patch))
     except UnidiffParseError as exc:
         raise PatchError(f"the patch is not a valid unified diff: {exc}") from None
     if not len(parsed):
         raise PatchError("the patch is not a unified diff: it names no file")
     files: list[str] = []
     for patched in parsed:
-        path = patched.source_file if patched.is_removed_file else patched.target_file
-        files.append(strip_diff_prefix(path))
+        path = strip_diff_prefix(patched.source_file if patched.is_removed_file else patched.target_file)
+        for name in (strip_diff_prefix(patched.source_file), strip_diff_prefix(patched.target_file)):
+            parts = PurePosixPath(name).parts
+            if name != "/dev/null" and (PurePosixPath(name).is_absolute() or ".." in parts or ".git" in parts):
+                raise PatchError(f"the patch touches {name!r}, outside the repository's files")
+        files.append(path)
     return files
 
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from fixloop.config import LLMSettings, Settings
-from fixloop.errors import ConfigError, FixloopError, ModelError, UsageError
+from fixloop.errors import ConfigError, ModelError, UsageError
 from fixloop.integrations.llm import ScriptedChatModel, build_model, scripted_model
 from fixloop.integrations.llm.scripted_server import ScriptedServer
 from fixloop.interfaces import ChatMessage, ChatModel
@@ -55,7 +55,7 @@ def test_scripted_needs_a_scenario() -> None:
 
 
 def test_scripted_with_an_unknown_scenario_is_a_clear_error() -> None:
-    with pytest.raises(FixloopError):
+    with pytest.raises(UsageError, match="unknown scenario 'no-such-scenario-anywhere'"):
         build_model(Settings(llm=LLMSettings(mode="scripted")), scenario="no-such-scenario-anywhere")
 
 

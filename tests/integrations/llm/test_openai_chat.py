@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import pytest
 from pydantic import BaseModel
 
-from fixloop.errors import ModelError
+from fixloop.errors import ConfigError, ModelError
 from fixloop.integrations.llm.openai_chat import Budget, BudgetExceededError, OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.interfaces import ChatMessage
@@ -202,3 +202,27 @@ def test_purpose_is_made_a_valid_schema_name(serve) -> None:
     server = serve({"five_whys_v2": [OK]})
     model_for(server).complete_json(ASK, Answer, purpose="five whys/v2")
     assert server.requests[0].purpose == "five_whys_v2"
+
+
+def test_retries_back_off_exponentially_with_bounded_jitter(serve) -> None:
+    server = serve({"answer": ["500", "429", "500", OK]})
+    waits: list[float] = []
+    policy = RetryPolicy(max_retries=3, backoff=1.0, max_backoff=20.0)
+    model = model_for(server, retry=policy, sleep=waits.append)  # record the waits instead of sleeping
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    assert len(waits) == 3
+    for attempt, wait in enumerate(waits):
+        base = 2.0**attempt
+        assert base <= wait <= base * 1.5
+
+
+def test_backoff_is_capped_and_honours_retry_after() -> None:
+    policy = RetryPolicy(backoff=1.0, max_backoff=4.0)
+    assert 4.0 <= policy.delay(10) <= 6.0
+    assert policy.delay(0, retry_after=9.0) == 9.0
+    assert policy.delay(0, retry_after=3600.0) == 30.0  # a huge Retry-After is capped
+
+
+def test_missing_key_is_a_config_error_not_a_vendor_error() -> None:
+    with pytest.raises(ConfigError, match="cannot build the model client for openai:m"):
+        OpenAIChatModel(model="m", api_key="")

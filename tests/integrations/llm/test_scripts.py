@@ -8,13 +8,14 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from fixloop.config import Settings
+from fixloop.config import LLMSettings, Settings
 from fixloop.errors import ModelError, UsageError
 from fixloop.integrations.llm.scripted import STEPS_ENV, scripted_model
 from fixloop.integrations.llm.scripted_server import RecordedRequest
-from fixloop.integrations.llm.scripts import evidence_in, label, script_for_scenario
+from fixloop.integrations.llm.scripts import evidence_in, five_whys_reply, label, script_for_scenario
 from fixloop.interfaces import ChatMessage
 from fixloop.records import FixProposal
+from fixloop.scenarios import load_scenario
 from tests.integrations.llm.scenario_repo import ScenarioRepo, git
 
 PROMPT = """Evidence:
@@ -149,3 +150,27 @@ def test_bad_overrides_are_usage_errors(
     monkeypatch.setenv(STEPS_ENV, raw)
     with pytest.raises(UsageError, match=told):
         scripted_model(Settings(), scenario_repo.scenario)
+
+
+def test_a_scripted_timeout_outlasts_the_configured_client_timeout(scenario_repo: ScenarioRepo) -> None:
+    from fixloop.agents.fixer import FixReply
+
+    settings = Settings(llm=LLMSettings(mode="scripted", timeout=0.3, max_retries=1))
+    model = scripted_model(settings, scenario_repo.scenario, steps={"fix": ["timeout", "scenario"]})
+    try:
+        reply = model.complete_json([ChatMessage("user", "fix it")], FixReply, purpose="fix")
+        assert model.server.hang_seconds > settings.llm.timeout
+    finally:
+        model.close()
+    assert isinstance(reply, FixReply)
+    assert model.usage.calls == 2
+
+
+def test_real_scenarios_five_whys_tell_its_story() -> None:
+    scenario = load_scenario("handshake-500")
+    request = RecordedRequest(purpose="five_whys", body={"messages": [{"role": "user", "content": PROMPT}]})
+    reply = json.loads(five_whys_reply(scenario, request))
+    answers = [step["answer"] for step in reply["steps"]]
+    assert str(scenario.extra["log_evidence"]) in answers[2]
+    assert scenario.trigger in answers[1]
+    assert reply["fix_location"] == f"{scenario.expected_file}:{scenario.expected_function}"

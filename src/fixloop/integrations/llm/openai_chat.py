@@ -21,7 +21,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel, ValidationError
 
-from fixloop.errors import ModelError
+from fixloop.errors import ConfigError, ModelError
 from fixloop.interfaces import ChatMessage, ModelUsage
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,10 @@ class OpenAIChatModel:
         self._sleep = sleep
         self._lock = threading.Lock()  # parallel investigations share one model and one budget
         self._closers: list[Callable[[], None]] = []
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        try:
+            self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        except openai.OpenAIError as exc:
+            raise ConfigError(f"cannot build the model client for {self.name}: {exc}") from None
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIChatModel(name={self.name!r}, base_url={self.base_url!r})"

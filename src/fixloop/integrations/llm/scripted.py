@@ -49,7 +49,8 @@ def scripted_model(
     purposes' steps, ``"scenario"`` standing for the scenario's own (see ``scripts.with_overrides``).
     ``close()`` stops the server (it runs in a daemon thread otherwise)."""
     script = with_overrides(script_for_scenario(scenario), steps if steps is not None else steps_from_env())
-    server = ScriptedServer(script, model=f"scripted:{scenario.name}", latency=latency)
+    hang = settings.llm.timeout + 5.0  # a "timeout" step outlasts the client's timeout (keep it small in tests)
+    server = ScriptedServer(script, model=f"scripted:{scenario.name}", latency=latency, hang_seconds=hang)
     return ScriptedChatModel(server.start(), settings=settings)
 
 

@@ -230,6 +230,7 @@ def purpose_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     scripted: ScriptedServer  # set on the subclass made by ScriptedServer.start
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -95,12 +95,18 @@ def evidence_in(request: RecordedRequest) -> list[tuple[str, str]]:
 def five_whys_reply(scenario: Scenario, request: RecordedRequest) -> str:
     evidence = evidence_in(request)
     where = scenario.expected_file + (f":{scenario.expected_function}" if scenario.expected_function else "")
+    symptom = str(scenario.extra.get("symptom", "")) or scenario.description
+    logged = str(scenario.extra.get("log_evidence", ""))
     answers = (
-        f"The {scenario.focus} tests fail: {scenario.description}.",
-        f"The server mishandles the request{f' when {scenario.trigger}' if scenario.trigger else ''}.",
-        "The server logs the error behind the failure.",
+        f"The {scenario.focus} tests fail: {symptom}.",
+        f"The server answers with an error. Trigger: {scenario.trigger}."
+        if scenario.trigger
+        else "The server answers with an error.",
+        f"The server logs the error behind the failure: {logged}."
+        if logged
+        else "The server logs the error behind the failure.",
         f"The failing code is {where}.",
-        f"A recent change to {scenario.expected_file} introduced the fault.",
+        f"A recent change to {scenario.expected_file} introduced the fault: {scenario.description}.",
     )
     steps = []
     used: set[str] = set()

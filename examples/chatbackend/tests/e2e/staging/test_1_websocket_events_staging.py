@@ -32,7 +32,10 @@ def test_websocket_connection(ws_url: str, auth_headers: dict[str, str]) -> None
 def test_websocket_auth_validation(ws_url: str, jwt_secret: str, test_id: dict[str, str]) -> None:
     refused = {
         "no token": dict(test_id),
-        "wrong secret": {"Authorization": f"Bearer {issue_token('not-the-secret-this-server-verifies-with', 'e2e-user')}", **test_id},
+        "wrong secret": {
+            "Authorization": f"Bearer {issue_token('not-the-secret-this-server-verifies-with', 'e2e-user')}",
+            **test_id,
+        },
         "expired": {
             "Authorization": f"Bearer {issue_token(jwt_secret, 'e2e-user', now=time.time() - 3600)}",
             **test_id,

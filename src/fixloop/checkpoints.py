@@ -1,0 +1,290 @@
+"""Where runs are kept: the LangGraph checkpointer and a small run index beside it.
+
+SQLite by default (``fixloop_home()/checkpoints.sqlite``); PostgreSQL with a
+``postgresql://`` URL. The run index (thread id -> repo, out dir, focus, who
+asked, status, the request) lives in the same store, and every run is also
+indexed in the home SQLite file with the checkpointer it uses, so that
+``approve``, ``reject``, ``resume`` and ``status`` find a run by its thread id
+alone, from any folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from fixloop.errors import ConfigError, RunNotFoundError, UsageError
+from fixloop.paths import fixloop_home
+
+DEFAULT_FILE = "checkpoints.sqlite"
+INDEX_TABLE = "fixloop_runs"
+LEASE_TABLE = "fixloop_run_leases"
+LEASE_STALE_SECONDS = 6 * 3600  # a lease of another host this old is abandoned
+
+
+class RunBusyError(UsageError):
+    """Another live process is driving this run."""
+
+
+def checkpoint_types() -> list[tuple[str, str]]:
+    """The record classes a checkpoint may hold (an explicit msgpack allowlist: nothing else revives)."""
+    from pydantic import BaseModel
+
+    from fixloop import records, state
+
+    return [
+        (cls.__module__, cls.__name__)
+        for module in (records, state)
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == module.__name__
+    ]
+
+
+def _serde() -> JsonPlusSerializer:
+    return JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+
+
+def default_sqlite_path() -> Path:
+    return fixloop_home() / DEFAULT_FILE
+
+
+def is_postgres(spec: str | None) -> bool:
+    return bool(spec) and str(spec).startswith(("postgresql://", "postgres://"))
+
+
+@dataclass
+class RunEntry:
+    """One run in the index."""
+
+    thread_id: str
+    focus: str
+    status: str
+    repo: str
+    out_dir: str
+    requested_by: str = "cli"
+    checkpointer: str | None = None  # None = the default SQLite store
+    request: dict[str, Any] = field(default_factory=dict)  # the RunRequest, JSON-ready
+    created: str = ""
+    updated: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "focus": self.focus,
+            "status": self.status,
+            "repo": self.repo,
+            "out_dir": self.out_dir,
+            "requested_by": self.requested_by,
+            "updated": self.updated,
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RunIndex:
+    """The run index table over a DB-API connection (sqlite3 or psycopg)."""
+
+    def __init__(self, conn: Any, *, placeholder: str) -> None:
+        self.conn = conn
+        self.p = placeholder
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (thread_id TEXT PRIMARY KEY, status TEXT NOT NULL,"
+            " updated TEXT NOT NULL, data TEXT NOT NULL)"
+        )
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {LEASE_TABLE} (thread_id TEXT PRIMARY KEY, host TEXT NOT NULL,"
+            " pid INTEGER NOT NULL, since TEXT NOT NULL)"
+        )
+        self._commit()
+
+    def _commit(self) -> None:
+        if isinstance(self.conn, sqlite3.Connection):
+            self.conn.commit()
+
+    def put(self, entry: RunEntry) -> None:
+        entry.updated = _now()
+        entry.created = entry.created or entry.updated
+        p = self.p
+        self.conn.execute(
+            f"INSERT INTO {INDEX_TABLE} (thread_id, status, updated, data) VALUES ({p}, {p}, {p}, {p}) "
+            "ON CONFLICT (thread_id) DO UPDATE SET status = excluded.status, updated = excluded.updated,"
+            " data = excluded.data",
+            (entry.thread_id, entry.status, entry.updated, json.dumps(asdict(entry), default=str)),
+        )
+        self._commit()
+
+    def get(self, thread_id: str) -> RunEntry | None:
+        row = self.conn.execute(f"SELECT data FROM {INDEX_TABLE} WHERE thread_id = {self.p}", (thread_id,)).fetchone()
+        return RunEntry(**json.loads(_first(row))) if row else None
+
+    def claim(self, thread_id: str) -> None:
+        """Make this process the only one driving ``thread_id`` (RunBusyError while another live one does).
+
+        A compare-and-swap on the lease row: a lease held by a dead process on this host (a run killed
+        with -9) or older than ``LEASE_STALE_SECONDS`` on another host is taken over.
+        """
+        me = (socket.gethostname(), os.getpid())
+        p = self.p
+        cur = self.conn.execute(
+            f"INSERT INTO {LEASE_TABLE} (thread_id, host, pid, since) VALUES ({p}, {p}, {p}, {p})"
+            " ON CONFLICT (thread_id) DO NOTHING",
+            (thread_id, me[0], me[1], _now()),
+        )
+        self._commit()
+        if cur.rowcount == 1:
+            return
+        row = self.conn.execute(
+            f"SELECT host, pid, since FROM {LEASE_TABLE} WHERE thread_id = {p}", (thread_id,)
+        ).fetchone()
+        if row is None:  # released in between: try again
+            return self.claim(thread_id)
+        host, pid, since = (row["host"], row["pid"], row["since"]) if isinstance(row, dict) else row
+        if (host, pid) != me and not _stale(host, int(pid), since):
+            raise RunBusyError(
+                f"run {thread_id} is being driven by another fixloop process (pid {pid} on {host})",
+                hint="wait for it to finish or to reach the approval, then try again",
+            )
+        cur = self.conn.execute(
+            f"UPDATE {LEASE_TABLE} SET host = {p}, pid = {p}, since = {p} WHERE thread_id = {p} AND host = {p}"
+            f" AND pid = {p}",
+            (me[0], me[1], _now(), thread_id, host, pid),
+        )
+        self._commit()
+        if cur.rowcount != 1:
+            raise RunBusyError(f"run {thread_id} was just taken by another fixloop process", hint="try again")
+
+    def release(self, thread_id: str) -> None:
+        p = self.p
+        self.conn.execute(
+            f"DELETE FROM {LEASE_TABLE} WHERE thread_id = {p} AND host = {p} AND pid = {p}",
+            (thread_id, socket.gethostname(), os.getpid()),
+        )
+        self._commit()
+
+    def all(self) -> list[RunEntry]:
+        rows = self.conn.execute(f"SELECT data FROM {INDEX_TABLE} ORDER BY updated DESC").fetchall()
+        return [RunEntry(**json.loads(_first(row))) for row in rows]
+
+
+def _stale(host: str, pid: int, since: str) -> bool:
+    if host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    age = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
+    return age > LEASE_STALE_SECONDS
+
+
+def _first(row: Any) -> Any:
+    return row["data"] if isinstance(row, dict) else row[0]
+
+
+@dataclass
+class Store:
+    """An open checkpointer and its run index."""
+
+    saver: BaseCheckpointSaver[Any]
+    index: RunIndex
+    spec: str | None  # None for the default SQLite file
+
+
+def _sqlite_conn(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise ConfigError(f"checkpoint store {path} cannot be opened: {exc}") from None
+    return conn
+
+
+@contextmanager
+def open_store(spec: str | None = None) -> Iterator[Store]:
+    """Open the store named by ``spec`` (None: default SQLite; a path; a postgresql:// URL)."""
+    if is_postgres(spec):
+        assert spec is not None
+        with _open_postgres(spec) as store:
+            yield store
+        return
+    path = Path(spec).expanduser() if spec else default_sqlite_path()
+    conn = _sqlite_conn(path)
+    try:
+        saver = SqliteSaver(conn, serde=_serde())
+        saver.setup()
+        yield Store(saver=saver, index=RunIndex(conn, placeholder="?"), spec=str(path) if spec else None)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _open_postgres(url: str) -> Iterator[Store]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise ConfigError(
+            "a postgresql:// checkpointer needs the postgres extra", hint="pip install 'fixloop[postgres]'"
+        ) from None
+    try:
+        conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot connect to the PostgreSQL checkpointer: {first}") from None
+    try:
+        saver = PostgresSaver(conn, serde=_serde())
+        saver.setup()
+        yield Store(saver=saver, index=RunIndex(conn, placeholder="%s"), spec=url)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def home_index() -> Iterator[RunIndex]:
+    """The run index in the default SQLite store (it knows every run and its checkpointer)."""
+    conn = _sqlite_conn(default_sqlite_path())
+    try:
+        yield RunIndex(conn, placeholder="?")
+    finally:
+        conn.close()
+
+
+def record_run(entry: RunEntry, store: Store) -> None:
+    """Write ``entry`` to its store's index and, for another store, to the home index too."""
+    store.index.put(entry)
+    if store.spec is not None:
+        with home_index() as index:
+            index.put(entry)
+
+
+def find_run(thread_id: str, checkpointer: str | None = None) -> RunEntry:
+    """The indexed run ``thread_id``: in the given store, else in the home index; RunNotFoundError if none."""
+    entry: RunEntry | None
+    if checkpointer is not None:
+        with open_store(checkpointer) as store:
+            entry = store.index.get(thread_id)
+    else:
+        with home_index() as index:
+            entry = index.get(thread_id)
+    if entry is None:
+        where = f"in {checkpointer}" if checkpointer else f"in {default_sqlite_path()}"
+        raise RunNotFoundError(f"no run with thread id {thread_id!r} {where}", hint="list runs with `fixloop status`")
+    return entry

@@ -1,0 +1,34 @@
+"""The typed runtime context of the graphs: settings and the outside-world clients.
+
+Built once per process by ``runs.py`` (the edge) and passed to ``invoke`` as
+``context=``; nodes read it through ``Runtime[RunContext]`` and never build a
+client themselves. It is not checkpointed: a resumed run rebuilds it from the
+run index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fixloop.config import Settings
+from fixloop.interfaces import ChatModel, CodeHost, Deployer, LogSource, Notifier
+from fixloop.redaction import Redactor
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    repo: Path
+    out_dir: Path
+    thread_id: str
+    redactor: Redactor
+    model: ChatModel | None = None
+    logs: LogSource | None = None
+    codehost: CodeHost | None = None
+    deployer: Deployer | None = None
+    notifier: Notifier | None = None
+
+    def notify(self, text: str, *, kind: str = "progress") -> None:
+        if self.notifier is not None:
+            self.notifier.post(self.thread_id, self.redactor.redact(text), kind=kind)

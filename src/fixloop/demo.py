@@ -1,0 +1,83 @@
+"""``fixloop demo``: copy the bundled example, break it with a scenario's fault, start it, run the loop.
+
+The work folder is ``OUT/workspace`` (a real git repository: "baseline", then
+the fault as a commit). A fault that keeps the target from starting is not an
+error of the demo: the run tests the dead target and diagnoses it.
+The target is stopped at the end, unless the run waits for approval: then it
+keeps running, because the approval resumes the run, which merges, redeploys
+it and re-tests against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fixloop.errors import TargetError
+from fixloop.interfaces import Notifier
+from fixloop.runs import RunRequest, new_thread_id, run_status, start_run
+from fixloop.scenarios import load_scenario, prepare_workspace
+from fixloop.target import start_target, stop_target
+
+DEFAULT_SCENARIO = "handshake-500"
+
+
+@dataclass
+class DemoResult:
+    thread_id: str
+    out_dir: Path
+    workspace: Path
+    run: dict[str, Any]
+    target_running: bool
+
+
+def run_demo(
+    *,
+    scenario: str | None = None,
+    llm: Literal["none", "scripted", "openai"] = "none",
+    out: Path | None = None,
+    requested_by: str = "demo",
+    checkpointer: str | None = None,
+    notifier: Notifier | None = None,
+) -> DemoResult:
+    chosen = load_scenario(scenario or DEFAULT_SCENARIO)
+    thread_id = new_thread_id()
+    out_dir = (out or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
+    workspace = out_dir / "workspace"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_workspace(workspace, chosen)
+    if notifier is not None:
+        notifier.post(thread_id, f"scenario {chosen.name}: {chosen.description}")
+    _start(workspace, thread_id, notifier)
+    keep_running = False
+    try:
+        request = RunRequest(
+            repo=workspace,
+            focus=chosen.focus,
+            requested_by=requested_by,
+            llm=llm,
+            out_dir=out_dir,
+            scenario=chosen.name,
+            checkpointer=checkpointer,
+            thread_id=thread_id,
+        )
+        start_run(request, notifier=notifier)
+        doc = run_status(thread_id, checkpointer=checkpointer)
+        keep_running = doc.get("status") == "awaiting_approval"
+    finally:
+        if not keep_running:
+            stop_target(workspace)
+    return DemoResult(thread_id=thread_id, out_dir=out_dir, workspace=workspace, run=doc, target_running=keep_running)
+
+
+def _start(workspace: Path, thread_id: str, notifier: Notifier | None) -> None:
+    """Start the broken target; a fault that keeps it from starting is what the run will diagnose."""
+    try:
+        info = start_target(workspace)
+    except TargetError as exc:
+        text = f"the target did not start ({exc.one_line()}): the run goes on and diagnoses that"
+    else:
+        text = f"target started at {info.http_url} (revision {info.revision[:10]})"
+    if notifier is not None:
+        notifier.post(thread_id, text)

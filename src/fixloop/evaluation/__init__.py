@@ -1,0 +1,1 @@
+"""Evals of the loop's stages against the seeded-fault scenarios."""

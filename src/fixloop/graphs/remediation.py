@@ -1,0 +1,435 @@
+"""The remediation loop (DESIGN.md steps 1-10) as a durable LangGraph ``StateGraph``.
+
+intake -> select -> run_tests -> realness -> categorize -> fan-out (``Send``, one
+investigation subgraph per category, in parallel) -> collect -> open_prs ->
+approval (``interrupt()``) -> merge -> deploy -> run_tests again ...
+
+Ends ``green`` (tier tolerances hold), ``gave_up`` (limits, no acceptable fix,
+unhealthy deploy) or ``diagnosed`` (no model, or stop-at diagnose/patch).
+Side-effecting nodes are idempotent so that a killed run resumed from its last
+checkpoint never opens a second PR, merges twice or deploys twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer, Command, Send, interrupt
+
+from fixloop.agents.reporter import pr_body
+from fixloop.agents.triage import categorize
+from fixloop.approval import approved_prs, check_approver
+from fixloop.context import RunContext
+from fixloop.errors import ApprovalError, FixloopError
+from fixloop.graphs.crash import crash_point
+from fixloop.graphs.investigation import build_investigation_graph
+from fixloop.records import ApprovalRecord, DeployRecord, PullRequestRecord, utc_now
+from fixloop.state import Event, Investigation, InvestigationInput, IterationRecord, RemediationState
+from fixloop.target import target_status, test_env
+from fixloop.tools.realness import check_realness
+from fixloop.tools.run_tests import run_tests
+from fixloop.tools.select_tests import select_tests
+from fixloop.tools.tiers import evaluate_tiers
+
+TERMINAL = ("green", "gave_up", "diagnosed", "error")
+
+
+def _event(state: RemediationState, node: str, text: str, detail: str = "") -> Event:
+    return Event(node=node, text=text, iteration=state.get("iteration", 0), detail=detail)
+
+
+def _current(state: RemediationState) -> IterationRecord:
+    number = state.get("iteration", 1)
+    for rec in state.get("iterations", []):
+        if rec.iteration == number:
+            return rec
+    return IterationRecord(iteration=number)
+
+
+def _current_investigations(state: RemediationState) -> list[Investigation]:
+    number = state.get("iteration", 1)
+    return [inv for inv in state.get("investigations", []) if inv.iteration == number]
+
+
+# ---------------------------------------------------------------- 1-5: intake, select, run, realness, categorize
+
+
+def intake_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    run = state["run"]
+    runtime.context.notify(f"run {run.thread_id}: focus '{run.focus}' on {run.repo} (requested by {run.requested_by})")
+    text = f"intake: focus '{run.focus}', repo {run.repo}, llm {run.llm_mode}, stop at {run.stop_at}"
+    return {"status": "running", "iteration": 1, "events": [_event({"iteration": 1}, "intake", text)]}
+
+
+def select_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    selection = select_tests(ctx.repo, state["run"].focus, ctx.settings)
+    targets = selection.test_targets()
+    summary = ", ".join(f"P{t.priority} {t.name}: {len(t.files)} files" for t in sorted(selection.tiers, key=_prio))
+    ctx.notify(f"selected {len(targets)} test targets ({summary or selection.message})")
+    record = _current(state).model_copy(update={"selection": selection})
+    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "select", f"selected: {summary}")]}
+    if not targets:
+        reason = selection.message or f"no test matches focus '{state['run'].focus}'"
+        update.update(status="gave_up", outcome=reason)
+    return update
+
+
+def _prio(tier: Any) -> int:
+    return int(tier.priority)
+
+
+def _selection(state: RemediationState) -> Any:
+    for rec in state.get("iterations", []):
+        if rec.selection is not None:
+            return rec.selection
+    raise FixloopError("internal: no selection recorded before running tests")
+
+
+def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    selection = _selection(state)
+    number = state["iteration"]
+    out = ctx.out_dir / f"iteration-{number}"
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**ctx.settings.target.env, **test_env(ctx.repo)}
+    ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
+    test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
+    record = _current(state).model_copy(
+        update={"selection": selection, "test_run": test_run, "revision": test_run.revision}
+    )
+    text = (
+        f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
+    )
+    ctx.notify(text)
+    event = _event(state, "run_tests", text, detail=test_run.stdout_tail).model_copy(
+        update={"command": test_run.command}
+    )
+    return {"iterations": [record], "events": [event]}
+
+
+def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    record = _current(state)
+    assert record.test_run is not None and record.selection is not None
+    info = target_status(ctx.repo)
+    ports = [info.port] if info is not None else None
+    findings = check_realness(record.test_run, ctx.settings, target_ports=ports)
+    verdicts = evaluate_tiers(record.selection, record.test_run)
+    holding = sum(1 for v in verdicts if v.holds)
+    text = f"realness: {len(findings)} findings; tiers holding {holding}/{len(verdicts)}"
+    ctx.notify(text)
+    record = record.model_copy(update={"findings": findings, "verdicts": verdicts})
+    return {"iterations": [record], "events": [_event(state, "realness", text)]}
+
+
+def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    record = _current(state)
+    assert record.test_run is not None
+    categories = categorize(record.test_run, record.findings, repo=ctx.repo, redactor=ctx.redactor)
+    record = record.model_copy(update={"categories": categories})
+    names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
+    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", f"categories: {names}")]}
+    ctx.notify(f"categories: {names}")
+    serious = [f for f in record.findings if f.severity != "info"]
+    if record.verdicts and all(v.holds for v in record.verdicts) and not serious:
+        update.update(status="green", outcome=f"every tier holds its tolerance in iteration {record.iteration}")
+    elif not categories:
+        update.update(status="gave_up", outcome="tiers fail but no failure category was found")
+    elif reason := _limit_reason(state):
+        update.update(status="gave_up", outcome=reason)
+    return update
+
+
+def _limit_reason(state: RemediationState) -> str:
+    run = state["run"]
+    if state.get("iteration", 1) > run.max_iterations:
+        return f"still failing after {run.max_iterations} fix iterations (--max-iterations)"
+    elapsed = (utc_now() - run.started_at).total_seconds()
+    if elapsed > run.max_seconds:
+        return f"time budget of {run.max_seconds:.0f} s spent"
+    return ""
+
+
+def fan_out(state: RemediationState) -> list[Send] | str:
+    """One investigation per category of this iteration, all in parallel (or the end)."""
+    if state.get("status") in TERMINAL:
+        return END
+    return _sends(state, _current(state).categories, feedback="")
+
+
+def _sends(state: RemediationState, categories: list[Any], *, feedback: str) -> list[Send]:
+    record = _current(state)
+    assert record.test_run is not None and record.selection is not None
+    return [
+        Send(
+            "investigate",
+            InvestigationInput(
+                run=state["run"],
+                iteration=record.iteration,
+                category=category,
+                test_run=record.test_run,
+                selection=record.selection,
+                feedback=feedback,
+            ),
+        )
+        for category in categories
+    ]
+
+
+# ---------------------------------------------------------------- 6-7: collect, open PRs
+
+
+def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    run = state["run"]
+    investigations = _current_investigations(state)
+    fixed = [inv for inv in investigations if inv.outcome == "fixed"]
+    text = f"collected {len(investigations)} investigations, {len(fixed)} with an accepted fix"
+    runtime.context.notify(text)
+    update: dict[str, Any] = {"events": [_event(state, "collect", text)], "feedback": ""}
+    if run.llm_mode == "none" or runtime.context.model is None:
+        update.update(status="diagnosed", outcome="diagnosed without a model (--llm none): no patch proposed")
+    elif run.stop_at == "diagnose":
+        update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
+    elif not fixed:
+        update.update(status="gave_up", outcome="no fix passed validation and the SSOT audit")
+    elif run.stop_at == "patch":
+        update.update(status="diagnosed", outcome="validated patches ready; stopped before PRs (--stop-at patch)")
+    return update
+
+
+def route_after_collect(state: RemediationState) -> str:
+    return END if state.get("status") in TERMINAL else "open_prs"
+
+
+def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    if ctx.codehost is None:
+        raise FixloopError(
+            "no code host configured: cannot open PRs", hint="configure [codehost] or use --stop-at patch"
+        )
+    run = state["run"]
+    updated: list[Investigation] = []
+    prs: list[PullRequestRecord] = []
+    for inv in _current_investigations(state):
+        if inv.outcome != "fixed" or inv.branch is None or inv.fix is None:
+            continue
+        title = f"fixloop: {inv.fix.summary} [{inv.category.id}]"
+        body = ctx.redactor.redact(pr_body(run, inv))
+        pr = ctx.codehost.open_or_update_pr(
+            branch=inv.branch,
+            base=ctx.settings.codehost.base_branch,
+            title=title,
+            body=body,
+            category_id=inv.category.id,
+        )
+        crash_point("open_prs:after")
+        updated.append(inv.model_copy(update={"pr": pr}))
+        prs.append(pr)
+    listing = ", ".join(f"#{p.number} {p.url}" for p in prs)
+    ctx.notify(f"PRs ready for approval: {listing}", kind="approval")
+    return {
+        "investigations": updated,
+        "prs": prs,
+        "status": "awaiting_approval",
+        "events": [_event(state, "open_prs", f"opened or updated {len(prs)} PRs: {listing}")],
+    }
+
+
+# ---------------------------------------------------------------- 8: approval
+
+
+def _open_prs(state: RemediationState) -> list[PullRequestRecord]:
+    return [inv.pr for inv in _current_investigations(state) if inv.pr is not None and inv.pr.state == "open"]
+
+
+def approval_node(
+    state: RemediationState, runtime: Runtime[RunContext]
+) -> Command[Literal["merge", "refix", "approval"]]:
+    """Wait for a human decision (``interrupt``); record it; route on it."""
+    run = state["run"]
+    numbers = [pr.number for pr in _open_prs(state)]
+    answer = interrupt({"thread_id": run.thread_id, "prs": numbers, "requested_by": run.requested_by})
+    decision = _decision(answer, runtime.context, run.requested_by, numbers)
+    text = f"{decision.decision} by {decision.by} via {decision.source}" + (
+        f": {decision.reason}" if decision.reason else ""
+    )
+    update: dict[str, Any] = {"approvals": [decision], "events": [_event(state, "approval", text)]}
+    if decision.decision == "approve":
+        update["status"] = "running"
+        return Command(update=update, goto="merge")
+    if decision.decision == "reject":
+        update.update(status="running", feedback=decision.reason or "rejected without a reason")
+        return Command(update=update, goto="refix")
+    return Command(update=update, goto="approval")
+
+
+def _decision(answer: Any, ctx: RunContext, requested_by: str, numbers: list[int]) -> ApprovalRecord:
+    """The resume value as an approval record, re-checked against the rules (a crafted value is refused)."""
+    data = answer if isinstance(answer, dict) else {}
+    by = str(data.get("by") or "unknown")
+    kind: Any = data.get("decision")
+    source = str(data.get("source") or "cli")
+    reason = str(data.get("reason") or "")
+    at = data.get("at")
+    stamp = datetime.fromisoformat(at) if isinstance(at, str) else utc_now()
+    if kind in ("approve", "reject"):
+        try:
+            check_approver(ctx.settings.approval, requested_by=requested_by, by=by)
+        except ApprovalError as exc:
+            kind, reason = "refused", exc.one_line()
+    else:
+        kind = "refused"
+        reason = reason or f"not a decision: {answer!r}"[:200]
+    return ApprovalRecord(by=by, decision=kind, at=stamp, source=source, reason=reason, prs=numbers)
+
+
+def refix_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    feedback = state.get("feedback", "")
+    runtime.context.notify(f"rejected: sending the reason back to the fixer: {feedback}")
+    return {"events": [_event(state, "refix", f"fixer asked again with feedback: {feedback}")]}
+
+
+def refix_fan_out(state: RemediationState) -> list[Send]:
+    """Investigate again, with the reviewer's reason, the categories whose PRs were rejected."""
+    categories = [inv.category for inv in _current_investigations(state) if inv.pr is not None]
+    return _sends(state, categories, feedback=state.get("feedback", ""))
+
+
+# ---------------------------------------------------------------- 9: merge, deploy
+
+
+def merge_node(state: RemediationState, runtime: Runtime[RunContext]) -> Command[Literal["deploy", "approval"]]:
+    """Merge exactly the PRs a valid recorded approval covers, whatever the resume value said."""
+    ctx = runtime.context
+    assert ctx.codehost is not None
+    run = state["run"]
+    pending = _open_prs(state)
+    allowed = approved_prs(ctx.settings.approval, requested_by=run.requested_by, approvals=state.get("approvals", []))
+    unapproved = [pr.number for pr in pending if pr.number not in allowed]
+    if unapproved or not pending:
+        text = f"merge refused: no valid approval for PRs {unapproved}" if unapproved else "nothing to merge"
+        ctx.notify(text, kind="approval")
+        return Command(
+            update={"status": "awaiting_approval", "events": [_event(state, "merge", text)]}, goto="approval"
+        )
+    approver = _latest_approver(state)
+    merged: list[PullRequestRecord] = []
+    updated: list[Investigation] = []
+    revision = ""
+    for pr in pending:
+        # CodeHost.merge is idempotent: a PR merged before a crash returns its merge sha, unmerged again.
+        sha = ctx.codehost.merge(pr.number, approved_by=approver)
+        crash_point("merge:after")
+        record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
+        merged.append(record)
+        revision = sha or revision
+        inv = next(i for i in _current_investigations(state) if i.pr is not None and i.pr.number == pr.number)
+        updated.append(inv.model_copy(update={"pr": record}))
+    text = f"merged {', '.join(f'#{p.number}' for p in merged)} (approved by {approver}); revision {revision}"
+    ctx.notify(text)
+    return Command(
+        update={
+            "prs": merged,
+            "investigations": updated,
+            "events": [_event(state, "merge", text)],
+            "merged_revision": revision,
+        },
+        goto="deploy",
+    )
+
+
+def _latest_approver(state: RemediationState) -> str:
+    for record in reversed(state.get("approvals", [])):
+        if record.decision == "approve":
+            return record.by
+    return "unknown"
+
+
+def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    if ctx.deployer is None:
+        raise FixloopError("no deployer configured: cannot deploy the merged fix", hint="configure [deploy]")
+    revision = state.get("merged_revision", "")
+    already = _already_deployed(ctx.repo, revision)
+    if already is not None:
+        record = already
+        text = f"revision {revision} already running: deploy skipped"
+    else:
+        ctx.notify(f"deploying {revision}")
+        record = ctx.deployer.deploy(revision)
+        crash_point("deploy:after")
+        text = f"deploy of {revision}: {record.outcome}"
+    ctx.notify(text)
+    update: dict[str, Any] = {"events": [_event(state, "deploy", text, detail=record.output)], "deploys": [record]}
+    if record.outcome != "healthy":
+        update.update(status="gave_up", outcome=f"deploy of {revision} ended {record.outcome}")
+    else:
+        update["iteration"] = state.get("iteration", 1) + 1
+    return update
+
+
+def _already_deployed(repo: Path, revision: str) -> DeployRecord | None:
+    if not revision:
+        return None
+    try:
+        info = target_status(repo)
+    except FixloopError:
+        return None
+    if info is None or not info.running or not info.revision or info.revision != revision:
+        return None
+    note = f"the target already runs {revision} (pid {info.pid}): deployed before an interruption, not redeployed"
+    return DeployRecord(revision=revision, started=utc_now(), healthy_at=utc_now(), outcome="healthy", output=note)
+
+
+def route_after_deploy(state: RemediationState) -> str:
+    return END if state.get("status") in TERMINAL else "run_tests"
+
+
+def route_on_status(next_node: str) -> Any:
+    def route(state: RemediationState) -> str:
+        return END if state.get("status") in TERMINAL else next_node
+
+    return route
+
+
+# ---------------------------------------------------------------- the graph
+
+
+def build_graph(*, checkpointer: Checkpointer = None) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The compiled remediation loop; pass a checkpointer for a durable run."""
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(RemediationState, context_schema=RunContext)
+    builder.add_node("intake", intake_node)
+    builder.add_node("select", select_node)
+    builder.add_node("run_tests", run_tests_node)
+    builder.add_node("realness", realness_node)
+    builder.add_node("categorize", categorize_node)
+    builder.add_node("investigate", build_investigation_graph())
+    builder.add_node("collect", collect_node)
+    builder.add_node("open_prs", open_prs_node)
+    builder.add_node("approval", approval_node, destinations=("merge", "refix", "approval"))
+    builder.add_node("refix", refix_node)
+    builder.add_node("merge", merge_node, destinations=("deploy", "approval"))
+    builder.add_node("deploy", deploy_node)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "select")
+    builder.add_conditional_edges("select", route_on_status("run_tests"), ["run_tests", END])
+    builder.add_edge("run_tests", "realness")
+    builder.add_edge("realness", "categorize")
+    builder.add_conditional_edges("categorize", fan_out, ["investigate", END])
+    builder.add_edge("investigate", "collect")
+    builder.add_conditional_edges("collect", route_after_collect, ["open_prs", END])
+    builder.add_edge("open_prs", "approval")
+    builder.add_conditional_edges("refix", refix_fan_out, ["investigate"])
+    builder.add_conditional_edges("deploy", route_after_deploy, ["run_tests", END])
+    return builder.compile(checkpointer=checkpointer, name="remediation")
+
+
+graph = build_graph()

@@ -1,0 +1,103 @@
+"""How the server reaches runs: a small protocol over ``fixloop.runs``, imported lazily.
+
+The server process must not load the agent stack (LangGraph, the model client) until a
+worker actually starts or resumes a run, so ``RunsRunner`` imports ``fixloop.runs``
+inside each call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+TERMINAL = frozenset({"green", "gave_up", "diagnosed", "error", "stopped", "rejected"})
+
+
+class Runner(Protocol):
+    """The run operations the server needs (the shape of ``fixloop.runs``)."""
+
+    def start(
+        self,
+        *,
+        repo: Path,
+        focus: str,
+        requested_by: str,
+        source: str,
+        llm: str,
+        thread_id: str,
+        scenario: str | None,
+        out_dir: Path,
+        extra: dict[str, Any],
+    ) -> str: ...
+
+    def approve(self, thread_id: str, *, by: str, source: str) -> dict[str, Any]: ...
+
+    def reject(self, thread_id: str, *, by: str, reason: str, source: str) -> dict[str, Any]: ...
+
+    def status(self, thread_id: str) -> dict[str, Any]: ...
+
+    def list(self) -> list[dict[str, Any]]: ...
+
+
+class RunsRunner:
+    """The real runner: ``fixloop.runs`` with this server's checkpointer."""
+
+    def __init__(self, checkpointer: str | None = None, config_file: Path | None = None) -> None:
+        self.checkpointer = checkpointer
+        self.config_file = config_file
+
+    def start(
+        self,
+        *,
+        repo: Path,
+        focus: str,
+        requested_by: str,
+        source: str,
+        llm: str,
+        thread_id: str,
+        scenario: str | None,
+        out_dir: Path,
+        extra: dict[str, Any],
+    ) -> str:
+        from fixloop import runs
+
+        request = runs.RunRequest(
+            repo=repo,
+            focus=focus,
+            requested_by=requested_by,
+            source=source,  # type: ignore[arg-type]
+            llm=llm,  # type: ignore[arg-type]
+            config_file=self.config_file,
+            scenario=scenario,
+            out_dir=out_dir,
+            checkpointer=self.checkpointer,
+            thread_id=thread_id,
+            extra=dict(extra),
+        )
+        return runs.start_run(request)
+
+    def approve(self, thread_id: str, *, by: str, source: str) -> dict[str, Any]:
+        from fixloop import runs
+
+        return runs.approve_run(thread_id, by=by, source=source, checkpointer=self.checkpointer)  # type: ignore[arg-type]
+
+    def reject(self, thread_id: str, *, by: str, reason: str, source: str) -> dict[str, Any]:
+        from fixloop import runs
+
+        return runs.reject_run(
+            thread_id,
+            by=by,
+            reason=reason,
+            source=source,  # type: ignore[arg-type]
+            checkpointer=self.checkpointer,
+        )
+
+    def status(self, thread_id: str) -> dict[str, Any]:
+        from fixloop import runs
+
+        return runs.run_status(thread_id, checkpointer=self.checkpointer)
+
+    def list(self) -> list[dict[str, Any]]:
+        from fixloop import runs
+
+        return runs.list_runs(checkpointer=self.checkpointer)

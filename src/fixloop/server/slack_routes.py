@@ -1,0 +1,285 @@
+"""``POST /slack/commands``, ``/slack/interactions`` and ``/slack/events``.
+
+Each request is verified (v0 signature, 5-minute replay window, by ``slack_sdk``'s
+``SignatureVerifier``) before anything is read, answered at once, and its work handed to
+a background worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fixloop.errors import UsageError
+from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, decided_blocks, whys_text
+from fixloop.server.chatops import ChatOps, StartPlan
+from fixloop.server.commands import USAGE, check_word, parse_reply, parse_start
+from fixloop.server.faces import slack_key
+from fixloop.server.options import ServerOptions
+from fixloop.server.progress import find_category
+from fixloop.server.responses import disabled, unauthorized
+from fixloop.server.secrets import ServerSecrets
+from fixloop.server.workers import BusyError
+
+log = logging.getLogger("fixloop.server")
+
+
+def ephemeral(text: str) -> JSONResponse:
+    return JSONResponse({"response_type": "ephemeral", "text": text})
+
+
+class SlackRoutes:
+    def __init__(self, ops: ChatOps, secrets: ServerSecrets, options: ServerOptions) -> None:
+        self.ops, self.secrets, self.options = ops, secrets, options
+        signing = secrets.slack_signing_secret
+        self.verifier = SignatureVerifier(signing) if signing and secrets.slack_enabled else None
+        self.bot_user_id = options.bot_user_id
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/slack/commands", self.commands, methods=["POST"]),
+            Route("/slack/interactions", self.interactions, methods=["POST"]),
+            Route("/slack/events", self.events, methods=["POST"]),
+        ]
+
+    async def _verified(self, request: Request, route: str) -> tuple[bytes | None, Response | None]:
+        if self.verifier is None:
+            return None, disabled(route, self.secrets.missing_slack())
+        body = await request.body()
+        if not self.verifier.is_valid_request(body, dict(request.headers)):
+            return None, unauthorized("invalid or expired Slack signature")
+        return body, None
+
+    # ------------------------------------------------------------ /fixloop
+
+    async def commands(self, request: Request) -> Response:
+        body, refusal = await self._verified(request, "/slack/commands")
+        if refusal is not None or body is None:
+            return refusal or unauthorized("no body")
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        user, channel = form.get("user_id", ""), form.get("channel_id", "")
+        if not user or not channel:
+            return ephemeral(":warning: the command carries no user or channel")
+        try:
+            command = parse_start(form.get("text", ""))
+            repo = self._repo(command.repo)
+            llm = command.llm or self.options.default_llm
+            if llm not in self.options.allowed_llm:
+                raise UsageError(f"llm {llm!r} is not allowed here ({', '.join(self.options.allowed_llm)})")
+        except UsageError as exc:
+            return ephemeral(f":warning: {exc.one_line()}\n{USAGE}")
+        requested_by = self.ops.slack_name(user)
+        plan = await self.ops.store_call(
+            lambda: self.ops.plan_start(
+                repo=repo,
+                focus=command.focus,
+                requested_by=requested_by,
+                source="slack",
+                llm=llm,
+                scenario=command.scenario,
+                prefix="slack",
+            )
+        )
+        if plan.joined:
+            self._chat(self._announce_join, plan, user)
+            return JSONResponse(
+                {
+                    "response_type": "in_channel",
+                    "text": f"A run for {repo} / {command.focus} is already active: joined `{plan.thread_id}`",
+                }
+            )
+        try:
+            self.ops.workers.runs.submit(self._open_and_run, plan, channel, user)
+        except BusyError as exc:
+            await self.ops.store_call(self.ops.release, plan.thread_id)
+            return ephemeral(f":hourglass: fixloop is busy ({exc}); try again in a few minutes")
+        return JSONResponse(
+            {
+                "response_type": "in_channel",
+                "text": f"Starting fixloop run `{plan.thread_id}`: focus *{command.focus}* on *{repo}*"
+                f" (llm {llm}); progress follows in a thread.",
+            }
+        )
+
+    def _repo(self, name: str | None) -> str:
+        chosen = name or self.options.default_repo
+        if chosen is None:
+            raise UsageError("no repo given and this server has no default repo")
+        if chosen not in self.options.repos:
+            allowed = ", ".join(sorted(self.options.repos)) or "none"
+            raise UsageError(f"repo {chosen!r} is not allowed on this server (allowed: {allowed})")
+        return chosen
+
+    def _open_and_run(self, plan: StartPlan, channel: str, user: str) -> None:
+        """Worker: open the run's Slack thread, then run the remediation."""
+        assert self.ops.slack is not None
+        text = (
+            f":wrench: fixloop run `{plan.thread_id}`: focus *{plan.focus}* on *{plan.repo}*, "
+            f"requested by <@{user}> (llm {plan.llm}). Mention me here: status, why <category>, approve, "
+            "reject <reason>, stop."
+        )
+        ts = self.ops.slack.post(channel, text)
+        self.ops.store.bind(
+            slack_key(channel, ts), plan.thread_id, repo=plan.repo, focus=plan.focus, requested_by=plan.requested_by
+        )
+        self.ops.run_job(plan)
+
+    def _announce_join(self, plan: StartPlan, user: str) -> None:
+        self.ops.say_all(plan.thread_id, f"<@{user}> asked for the same run ({plan.repo} / {plan.focus}) and joined it")
+
+    def _chat(self, job: Any, *args: Any) -> None:
+        try:
+            self.ops.workers.chat.submit(job, *args)
+        except BusyError as exc:
+            log.warning("chat job dropped: %s", exc)
+
+    # ------------------------------------------------------------ buttons
+
+    async def interactions(self, request: Request) -> Response:
+        body, refusal = await self._verified(request, "/slack/interactions")
+        if refusal is not None or body is None:
+            return refusal or unauthorized("no body")
+        form = parse_qs(body.decode("utf-8", "replace"))
+        try:
+            payload = json.loads(form.get("payload", ["{}"])[0])
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "payload is not JSON"}, status_code=400)
+        if payload.get("type") != "block_actions" or not payload.get("actions"):
+            return Response(status_code=200)
+        action = payload["actions"][0]
+        action_id, value = str(action.get("action_id", "")), str(action.get("value", ""))
+        user = str(payload.get("user", {}).get("id", ""))
+        response_url = str(payload.get("response_url", ""))
+        channel = str(payload.get("channel", {}).get("id", ""))
+        message_ts = str(payload.get("message", {}).get("ts", ""))
+        thread_value = value.partition("|")[0]
+        try:
+            check_word(thread_value, "thread id")
+        except UsageError as exc:
+            return ephemeral(f":warning: {exc.one_line()}")
+        if action_id in (APPROVE_ACTION, REJECT_ACTION):
+            by = self.ops.slack_name(user)
+            decision = "approve" if action_id == APPROVE_ACTION else "reject"
+            reason = f"rejected from Slack by {by} (no reason given)" if decision == "reject" else ""
+            try:
+                self.ops.workers.runs.submit(
+                    self.ops.decide_job,
+                    value,
+                    by=by,
+                    source="slack",
+                    decision=decision,
+                    reason=reason,
+                    on_refused=lambda text: self._respond(response_url, text),
+                    on_done=lambda run: self._mark_decided(channel, message_ts, decision, by, run),
+                )
+            except BusyError as exc:
+                return ephemeral(f":hourglass: fixloop is busy ({exc})")
+            return Response(status_code=200)
+        if action_id == WHY_ACTION:
+            thread_id, _, category = value.partition("|")
+            self._chat(
+                self._post_whys,
+                thread_id,
+                category,
+                channel,
+                str(payload.get("message", {}).get("thread_ts") or message_ts),
+            )
+            return Response(status_code=200)
+        return Response(status_code=200)
+
+    def _respond(self, response_url: str, text: str) -> None:
+        if response_url and self.ops.slack is not None:
+            self.ops.safely(self.ops.slack.respond, response_url, text)
+
+    def _mark_decided(self, channel: str, ts: str, decision: str, by: str, run: dict[str, Any]) -> None:
+        slack = self.ops.slack
+        if not (channel and ts and slack is not None):
+            return
+        verb = "Approved" if decision == "approve" else "Rejected"
+        text = f"{verb} by {by}; the run is now *{run.get('status', '?')}*"
+        self.ops.safely(slack.update, channel, ts, text, blocks=decided_blocks(text))
+
+    def _post_whys(self, thread_id: str, category: str, channel: str, thread_ts: str) -> None:
+        assert self.ops.slack is not None
+        try:
+            view = find_category(self.ops.runner.status(thread_id), category)
+        except Exception as exc:  # answered in the thread, never raised at Slack
+            view, error = None, str(exc)
+        else:
+            error = f"no category {category!r} in run {thread_id}"
+        text = whys_text(view) if view is not None else error
+        self.ops.safely(self.ops.slack.post, channel, text, thread_ts=thread_ts)
+
+    # ------------------------------------------------------------ mentions in a run's thread
+
+    async def events(self, request: Request) -> Response:
+        body, refusal = await self._verified(request, "/slack/events")
+        if refusal is not None or body is None:
+            return refusal or unauthorized("no body")
+        try:
+            payload = json.loads(body)
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        if payload.get("type") == "url_verification":
+            return JSONResponse({"challenge": payload.get("challenge", "")})
+        if request.headers.get("x-slack-retry-num"):
+            return Response(status_code=200)  # Slack retries an event we already acknowledged
+        event = payload.get("event") or {}
+        if payload.get("type") == "event_callback" and event.get("type") in ("app_mention", "message"):
+            if event.get("bot_id") or not event.get("thread_ts"):
+                return Response(status_code=200)
+            if (
+                event.get("type") == "message"
+                and self.bot_user_id
+                and f"<@{self.bot_user_id}>" not in event.get("text", "")
+            ):
+                return Response(status_code=200)
+            self._chat(self._reply, dict(event))
+        return Response(status_code=200)
+
+    def _reply(self, event: dict[str, Any]) -> None:
+        """Worker: a mention in a run's thread -> status / why / approve / reject / stop."""
+        slack = self.ops.slack
+        assert slack is not None
+        channel, thread_ts, user = str(event.get("channel")), str(event.get("thread_ts")), str(event.get("user", ""))
+        conv = self.ops.store.conversation(slack_key(channel, thread_ts))
+
+        def answer(text: str) -> None:
+            self.ops.safely(slack.post, channel, text, thread_ts=thread_ts)
+
+        if conv is None:
+            answer("this thread is not a fixloop run; start one with /fixloop <focus>")
+            return
+        try:
+            reply = parse_reply(str(event.get("text", "")))
+        except UsageError as exc:
+            answer(f":warning: {exc.one_line()}")
+            return
+        by = self.ops.slack_name(user)
+        if reply.verb == "status":
+            answer(self.ops.status_text(conv.thread_id))
+        elif reply.verb == "why":
+            self._post_whys(conv.thread_id, reply.argument, channel, thread_ts)
+        elif reply.verb in ("approve", "reject"):
+            try:
+                self.ops.workers.runs.submit(
+                    self.ops.decide_job,
+                    conv.thread_id,
+                    by=by,
+                    source="slack",
+                    decision=reply.verb,
+                    reason=reply.argument,
+                )
+            except BusyError as exc:
+                answer(f":hourglass: fixloop is busy ({exc})")
+        elif reply.verb == "stop":
+            answer(self.ops.stop(conv.thread_id, by=by))
+        else:
+            answer("I understand: status, why <category>, approve, reject <reason>, stop")

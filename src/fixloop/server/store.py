@@ -1,0 +1,159 @@
+"""The server's own small store: seen webhook deliveries and which chat thread belongs to which run.
+
+SQLite under ``fixloop_home()`` by default; PostgreSQL when the checkpointer is a
+``postgresql://`` URL, so that several ``serve`` processes share deliveries and threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fixloop.errors import ConfigError
+from fixloop.paths import fixloop_home
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS fixloop_deliveries (delivery_id TEXT PRIMARY KEY, source TEXT, received REAL)",
+    "CREATE TABLE IF NOT EXISTS fixloop_conversations ("
+    " conv_key TEXT PRIMARY KEY, thread_id TEXT NOT NULL, repo TEXT, focus TEXT,"
+    " requested_by TEXT, active INTEGER NOT NULL DEFAULT 1, created REAL, meta TEXT)",
+    "CREATE INDEX IF NOT EXISTS fixloop_conv_thread ON fixloop_conversations (thread_id)",
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A chat thread (Slack ``channel:ts`` or GitHub ``owner/name#n``) bound to a run."""
+
+    key: str
+    thread_id: str
+    repo: str
+    focus: str
+    requested_by: str
+    active: bool
+    meta: str = ""
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+class ServerStore:
+    """Deliveries and conversations in SQLite (one file) or PostgreSQL (shared)."""
+
+    def __init__(self, checkpointer: str | None = None, *, path: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self.postgres = is_postgres(checkpointer)
+        if self.postgres:
+            try:
+                import psycopg
+            except ImportError:  # pragma: no cover - depends on the install
+                raise ConfigError(
+                    "a postgresql:// checkpointer needs psycopg (pip install 'fixloop[postgres]')"
+                ) from None
+            try:
+                self._pg = psycopg.connect(str(checkpointer), autocommit=True)
+            except psycopg.Error as exc:
+                raise ConfigError(f"cannot connect to the PostgreSQL store: {str(exc).splitlines()[0]}") from None
+            self.where = "postgresql"
+        else:
+            self.path = path or fixloop_home() / "server.sqlite"
+            self._sqlite = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._sqlite.execute("PRAGMA journal_mode=WAL")
+            self._sqlite.execute("PRAGMA synchronous=NORMAL")
+            self.where = str(self.path)
+        for statement in _SCHEMA:
+            self._execute(statement)
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._pg.cursor() if self.postgres else self._sqlite.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def _execute(self, statement: str, params: tuple[Any, ...] = ()) -> int:
+        with self._cursor() as cur:
+            cur.execute(self._sql(statement), params)
+            return int(cur.rowcount)
+
+    def _fetch(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._cursor() as cur:
+            cur.execute(self._sql(statement), params)
+            return list(cur.fetchall())
+
+    def close(self) -> None:
+        if self.postgres:
+            self._pg.close()
+        else:
+            self._sqlite.close()
+
+    # ------------------------------------------------------------ deliveries
+
+    def first_delivery(self, delivery_id: str, source: str = "github") -> bool:
+        """Record ``delivery_id``; True the first time it is seen, False for a redelivery."""
+        inserted = self._execute(
+            "INSERT INTO fixloop_deliveries (delivery_id, source, received) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (delivery_id, source, time.time()),
+        )
+        return inserted == 1
+
+    # ------------------------------------------------------------ conversations
+
+    def bind(self, key: str, thread_id: str, *, repo: str, focus: str, requested_by: str, meta: str = "") -> None:
+        self._execute(
+            "INSERT INTO fixloop_conversations (conv_key, thread_id, repo, focus, requested_by, active, created, meta)"
+            " VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (conv_key) DO UPDATE SET thread_id = excluded.thread_id,"
+            " repo = excluded.repo, focus = excluded.focus, requested_by = excluded.requested_by, active = 1,"
+            " meta = excluded.meta",
+            (key, thread_id, repo, focus, requested_by, time.time(), meta),
+        )
+
+    def conversation(self, key: str) -> Conversation | None:
+        rows = self._fetch(
+            "SELECT conv_key, thread_id, repo, focus, requested_by, active, meta FROM fixloop_conversations"
+            " WHERE conv_key = ?",
+            (key,),
+        )
+        return _conversation(rows[0]) if rows else None
+
+    def conversations_of(self, thread_id: str) -> list[Conversation]:
+        rows = self._fetch(
+            "SELECT conv_key, thread_id, repo, focus, requested_by, active, meta FROM fixloop_conversations"
+            " WHERE thread_id = ? ORDER BY created",
+            (thread_id,),
+        )
+        return [_conversation(r) for r in rows]
+
+    def active_run(self, repo: str, focus: str) -> Conversation | None:
+        """The newest active conversation for ``repo`` + ``focus`` (a run to join), if any."""
+        rows = self._fetch(
+            "SELECT conv_key, thread_id, repo, focus, requested_by, active, meta FROM fixloop_conversations"
+            " WHERE repo = ? AND focus = ? AND active = 1 ORDER BY created DESC LIMIT 1",
+            (repo, focus),
+        )
+        return _conversation(rows[0]) if rows else None
+
+    def set_active(self, thread_id: str, active: bool) -> bool:
+        """Mark the run's conversations; True when something changed (so a release acts once)."""
+        changed = self._execute(
+            "UPDATE fixloop_conversations SET active = ? WHERE thread_id = ? AND active = ?",
+            (int(active), thread_id, int(not active)),
+        )
+        return changed > 0
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    key, thread_id, repo, focus, requested_by, active, meta = row
+    return Conversation(key, thread_id, repo or "", focus or "", requested_by or "", bool(active), meta or "")

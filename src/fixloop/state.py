@@ -1,0 +1,177 @@
+"""The state of the remediation graph and of the investigation subgraph.
+
+Everything in the state is a pydantic record (``records.py`` plus the few run
+records below) so that it checkpoints, resumes in another process and renders
+into run.json unchanged. Lists written by parallel branches have reducers:
+events append, investigations merge by ``(iteration, category id)``.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from fixloop.records import (
+    ApprovalRecord,
+    AuditResult,
+    Category,
+    DeployRecord,
+    EvidenceBundle,
+    Finding,
+    FiveWhys,
+    FixProposal,
+    PullRequestRecord,
+    Record,
+    Selection,
+    TestRun,
+    TierVerdict,
+    utc_now,
+)
+
+RunStatusValue = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
+StopAt = Literal["diagnose", "patch", "pr", "merge"]
+LLMModeValue = Literal["none", "scripted", "openai"]
+
+
+class RunInfo(Record):
+    """What was asked (intake), fixed for the life of the run."""
+
+    thread_id: str
+    repo: str
+    focus: str
+    out_dir: str
+    requested_by: str = "cli"
+    source: str = "cli"
+    llm_mode: LLMModeValue = "none"
+    model_name: str = ""  # "" with no model; scripted models say "scripted:..."
+    stop_at: StopAt = "pr"
+    max_iterations: int = 3
+    max_fix_attempts: int = 3
+    max_seconds: float = 3600.0
+    scenario: str | None = None
+    started_at: datetime = Field(default_factory=utc_now)
+
+
+class Event(Record):
+    """One line of the execution log."""
+
+    at: datetime = Field(default_factory=utc_now)
+    node: str
+    text: str
+    iteration: int = 0
+    detail: str = ""  # command output, trimmed
+    command: list[str] = Field(default_factory=list)  # the command run, when there was one
+
+
+class IterationRecord(Record):
+    """One pass of select/run/realness/categorize."""
+
+    iteration: int
+    selection: Selection | None = None
+    test_run: TestRun | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    verdicts: list[TierVerdict] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    revision: str | None = None
+
+
+class FixAttempt(Record):
+    attempt: int
+    fix: FixProposal | None = None
+    audit: AuditResult | None = None
+    validated: bool = False
+    outcome: str = ""  # why it was kept or sent back
+    feedback: str = ""  # what the fixer was told for this attempt
+
+
+class Investigation(Record):
+    """What one sub-agent found and did for one category in one iteration."""
+
+    iteration: int
+    category: Category
+    started_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    evidence: EvidenceBundle | None = None
+    five_whys: FiveWhys | None = None
+    attempts: list[FixAttempt] = Field(default_factory=list)
+    fix: FixProposal | None = None  # the accepted fix (validated and audited), if any
+    audit: AuditResult | None = None
+    branch: str | None = None
+    commit: str | None = None
+    pr: PullRequestRecord | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    outcome: Literal["diagnosed", "fixed", "unfixed"] = "diagnosed"
+
+    def key(self) -> tuple[int, str]:
+        return (self.iteration, self.category.id)
+
+
+def merge_investigations(current: list[Investigation], update: list[Investigation]) -> list[Investigation]:
+    """Reducer: a newer record for the same (iteration, category) replaces the old one, order kept."""
+    merged = {inv.key(): inv for inv in current}
+    for inv in update:
+        merged[inv.key()] = inv
+    return list(merged.values())
+
+
+def merge_iterations(current: list[IterationRecord], update: list[IterationRecord]) -> list[IterationRecord]:
+    """Reducer: one record per iteration number, the newest wins."""
+    merged = {rec.iteration: rec for rec in current}
+    for rec in update:
+        merged[rec.iteration] = rec
+    return [merged[k] for k in sorted(merged)]
+
+
+def merge_prs(current: list[PullRequestRecord], update: list[PullRequestRecord]) -> list[PullRequestRecord]:
+    """Reducer: one record per PR number, the newest wins."""
+    merged = {pr.number: pr for pr in current}
+    for pr in update:
+        merged[pr.number] = pr
+    return list(merged.values())
+
+
+class RemediationState(TypedDict, total=False):
+    """The remediation loop's state (one thread = one run)."""
+
+    run: RunInfo
+    status: RunStatusValue
+    iteration: int
+    iterations: Annotated[list[IterationRecord], merge_iterations]
+    investigations: Annotated[list[Investigation], merge_investigations]
+    prs: Annotated[list[PullRequestRecord], merge_prs]
+    approvals: Annotated[list[ApprovalRecord], operator.add]
+    deploys: Annotated[list[DeployRecord], operator.add]
+    events: Annotated[list[Event], operator.add]
+    merged_revision: str  # the commit the last merge produced, for the deploy
+    feedback: str  # a reviewer's rejection reason, for the next fixer attempt
+    outcome: str  # why the run ended the way it did
+
+
+class InvestigationInput(TypedDict):
+    """What the fan-out sends to one investigation sub-agent."""
+
+    run: RunInfo
+    iteration: int
+    category: Category
+    test_run: TestRun
+    selection: Selection
+    feedback: str
+
+
+class InvestigationState(InvestigationInput, total=False):
+    started_at: datetime
+    evidence: EvidenceBundle
+    five_whys: FiveWhys
+    attempts: list[FixAttempt]
+    findings: list[Finding]
+    investigations: Annotated[list[Investigation], merge_investigations]
+    events: Annotated[list[Event], operator.add]
+
+
+class InvestigationOutput(TypedDict, total=False):
+    investigations: Annotated[list[Investigation], merge_investigations]
+    events: Annotated[list[Event], operator.add]

@@ -1,0 +1,56 @@
+"""The example keeps one source of truth: event names only in events.py, env var names only in config.py.
+
+Every scenario's gold patch keeps it that way; the renamed-event fault is the one that breaks it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from fixloop.scenarios import apply_patch, example_dir, load_scenario, prepare_workspace
+from tests.conftest import PROJECT_ROOT
+
+EVENT_NAMES = {"agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"}
+
+
+def string_constants(path: Path) -> set[str]:
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+
+
+def ssot_violations(example: Path) -> list[str]:
+    """Definitions of event names / env var names outside their one home, and near-copies of event names."""
+    package = example / "chatbackend"
+    problems = []
+    for path in sorted(package.glob("*.py")):
+        constants = string_constants(path)
+        if path.name != "events.py":
+            near = {c for c in constants if c.startswith(("agent_", "tool_")) and c.replace("_", "").isalpha()}
+            problems += [f"{path.name}: event name {c!r}" for c in sorted(near)]
+        if path.name != "config.py":
+            problems += [f"{path.name}: env var {c!r}" for c in sorted(constants) if c.startswith("CHAT_")]
+    return problems
+
+
+def test_example_has_one_source_of_truth() -> None:
+    assert string_constants(example_dir() / "chatbackend" / "events.py") >= EVENT_NAMES
+    assert ssot_violations(example_dir()) == []
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.parent.name for p in (PROJECT_ROOT / "evals" / "scenarios").glob("*/scenario.toml"))
+)
+def test_gold_patches_keep_ssot(name: str, tmp_path: Path) -> None:
+    scenario = load_scenario(name)
+    repo = prepare_workspace(tmp_path / name, scenario)
+    if name == "renamed-event":
+        assert ssot_violations(repo) == ["agent.py: event name 'tool_complete'"]
+    apply_patch(repo, scenario.gold_patch)
+    assert ssot_violations(repo) == []
+    assert (repo / "chatbackend").is_dir()

@@ -1,0 +1,237 @@
+"""Slack routes against a real uvicorn, signed requests built here, the real slack_sdk posting
+to the local Slack stand-in, and a scripted runner in place of fixloop.runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION
+from fixloop.integrations.slack.local_slack_server import SlackMessage
+from tests.server.conftest import LiveFactory, LiveServer
+from tests.server.helpers import ScriptedRunner, click_body, command_body, slack_headers, wait_until
+
+
+def post_command(server: LiveServer, text: str, *, user: str = "UCAROL", **kw: object) -> httpx.Response:
+    body = command_body(text, user=user, response_url=server.slack.response_url("cmd"))
+    headers = slack_headers(body, **kw)  # type: ignore[arg-type]
+    return httpx.post(f"{server.url}/slack/commands", content=body, headers=headers, timeout=10)
+
+
+def approval_message(server: LiveServer) -> SlackMessage:
+    return server.slack.wait_for(lambda m: any(b.get("block_id", "").startswith("fixloop_approval") for b in m.blocks))
+
+
+def parent_of(server: LiveServer, thread_id: str) -> SlackMessage:
+    return server.slack.wait_for(lambda m: m.thread_ts is None and thread_id in m.text)
+
+
+def click(server: LiveServer, action: str, thread_id: str, user: str, message: SlackMessage) -> httpx.Response:
+    body = click_body(
+        action,
+        thread_id,
+        user=user,
+        channel=message.channel,
+        message_ts=message.ts,
+        response_url=server.slack.response_url(f"click-{user}"),
+    )
+    return httpx.post(f"{server.url}/slack/interactions", content=body, headers=slack_headers(body), timeout=10)
+
+
+def thread_id_of(response: httpx.Response) -> str:
+    text = response.json()["text"]
+    return text.split("`")[1]
+
+
+def test_unsigned_and_badly_signed_commands_are_refused_and_start_nothing(live: LiveFactory) -> None:
+    with live() as server:
+        body = command_body("websockets")
+        unsigned = httpx.post(
+            f"{server.url}/slack/commands", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        wrong = httpx.post(
+            f"{server.url}/slack/commands", content=body, headers=slack_headers(body, secret="not-the-secret")
+        )
+        tampered_headers = slack_headers(body)
+        tampered = httpx.post(
+            f"{server.url}/slack/commands", content=body.replace("websockets", "auth"), headers=tampered_headers
+        )
+        clicks = httpx.post(
+            f"{server.url}/slack/interactions",
+            content="payload=%7B%7D",
+            headers=slack_headers("payload=%7B%7D", secret="nope"),
+        )
+        assert [r.status_code for r in (unsigned, wrong, tampered, clicks)] == [401, 401, 401, 401]
+        assert server.app.state.workers.stats()["runs_submitted"] == 0
+        assert server.runner.started() == []  # type: ignore[attr-defined]
+        assert server.slack.messages == []
+
+
+def test_a_replayed_request_older_than_five_minutes_is_refused(live: LiveFactory) -> None:
+    with live() as server:
+        old = int(time.time()) - 301
+        response = post_command(server, "websockets", timestamp=old)
+        assert response.status_code == 401
+        assert "expired" in response.json()["error"]
+        fresh = post_command(server, "websockets")
+        assert fresh.status_code == 200
+        wait_until(lambda: server.runner.started(), what="the fresh command to start a run")  # type: ignore[attr-defined]
+        assert len(server.runner.started()) == 1  # type: ignore[attr-defined]
+
+
+def test_bad_input_gets_a_clear_refusal_and_starts_nothing(live: LiveFactory) -> None:
+    with live() as server:
+        cases = {
+            "websockets; rm -rf /": "not allowed",
+            "../../etc/passwd": "looks like a path",
+            "x" * 400: "too long",
+            "websockets evilcorp/repo": "not allowed on this server",
+            "websockets --llm gpt-99": "not allowed here",
+            "websockets --exec now": "unknown option",
+            "": "no focus",
+        }
+        for text, expected in cases.items():
+            response = post_command(server, text)
+            assert response.status_code == 200
+            answer = response.json()
+            assert answer["response_type"] == "ephemeral"
+            assert expected in answer["text"], (text, answer["text"])
+        assert server.app.state.workers.stats()["runs_submitted"] == 0
+        assert server.runner.started() == []  # type: ignore[attr-defined]
+
+
+def test_command_is_acknowledged_and_the_run_reaches_the_approval_message(live: LiveFactory) -> None:
+    with live() as server:
+        response = post_command(server, "websockets chatbackend --llm scripted")
+        assert response.status_code == 200
+        assert response.json()["response_type"] == "in_channel"
+        thread_id = thread_id_of(response)
+        started = wait_until(lambda: server.runner.started(), what="a run")  # type: ignore[attr-defined]
+        assert started[0]["focus"] == "websockets"
+        assert started[0]["requested_by"] == "carol"  # UCAROL mapped through settings.approval.slack_users
+        assert started[0]["source"] == "slack" and started[0]["llm"] == "scripted"
+        assert started[0]["thread_id"] == thread_id
+        approval = approval_message(server)
+        parent = parent_of(server, thread_id)
+        assert approval.thread_ts == parent.ts
+        buttons = [e["action_id"] for b in approval.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert buttons == [APPROVE_ACTION, REJECT_ACTION]
+        texts = [m.text for m in server.slack.thread(parent.channel, parent.ts)]
+        assert any("Selected 1 test files" in t for t in texts)
+        assert any("Test run 1: 2 failed, 3 passed" in t for t in texts)
+        assert any("Root cause: the JWT audience check rejects every token" in t for t in texts)
+        assert any("PR #1" in t and "http://codehost.local/pr/1" in t for t in texts)
+
+
+def test_approval_clicks_follow_the_rules_and_an_approval_turns_the_thread_green(live: LiveFactory) -> None:
+    with live() as server:
+        thread_id = thread_id_of(post_command(server, "websockets"))
+        approval = approval_message(server)
+        # the requester (four-eyes) and a non-approver are refused, in the thread and to the clicker
+        for user, who in (("UCAROL", "carol"), ("UMALLORY", "mallory"), ("UNKNOWN1", "slack:UNKNOWN1")):
+            assert click(server, APPROVE_ACTION, thread_id, user, approval).status_code == 200
+            server.slack.wait_for(lambda m, who=who: m.text.startswith(f":no_entry: approve by {who} refused"))
+        wait_until(lambda: len(server.slack.responses) == 3, what="ephemeral refusals")
+        assert all("refused" in r["text"] for r in server.slack.responses)
+        assert server.runner.status(thread_id)["status"] == "awaiting_approval"
+        # an approver
+        assert click(server, APPROVE_ACTION, thread_id, "UALICE", approval).status_code == 200
+        server.slack.wait_for(lambda m: "is *green*" in m.text and m.thread_ts == approval.thread_ts)
+        wait_until(lambda: approval.edits == 1, what="the approval message to be updated")
+        assert "Approved by alice" in approval.text
+        assert not [b for b in approval.blocks if b["type"] == "actions"]
+        texts = [m.text for m in server.slack.thread(approval.channel, approval.thread_ts or "")]
+        assert any("PR #1 (merged)" in t for t in texts)
+        assert any("Deploy 1: revision `abc123def456` — healthy" in t for t in texts)
+
+
+def test_a_second_command_for_the_same_repo_and_focus_joins_the_active_run(live: LiveFactory) -> None:
+    hold = threading.Event()
+    with live(runner=ScriptedRunner(hold=hold)) as server:
+        first = post_command(server, "websockets")
+        second = post_command(server, "websockets", user="UALICE")
+        other_focus = post_command(server, "auth")
+        hold.set()
+        assert "joined" in second.json()["text"]
+        assert thread_id_of(second) == thread_id_of(first)
+        assert thread_id_of(other_focus) != thread_id_of(first)
+        wait_until(lambda: len(server.runner.started()) == 2, what="two runs")  # type: ignore[attr-defined]
+        server.slack.wait_for(lambda m: "<@UALICE> asked for the same run" in m.text)
+        time.sleep(0.3)
+        assert sorted(s["focus"] for s in server.runner.started()) == ["auth", "websockets"]  # type: ignore[attr-defined]
+
+
+def mention(server: LiveServer, parent: SlackMessage, text: str, user: str) -> httpx.Response:
+    import json
+
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event": {
+                "type": "app_mention",
+                "user": user,
+                "text": f"<@UFIXLOOP> {text}",
+                "channel": parent.channel,
+                "ts": f"{time.time():.6f}",
+                "thread_ts": parent.ts,
+            },
+        }
+    )
+    headers = slack_headers(body)
+    headers["Content-Type"] = "application/json"
+    return httpx.post(f"{server.url}/slack/events", content=body, headers=headers, timeout=10)
+
+
+def test_mentions_in_the_thread_steer_the_same_run(live: LiveFactory) -> None:
+    with live() as server:
+        thread_id = thread_id_of(post_command(server, "websockets"))
+        approval_message(server)
+        parent = parent_of(server, thread_id)
+        assert mention(server, parent, "status", "UCAROL").status_code == 200
+        server.slack.wait_for(lambda m: m.text.startswith(f"Run `{thread_id}`: *awaiting_approval*"))
+        mention(server, parent, "why server-error-1", "UCAROL")
+        whys = server.slack.wait_for(lambda m: m.text.startswith("*Five whys for `server-error-1`*"))
+        assert whys.thread_ts == parent.ts and "5. *Why 5?* because 5 _[E5]_" in whys.text
+        mention(server, parent, "reject the patch hides the error", "UALICE")
+        wait_until(lambda: any(c[0] == "reject" for c in server.runner.calls), what="a reject")  # type: ignore[attr-defined]
+        reject = next(kw for name, kw in server.runner.calls if name == "reject")  # type: ignore[attr-defined]
+        assert reject == {
+            "thread_id": thread_id,
+            "by": "alice",
+            "reason": "the patch hides the error",
+            "source": "slack",
+        }
+        server.slack.wait_for(lambda m: "Approval record: alice — reject" in m.text)
+        mention(server, parent, "approve", "UMALLORY")
+        server.slack.wait_for(lambda m: m.text.startswith(":no_entry: approve by mallory refused"))
+        mention(server, parent, "stop", "UALICE")
+        server.slack.wait_for(lambda m: "`stop` is not available" in m.text)
+        # a retry of an event Slack already delivered does nothing
+        before = len(server.runner.calls)  # type: ignore[attr-defined]
+        body = '{"type": "url_verification", "challenge": "abc"}'
+        headers = {**slack_headers(body), "Content-Type": "application/json"}
+        assert httpx.post(f"{server.url}/slack/events", content=body, headers=headers).json() == {"challenge": "abc"}
+        assert len(server.runner.calls) == before  # type: ignore[attr-defined]
+
+
+def test_the_five_whys_button_posts_them_in_the_thread(live: LiveFactory) -> None:
+    with live() as server:
+        thread_id = thread_id_of(post_command(server, "websockets"))
+        category = server.slack.wait_for(
+            lambda m: any(e.get("action_id") == WHY_ACTION for b in m.blocks for e in b.get("elements", []))
+        )
+        body = click_body(
+            WHY_ACTION,
+            f"{thread_id}|server-error-1",
+            user="UCAROL",
+            channel=category.channel,
+            message_ts=category.ts,
+            response_url="",
+            thread_ts=category.thread_ts,
+        )
+        httpx.post(f"{server.url}/slack/interactions", content=body, headers=slack_headers(body))
+        whys = server.slack.wait_for(lambda m: m.text.startswith("*Five whys"))
+        assert whys.thread_ts == category.thread_ts
+        assert "*Root cause:* the JWT audience check rejects every token" in whys.text
