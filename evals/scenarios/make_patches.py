@@ -63,6 +63,34 @@ async def run_tool(name: str, argument: str, delay_ms: float) -> str:
 ''')],
 }
 
+# Harder scenarios (issue #8): two faults at once, a far cause, a lookalike, an SSOT trap, infra down.
+EDITS["two-faults"] = [("chatbackend/tools.py",
+      '''    match = EXPRESSION.search(text)
+    if match is not None:
+        return CALCULATOR, match.group(0)
+    return ECHO, text
+''','''    match = EXPRESSION.search(text)
+    tool = CALCULATOR if match is not None else ECHO
+    return tool, match.group(0)
+'''),
+     ("chatbackend/server.py",
+      "        if token is None:\n            token = next(iter(parse_qs(query)",
+      '        if token is None and request.headers.get("Origin"):  # query tokens are for browsers only\n'
+      "            token = next(iter(parse_qs(query)")]
+
+# The tempting wrong fix of a scenario, applied on top of its fault (written to trap.patch): it makes
+# the e2e suite pass but duplicates a definition that exists once (see ssot_trap in scenario.toml).
+TRAPS = {}
+
+
+def edit(ws, edits, name):
+    for rel, old, new in edits:
+        p = ws / rel
+        text = p.read_text()
+        assert text.count(old) == 1, (name, rel, old)
+        p.write_text(text.replace(old, new))
+
+
 def run(repo, *args):
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
@@ -70,13 +98,13 @@ for name, edits in EDITS.items():
     ws = Path(tempfile.mkdtemp()) / name
     shutil.rmtree(ws, ignore_errors=True)
     prepare_workspace(ws, None)
-    for rel, old, new in edits:
-        p = ws / rel
-        text = p.read_text()
-        assert text.count(old) == 1, (name, rel, old)
-        p.write_text(text.replace(old, new))
+    edit(ws, edits, name)
     fault = run(ws, "diff")
     run(ws, "commit", "-qam", "fault")
+    if name in TRAPS:
+        edit(ws, TRAPS[name], name)
+        trap = run(ws, "diff")
+        run(ws, "checkout", "--", ".")
     for rel, old, new in reversed(edits):
         p = ws / rel
         p.write_text(p.read_text().replace(new, old, 1))
@@ -85,4 +113,6 @@ for name, edits in EDITS.items():
     out.mkdir(parents=True, exist_ok=True)
     (out / "fault.patch").write_text(fault)
     (out / "gold.patch").write_text(gold)
+    if name in TRAPS:
+        (out / "trap.patch").write_text(trap)
     print(name, len(fault), len(gold))

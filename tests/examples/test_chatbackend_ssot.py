@@ -54,3 +54,40 @@ def test_gold_patches_keep_ssot(name: str, tmp_path: Path) -> None:
     apply_patch(repo, scenario.gold_patch)
     assert ssot_violations(repo) == []
     assert (repo / "chatbackend").is_dir()
+
+
+# ---------------------------------------------------------------- one definition per constant name
+
+
+def module_constants(path: Path) -> set[str]:
+    """UPPER_CASE names assigned at module level."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        names |= {t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper()}
+    return names
+
+
+def duplicated_constants(example: Path) -> dict[str, list[str]]:
+    """Module-level constant names defined in more than one module of the example's package."""
+    homes: dict[str, list[str]] = {}
+    for path in sorted((example / "chatbackend").glob("*.py")):
+        for name in module_constants(path):
+            homes.setdefault(name, []).append(path.name)
+    return {name: files for name, files in sorted(homes.items()) if len(files) > 1}
+
+
+def test_example_defines_each_constant_once() -> None:
+    assert duplicated_constants(example_dir()) == {}
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.parent.name for p in (PROJECT_ROOT / "evals" / "scenarios").glob("*/scenario.toml"))
+)
+def test_gold_patches_define_each_constant_once(name: str, tmp_path: Path) -> None:
+    scenario = load_scenario(name)
+    repo = prepare_workspace(tmp_path / name, scenario)
+    apply_patch(repo, scenario.gold_patch)
+    assert duplicated_constants(repo) == {}
