@@ -150,6 +150,7 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
 
 HARDER = {
     "two-faults": {"server-error", "auth"},
+    "config-far-cause": {"auth"},
 }
 CODE_DIR, TESTS_DIR = "chatbackend/", "tests/"
 
@@ -223,6 +224,13 @@ def test_two_faults_declares_one_fault_per_kind_in_different_files() -> None:
     assert scenario.expected_file in {f["file"] for f in faults}
     tests_of = [set(f["failing_tests"]) for f in faults]
     assert not tests_of[0] & tests_of[1], "each fault breaks its own tests"
+
+
+def test_far_cause_is_in_config_loading() -> None:
+    scenario = load_scenario("config-far-cause")
+    assert scenario.expected_file == "chatbackend/config.py"
+    assert patched_files(scenario.fault_patch) == {"chatbackend/config.py"}
+    assert scenario.extra["far_from_symptom"]
 
 
 @pytest.mark.slow

@@ -78,6 +78,13 @@ EDITS["two-faults"] = [("chatbackend/tools.py",
       '        if token is None and request.headers.get("Origin"):  # query tokens are for browsers only\n'
       "            token = next(iter(parse_qs(query)")]
 
+EDITS["config-far-cause"] = [("chatbackend/config.py",
+      'DEFAULT_AGENT_MODEL = "calculator-v1"\n',
+      'DEFAULT_AGENT_MODEL = "calculator-v1"\nJWT_KEY_BYTES = 32  # HS256 signs with a 256-bit key\n'),
+     ("chatbackend/config.py",
+      "        jwt_secret=env[JWT_SECRET_ENV],\n",
+      "        jwt_secret=env[JWT_SECRET_ENV][:JWT_KEY_BYTES],\n")]
+
 # The tempting wrong fix of a scenario, applied on top of its fault (written to trap.patch): it makes
 # the e2e suite pass but duplicates a definition that exists once (see ssot_trap in scenario.toml).
 TRAPS = {}
