@@ -151,6 +151,7 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
 HARDER = {
     "two-faults": {"server-error", "auth"},
     "config-far-cause": {"auth"},
+    "lookalike-logs": {"server-error"},
 }
 CODE_DIR, TESTS_DIR = "chatbackend/", "tests/"
 
@@ -224,6 +225,15 @@ def test_two_faults_declares_one_fault_per_kind_in_different_files() -> None:
     assert scenario.expected_file in {f["file"] for f in faults}
     tests_of = [set(f["failing_tests"]) for f in faults]
     assert not tests_of[0] & tests_of[1], "each fault breaks its own tests"
+
+
+def test_lookalike_has_the_same_symptom_and_a_different_cause() -> None:
+    scenario = load_scenario("lookalike-logs")
+    other = load_scenario(str(scenario.extra["lookalike_of"]))
+    assert scenario.expected_kinds == other.expected_kinds
+    assert scenario.expected_file != other.expected_file
+    assert scenario.extra["failing_tests"] == other.extra["failing_tests"]
+    assert str(scenario.extra["same_symptom"]) in str(other.extra["symptom"])
 
 
 def test_far_cause_is_in_config_loading() -> None:

@@ -85,6 +85,22 @@ EDITS["config-far-cause"] = [("chatbackend/config.py",
       "        jwt_secret=env[JWT_SECRET_ENV],\n",
       "        jwt_secret=env[JWT_SECRET_ENV][:JWT_KEY_BYTES],\n")]
 
+EDITS["lookalike-logs"] = [("chatbackend/auth.py",
+      'DEFAULT_TTL_SECONDS = 300\n',
+      'DEFAULT_TTL_SECONDS = 300\nREQUIRED_SCOPE = "chat"  # tokens must grant the chat scope\n'),
+     ("chatbackend/auth.py",
+      "        return jwt.decode(\n",
+      "        claims = jwt.decode(\n"),
+     ("chatbackend/auth.py",
+      '''            options={"require": ["exp", "iat", "sub"]},
+        )
+''','''            options={"require": ["exp", "iat", "sub"]},
+        )
+        if REQUIRED_SCOPE not in str(claims["scope"]).split():
+            raise AuthError(f"token lacks the {REQUIRED_SCOPE!r} scope")
+        return claims
+''')]
+
 # The tempting wrong fix of a scenario, applied on top of its fault (written to trap.patch): it makes
 # the e2e suite pass but duplicates a definition that exists once (see ssot_trap in scenario.toml).
 TRAPS = {}
