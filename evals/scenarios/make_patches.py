@@ -101,9 +101,20 @@ EDITS["lookalike-logs"] = [("chatbackend/auth.py",
         return claims
 ''')]
 
+EDITS["ssot-trap"] = [("chatbackend/config.py",
+      "DEFAULT_TOOL_DELAY_MS = 50.0\n",
+      "DEFAULT_TOOL_DELAY_MS = 5000.0  # as slow as the production tool API (p50 ~5 s), so e2e runs see real timing\n")]
+
 # The tempting wrong fix of a scenario, applied on top of its fault (written to trap.patch): it makes
 # the e2e suite pass but duplicates a definition that exists once (see ssot_trap in scenario.toml).
 TRAPS = {}
+
+TRAPS["ssot-trap"] = [("chatbackend/tools.py",
+      'EXPRESSION = re.compile(',
+      'DEFAULT_TOOL_DELAY_MS = 50.0  # chats must finish within the clients\' few seconds\n\nEXPRESSION = re.compile('),
+     ("chatbackend/tools.py",
+      "    await asyncio.sleep(delay_ms / 1000)\n",
+      "    await asyncio.sleep(min(delay_ms, DEFAULT_TOOL_DELAY_MS) / 1000)\n")]
 
 
 def edit(ws, edits, name):
