@@ -153,6 +153,7 @@ HARDER = {
     "config-far-cause": {"auth"},
     "lookalike-logs": {"server-error"},
     "ssot-trap": {"timeout"},
+    "infra-down": {"environment"},
 }
 CODE_DIR, TESTS_DIR = "chatbackend/", "tests/"
 
@@ -205,7 +206,7 @@ def check_harder_fault(repo: Path, scenario: Scenario, broken: SuiteResult) -> N
 
 def test_harder_scenarios_and_honest_gold_patches() -> None:
     scenarios = {s.name: s for s in list_scenarios()}
-    assert len(scenarios) >= 8 + len(HARDER)
+    assert len(scenarios) >= 8 + len(HARDER) >= 12
     for name, kinds in HARDER.items():
         assert set(scenarios[name].expected_kinds) == kinds, name
     for scenario in scenarios.values():
@@ -242,6 +243,15 @@ def test_far_cause_is_in_config_loading() -> None:
     assert scenario.expected_file == "chatbackend/config.py"
     assert patched_files(scenario.fault_patch) == {"chatbackend/config.py"}
     assert scenario.extra["far_from_symptom"]
+
+
+def test_infra_failure_is_reported_not_fixed_in_code_or_tests() -> None:
+    scenario = load_scenario("infra-down")
+    assert scenario.extra["report_only"] is True
+    for patch in (scenario.fault_patch, scenario.gold_patch):
+        touched = patched_files(patch)
+        assert touched == {scenario.expected_file} == {"fixloop.toml"}
+        assert not any(f.startswith((CODE_DIR, TESTS_DIR)) for f in touched)
 
 
 @pytest.mark.slow
