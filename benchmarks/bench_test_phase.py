@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -59,6 +60,13 @@ def echo_server() -> socket.socket:
     return server
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (stable under machine load)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def generate(root: Path, tests: int) -> list[str]:
     ids = []
     per_file = 20
@@ -87,25 +95,29 @@ def main() -> None:
         os.environ["ECHO_PORT"] = env["ECHO_PORT"]
         cli_env = {**env, "PYTHONPATH": str(ROOT / "src"), "FIXLOOP_HOME": str(root / "home")}
         plain, fixloop, cli = [], [], []
+        plain_cpu, fixloop_cpu, cli_cpu = [], [], []
         for r in range(args.rounds):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             proc = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ids],
                 cwd=repo, env=env, capture_output=True, text=True,
             )  # fmt: skip
             plain.append(time.perf_counter() - start)
+            plain_cpu.append(cpu_seconds() - cpu)
             assert proc.returncode == 0, proc.stdout[-2000:]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             run = run_tests(repo, ids, Settings(), out_dir=root / f"out{r}")
             fixloop.append(time.perf_counter() - start)
+            fixloop_cpu.append(cpu_seconds() - cpu)
             assert run.counts() == {"passed": args.tests}, run.counts()
             assert all(res.connections for res in run.results)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             subprocess.run(
                 [sys.executable, "-m", "fixloop", "test", "--repo", str(repo), "--out", str(root / f"cli{r}"), *ids],
                 env=cli_env, capture_output=True, check=True,
             )  # fmt: skip
             cli.append(time.perf_counter() - start)
+            cli_cpu.append(cpu_seconds() - cpu)
         p, f, c = statistics.median(plain), statistics.median(fixloop), statistics.median(cli)
         print(f"{args.tests} tests, {args.rounds} alternating rounds, medians:")
         print(f"plain pytest:        {p:7.2f} s  (rounds: {', '.join(f'{x:.2f}' for x in plain)})")
@@ -113,6 +125,9 @@ def main() -> None:
         print(f"fixloop test (CLI):  {c:7.2f} s  (rounds: {', '.join(f'{x:.2f}' for x in cli)})")
         print(f"ratio run_tests / pytest: {f / p:.3f}   ratio fixloop test CLI / pytest: {c / p:.3f}   (goal <= 1.05)")
         print(f"best-of ratios: run_tests {min(fixloop) / min(plain):.3f}, CLI {min(cli) / min(plain):.3f}")
+        pc, fc, cc = (statistics.median(x) for x in (plain_cpu, fixloop_cpu, cli_cpu))
+        print(f"CPU seconds (user+sys, medians): pytest {pc:.2f}, run_tests {fc:.2f}, CLI {cc:.2f}")
+        print(f"CPU ratios: run_tests {fc / pc:.3f}, CLI {cc / pc:.3f}")
     finally:
         server.close()
         shutil.rmtree(root, ignore_errors=True)

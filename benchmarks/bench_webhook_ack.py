@@ -88,6 +88,7 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
     latencies: list[float] = []
     failures = 0
     idle: list[Connection] = []
+    reasons: list[str] = []
     netloc = f"{host}:{port}"
 
     async def one() -> None:
@@ -102,9 +103,12 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
             conn = idle.pop() if idle else Connection(*await asyncio.open_connection(host, port))
             status, answer = await conn.request(raw)
             ok = status == 200 or (status == 202 and b'"ignored"' in answer)
+            if not ok:
+                reasons.append(f"HTTP {status}: {answer[:120]!r}")
             idle.append(conn)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             ok = False
+            reasons.append(f"{type(exc).__name__}: {exc}")
         latencies.append((time.perf_counter() - started) * 1000)
         if not ok:
             failures += 1
@@ -121,6 +125,8 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
     await asyncio.gather(*tasks)
     for conn in idle:
         conn.writer.close()
+    for reason in sorted(set(reasons))[:5]:
+        print(f"  failure: {reason}")
     print(f"  sent {total} requests in {sent_in:.2f} s ({total / sent_in:.0f} req/s), {len(idle)} connections")
     return latencies, failures
 

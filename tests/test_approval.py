@@ -23,6 +23,11 @@ def test_requester_check_ignores_case_and_spaces() -> None:
         check_approver(RULES, requested_by="Alice ", by="alice")
 
 
+def test_a_requester_who_is_no_approver_hears_the_four_eyes_rule() -> None:
+    with pytest.raises(ApprovalError, match="'carol' requested this run and cannot approve it"):
+        check_approver(RULES, requested_by="carol", by="carol")
+
+
 def test_non_approver_is_refused() -> None:
     with pytest.raises(ApprovalError, match="'mallory' is not an approver"):
         check_approver(RULES, requested_by="carol", by="mallory")

@@ -10,7 +10,14 @@ import pytest
 
 from fixloop.errors import FixloopError, TargetError, UsageError
 from fixloop.records import CATEGORY_KINDS
-from fixloop.scenarios import Scenario, apply_patch, list_scenarios, load_scenario, prepare_workspace
+from fixloop.scenarios import (
+    Scenario,
+    apply_patch,
+    fault_commit_message,
+    list_scenarios,
+    load_scenario,
+    prepare_workspace,
+)
 from fixloop.target import start_target, stop_target, target_status, test_env
 from tests.conftest import PROJECT_ROOT
 from tests.examples.suite import P1_FILE, SuiteResult, run_suite
@@ -60,9 +67,10 @@ def test_prepare_workspace_makes_baseline_and_fault_commits(tmp_path: Path) -> N
     scenario = load_scenario("handshake-500")
     repo = prepare_workspace(tmp_path / "ws", scenario)
     assert git(repo, "log", "--format=%s").splitlines() == [
-        f"scenario handshake-500: {scenario.description}",
+        fault_commit_message(scenario),
         "baseline",
     ]
+    assert scenario.description not in git(repo, "log", "--format=%B")  # the history does not give the answer away
     assert git(repo, "status", "--porcelain") == ""
     assert 'claims["user_id"]' in (repo / "chatbackend" / "server.py").read_text()
     assert not (repo / ".fixloop").exists()

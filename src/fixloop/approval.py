@@ -28,6 +28,12 @@ def check_approver(rules: ApprovalSettings, *, requested_by: str, by: str, decis
     action = "approval" if decision == "approve" else "rejection"
     if not by.strip():
         raise ApprovalError(f"{action} refused: no approver named", hint="pass --by USER")
+    # Four-eyes first: the requester hears the rule that stops them, whether or not they are an approver.
+    if decision == "approve" and rules.four_eyes and _norm(by) == _norm(requested_by):
+        raise ApprovalError(
+            f"approval refused: {by!r} requested this run and cannot approve it (four-eyes rule)",
+            hint="ask another approver",
+        )
     if not rules.approvers:
         raise ApprovalError(
             f"{action} refused: {by!r} is not an approver (no approvers are configured)",
@@ -37,11 +43,6 @@ def check_approver(rules: ApprovalSettings, *, requested_by: str, by: str, decis
         raise ApprovalError(
             f"{action} refused: {by!r} is not an approver",
             hint=f"approvers: {', '.join(rules.approvers)}",
-        )
-    if decision == "approve" and rules.four_eyes and _norm(by) == _norm(requested_by):
-        raise ApprovalError(
-            f"approval refused: {by!r} requested this run and cannot approve it (four-eyes rule)",
-            hint="ask another approver",
         )
 
 

@@ -319,9 +319,12 @@ def triage(
     rerun_fn = None
     if reruns:
         from fixloop.tools.run_tests import run_tests
+        from fixloop.tools.test_phase import target_env
+
+        rerun_env = target_env(where)
 
         def rerun_fn(ids: list[str]) -> TestRun:
-            return run_tests(where, ids, settings)
+            return run_tests(where, ids, settings, env=rerun_env)
 
     report = triage_run(
         run_record,

@@ -1,9 +1,11 @@
 """``fixloop demo``: copy the bundled example, break it with a scenario's fault, start it, run the loop.
 
 The work folder is ``OUT/workspace`` (a real git repository: "baseline", then
-the fault as a commit). The target is stopped at the end, unless the run waits
-for approval: then it keeps running, because the approval resumes the run,
-which merges, redeploys it and re-tests against it.
+the fault as a commit). A fault that keeps the target from starting is not an
+error of the demo: the run tests the dead target and diagnoses it.
+The target is stopped at the end, unless the run waits for approval: then it
+keeps running, because the approval resumes the run, which merges, redeploys
+it and re-tests against it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from fixloop.errors import TargetError
 from fixloop.interfaces import Notifier
 from fixloop.runs import RunRequest, new_thread_id, run_status, start_run
 from fixloop.scenarios import load_scenario, prepare_workspace
@@ -42,17 +45,11 @@ def run_demo(
     thread_id = new_thread_id()
     out_dir = (out or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
     workspace = out_dir / "workspace"
-    if workspace.exists():
-        from fixloop.errors import UsageError
-
-        raise UsageError(f"{workspace} already exists", hint="pass a fresh --out DIR")
     out_dir.mkdir(parents=True, exist_ok=True)
     prepare_workspace(workspace, chosen)
     if notifier is not None:
         notifier.post(thread_id, f"scenario {chosen.name}: {chosen.description}")
-    info = start_target(workspace)
-    if notifier is not None:
-        notifier.post(thread_id, f"target started at {info.http_url} (revision {info.revision[:10]})")
+    _start(workspace, thread_id, notifier)
     keep_running = False
     try:
         request = RunRequest(
@@ -72,3 +69,15 @@ def run_demo(
         if not keep_running:
             stop_target(workspace)
     return DemoResult(thread_id=thread_id, out_dir=out_dir, workspace=workspace, run=doc, target_running=keep_running)
+
+
+def _start(workspace: Path, thread_id: str, notifier: Notifier | None) -> None:
+    """Start the broken target; a fault that keeps it from starting is what the run will diagnose."""
+    try:
+        info = start_target(workspace)
+    except TargetError as exc:
+        text = f"the target did not start ({exc.one_line()}): the run goes on and diagnoses that"
+    else:
+        text = f"target started at {info.http_url} (revision {info.revision[:10]})"
+    if notifier is not None:
+        notifier.post(thread_id, text)

@@ -100,8 +100,9 @@ class CodeHost(Protocol):
 
     def comment(self, pr_number: int, body: str) -> None: ...
 
-    def merge(self, pr_number: int, *, approved_by: str) -> str:
-        """Merge and return the merge commit sha."""
+    def merge(self, pr_number: int, *, approved_by: str, expected_head: str | None = None) -> str:
+        """Merge and return the merge commit sha; with ``expected_head`` (the head sha that was approved),
+        refuse with ``CodeHostError`` when the PR's head has moved since."""
         ...
 
     def review(self, pr_number: int, *, body: str, event: str = "COMMENT") -> None:

@@ -163,6 +163,14 @@ def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
 
 def _drive(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
     """Run the graph until it ends or interrupts, rewriting the report after every step."""
+    store.index.claim(entry.thread_id)
+    try:
+        return _drive_claimed(store, entry, ctx, graph_input)
+    finally:
+        store.index.release(entry.thread_id)
+
+
+def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
     graph = build_graph(checkpointer=store.saver)
     config = _config(entry.thread_id, ctx.settings)
     entry.status = "running"

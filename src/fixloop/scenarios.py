@@ -116,8 +116,21 @@ def prepare_workspace(dest: Path, scenario: Scenario | None) -> Path:
     if scenario is not None:
         apply_patch(dest, scenario.fault_patch)
         git(dest, "add", "-A")
-        git(dest, "commit", "-q", "-m", f"scenario {scenario.name}: {scenario.description}")
+        git(dest, "commit", "-q", "-m", fault_commit_message(scenario))
     return dest
+
+
+NEUTRAL_FAULT_MESSAGE = "Refactor chatbackend"
+
+
+def fault_commit_message(scenario: Scenario) -> str:
+    """The fault's commit message: neutral, like a real developer's, never the scenario's description.
+
+    The description states the bug; were it in ``git log``, the localizer and the five whys would
+    read the answer from the history and the evals would measure nothing.
+    """
+    message = scenario.extra.get("commit_message", NEUTRAL_FAULT_MESSAGE)
+    return str(message)
 
 
 def apply_patch(repo: Path, patch: Path) -> None:

@@ -64,6 +64,7 @@ class Event(Record):
     text: str
     iteration: int = 0
     detail: str = ""  # command output, trimmed
+    command: list[str] = Field(default_factory=list)  # the command run, when there was one
 
 
 class IterationRecord(Record):

@@ -380,3 +380,31 @@ def test_a_new_test_with_its_own_assertions_passes(repo: Path) -> None:
         "    on_message(sent.append)\n    assert len(sent) == 2\n"
     )
     assert audit_patch(make_patch(repo, {"tests/test_more.py": new_test}), repo).passed
+
+
+def test_class_fields_are_not_constants(repo: Path) -> None:
+    # A lowercase class attribute (a field or default) that happens to equal a constant's value is not a copy.
+    added = HANDLERS + '\n\nclass Handler:\n    name = "agent_completed"\n    kind: str = "agent_completed"\n'
+    assert audit_patch(make_patch(repo, {"server/handlers.py": added}), repo).passed
+    upper = HANDLERS + '\n\nclass Handler:\n    DONE = "agent_completed"\n'
+    result = audit_patch(make_patch(repo, {"server/handlers.py": upper}), repo)
+    assert [f.check for f in result.findings] == ["duplicate-constant"]
+
+
+def test_an_assert_about_something_else_is_not_a_weaker_one(repo: Path) -> None:
+    changed = edit(TEST_EVENTS, "    assert len(sent) == 2\n", '    assert EXPECTED_THINKING.startswith("agent")\n')
+    assert audit_patch(make_patch(repo, {"tests/test_events.py": changed}), repo).passed
+
+
+def test_module_local_names_are_not_duplicates(repo: Path) -> None:
+    base = edit(
+        AUTH,
+        "\n\ndef make_token",
+        "\nROOT = os.path.dirname(__file__)\n\n\ndef _load():\n    return 1\n\n\ndef make_token",
+    )
+    assert audit_patch(make_patch(repo, {"server/auth.py": base}), repo).passed
+    (repo / "server/auth.py").write_text(base)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "auth helpers")
+    copy = "import os\n" + HANDLERS + "\nROOT = os.path.dirname(__file__)\n\n\ndef _load():\n    return 2\n"
+    result = audit_patch(make_patch(repo, {"server/handlers.py": copy}), repo)
+    assert result.passed, result.findings  # a private helper and an import-time path are module-local

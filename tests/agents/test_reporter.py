@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fixloop.agents.reporter import llm_label, pr_body, run_json
+from fixloop.agents.reporter import llm_label, pr_body, run_json, write_report
 from fixloop.agents.worklog_sections import render_worklog
 from fixloop.records import (
     ApprovalRecord,
@@ -22,6 +23,7 @@ from fixloop.records import (
     TierVerdict,
     WhyStep,
 )
+from fixloop.redaction import Redactor
 from fixloop.state import Event, Investigation, IterationRecord, RunInfo
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -85,7 +87,9 @@ def _state(llm: str = "none") -> dict[str, Any]:
             Investigation(iteration=1, category=category, evidence=bundle, five_whys=chain, finished_at=NOW)
         ],
         "approvals": [ApprovalRecord(by="mallory", decision="refused", reason="not an approver", prs=[1])],
-        "events": [Event(node="run_tests", text="ran pytest", iteration=1, detail="1 failed, 1 passed")],
+        "events": [
+            Event(node="run_tests", text="ran pytest", iteration=1, detail="1 failed, 1 passed", command=run.command)
+        ],
     }
 
 
@@ -137,6 +141,8 @@ def test_worklog_has_the_seed_sections_and_cites_evidence() -> None:
     assert "[E2]" in text
     assert "**refused** by mallory" in text
     assert "**Working** (1 passed)" in text
+    assert "$ python -m pytest tests/e2e/test_ws.py" in text and "1 failed, 1 passed" in text
+    assert "- iteration 1: 1 failed, 1 passed" in text
 
 
 def test_a_state_with_only_the_intake_still_renders() -> None:
@@ -144,3 +150,16 @@ def test_a_state_with_only_the_intake_still_renders() -> None:
     text = render_worklog(state)
     assert "(not selected yet)" in text
     assert run_json(state)["iterations"] == []
+
+
+def test_written_files_are_redacted(tmp_path: Any) -> None:
+    secret = "hs256-very-secret-value-0123456789"
+    state = _state()
+    state["events"].append(Event(node="run_tests", text="ran", detail=f"CHAT_JWT_SECRET={secret}"))
+    redactor = Redactor(env={"CHAT_JWT_SECRET": secret}, secret_env_names=["CHAT_JWT_SECRET"])
+    doc = write_report(state, tmp_path, redactor)
+    worklog = (tmp_path / "worklog.md").read_text(encoding="utf-8")
+    run = (tmp_path / "run.json").read_text(encoding="utf-8")
+    assert "ran" in worklog and doc["thread_id"] == "t-9"
+    assert secret not in worklog and secret not in run
+    assert json.loads(run)["status"] == "diagnosed"

@@ -89,6 +89,18 @@ def test_realness_findings_become_categories_even_when_nothing_failed() -> None:
     assert categories[0].findings[0].kind == "fake-pass"
 
 
+def test_two_findings_about_one_test_are_one_category() -> None:
+    nodeid = "tests/e2e/test_ws.py::test_fast"
+    run = s.make_run([s.result(nodeid, "passed", duration=0.0001)])
+    findings = [
+        Finding(kind="fake-pass", test=nodeid, message="passed in 0.0001 s"),
+        Finding(kind="no-network", test=nodeid, message="made no connection to the target"),
+    ]
+    categories = categorize(run, findings)
+    assert [(c.id, c.tests) for c in categories] == [("test-defect-1", [nodeid])]
+    assert [f.kind for f in categories[0].findings] == ["fake-pass", "no-network"]
+
+
 def test_infrastructure_skips_are_one_environment_category_with_the_all_skipped_finding() -> None:
     reason = "Docker unavailable (fast check) - use staging environment for WebSocket validation."
     run = s.make_run([s.result(f"tests/mc/test_suite.py::t{i}", "skipped", skip_reason=reason) for i in range(39)])
@@ -115,6 +127,15 @@ def test_setup_timeout_finding_joins_the_timeout_category_of_its_test() -> None:
     assert categories[0].findings[0].kind == "setup-timeout"
 
 
+def test_a_timeout_finding_does_not_override_the_failure_it_is_about() -> None:
+    nodeid = "tests/e2e/test_health.py::test_health_check"
+    run = s.make_run([s.result(nodeid, longrepr=s.REFUSED)])
+    findings = [Finding(kind="timeout", test=nodeid, message=f"{nodeid} timed out in call")]
+    categories = categorize(run, findings)
+    assert [c.kind for c in categories] == ["environment"]
+    assert categories[0].findings[0].kind == "timeout"
+
+
 def _rerun_of(run: TestRun, passing: set[str]) -> TestRun:
     results = [s.result(r.nodeid, "passed") if r.nodeid in passing else r for r in run.results if r.outcome != "passed"]
     return s.make_run(results)
@@ -134,7 +155,7 @@ def test_mark_flaky_moves_tests_that_pass_on_rerun() -> None:
     assert "3 runs" in marked[1].title
 
 
-def test_detect_flaky_reruns_only_failing_tests_the_configured_number_of_times() -> None:
+def test_detect_flaky_reruns_all_failing_tests_then_one_per_category_and_stops_when_decided() -> None:
     run = s.seed_run()
     categories = categorize(run, [])
     asked: list[list[str]] = []
@@ -143,11 +164,25 @@ def test_detect_flaky_reruns_only_failing_tests_the_configured_number_of_times()
         asked.append(ids)
         return _rerun_of(run, set(ids) if len(asked) == 2 else set())
 
-    marked, reruns = detect_flaky(categories, run, rerun, times=3)
-    assert len(asked) == 3 and len(reruns) == 3
-    assert all(sorted(ids) == sorted(categories[0].tests) for ids in asked)
-    assert [c.kind for c in marked] == ["flaky"]
-    assert sorted(marked[0].tests) == sorted(categories[0].tests)
+    marked, reruns = detect_flaky(categories, run, rerun, times=5)
+    flow, concurrent = categories[0].tests
+    assert asked == [[flow, concurrent], [flow]]  # then the category is decided: no third re-run
+    assert len(reruns) == 2
+    assert [(c.kind, c.tests) for c in marked] == [("server-error", [concurrent]), ("flaky", [flow])]
+
+
+def test_consistent_failures_are_rerun_the_configured_number_of_times() -> None:
+    run = s.seed_run()
+    categories = categorize(run, [])
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    marked, reruns = detect_flaky(categories, run, rerun, times=4, full_reruns=2)
+    assert [len(ids) for ids in asked] == [2, 2, 1, 1]
+    assert marked == categories and len(reruns) == 4
 
 
 def test_consistent_failures_are_not_flaky() -> None:

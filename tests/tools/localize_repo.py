@@ -38,12 +38,36 @@ class SessionStore:
 """
 
 AGENT = """\
-from chat.ws import EVENTS
+from chat import events, tools
 
 
-def run_agent(send):
-    for name in EVENTS:
-        send(name)
+async def run_agent(emit):
+    await emit(events.AGENT_STARTED)
+    await emit(events.TOOL_EXECUTING)
+    result = await tools.run_tool("calc")
+    await emit(events.AGENT_COMPLETED)
+    return result
+"""
+
+EVENTS_MODULE = """\
+AGENT_STARTED = "agent_started"
+TOOL_EXECUTING = "tool_executing"
+AGENT_COMPLETED = "agent_completed"
+ORDER = (AGENT_STARTED, TOOL_EXECUTING, AGENT_COMPLETED)
+"""
+
+TOOLS = """\
+_last = ""
+
+
+async def run_tool(name):
+    global _last
+    _last = name
+    return _last
+
+
+def verify(token):
+    raise ValueError("token not yet valid (issued in the future)")
 """
 
 TEST = """\
@@ -70,6 +94,8 @@ def make_repo(root: Path) -> Path:
     (root / "chat" / "ws.py").write_text(WS)
     (root / "chat" / "sessions.py").write_text(SESSIONS)
     (root / "chat" / "agent.py").write_text(AGENT)
+    (root / "chat" / "events.py").write_text(EVENTS_MODULE)
+    (root / "chat" / "tools.py").write_text(TOOLS)
     (root / "tests" / "e2e" / "test_ws_events.py").write_text(TEST)
     git(root, "init", "-q", "-b", "main")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")

@@ -128,3 +128,13 @@ def test_multi_file_patch_without_git_headers_applies(repo: Path, tmp_path: Path
     new_file = "--- /dev/null\n+++ b/notes.txt\n@@ -0,0 +1 @@\n+fixed\n"
     assert apply_patch(wt, FIX.split("\n", 1)[1] + new_file) == ["app.py", "notes.txt"]
     assert (wt / "notes.txt").read_text() == "fixed\n"
+
+
+@pytest.mark.parametrize("path", ["../evil.py", ".git/hooks/post-commit"])
+def test_patch_outside_the_worktree_is_refused(repo: Path, tmp_path: Path, path: str) -> None:
+    wt = create_worktree(repo, "fixloop/h", tmp_path / "wt")
+    evil = f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+import os\n"
+    with pytest.raises(PatchError, match="outside the repository's files"):
+        apply_patch(wt, evil)
+    assert not (tmp_path / "evil.py").exists()
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()

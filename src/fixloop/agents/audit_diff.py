@@ -84,7 +84,9 @@ def read_patch(patch: str, repo: Path) -> list[FileChange]:
             old = None if patched.is_added_file else strip_diff_prefix(patched.source_file)
             new = strip_diff_prefix(patched.source_file if patched.is_removed_file else patched.target_file)
             for rel in (old, new):
-                if rel is not None and (PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts):
+                if rel is not None and (
+                    PurePosixPath(rel).is_absolute() or {"..", ".git"} & set(PurePosixPath(rel).parts)
+                ):
                     raise PatchReadError(f"the patch names a path outside the repository: {rel!r}")
             old_text = _read(repo, old) if old else ""
             if old:

@@ -86,7 +86,12 @@ def _statement_definitions(stmt: ast.stmt, file: str, scope: str, test: bool) ->
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         value = literal_value(stmt.value)
         for target in targets:
-            if isinstance(target, ast.Name) and (value is not None or target.id.isupper()):
+            if not isinstance(target, ast.Name):
+                continue
+            # Module level: any literal-valued or UPPER_CASE name. Class level: UPPER_CASE only (lowercase
+            # class attributes are fields and defaults, e.g. ``backend: str = "local"``, not constants).
+            upper = target.id.isupper()
+            if upper or (value is not None and not scope):
                 yield Definition(file, scope, target.id, "constant", stmt.lineno, value=value, test=test)
 
 
@@ -118,17 +123,31 @@ def key_uses(tree: ast.Module, file: str, *, test: bool = False) -> list[KeyUse]
 
 @dataclass
 class RepoIndex:
-    """Definitions and key uses of every Python file of a tree, looked up by name, value and key."""
+    """Definitions of every Python file of a tree by name and constant value; key reads on demand.
+
+    Key reads are looked up only for the few keys a patch reads, and only in the modules whose text
+    contains that key, so a large repo is not walked node by node for them.
+    """
 
     by_name: dict[str, list[Definition]] = field(default_factory=lambda: defaultdict(list))
     by_value: dict[Literalish, list[Definition]] = field(default_factory=lambda: defaultdict(list))
-    by_key: dict[str, list[KeyUse]] = field(default_factory=lambda: defaultdict(list))
+    modules: dict[str, tuple[ast.Module, str, bool]] = field(default_factory=dict)  # file -> (tree, text, test)
+    _reads: dict[str, list[KeyUse]] = field(default_factory=dict)
 
-    def add_module(self, tree: ast.Module, file: str, *, test: bool) -> None:
+    def add_module(self, tree: ast.Module, file: str, *, test: bool, text: str = "") -> None:
         for d in module_definitions(tree, file, test=test):
             self.by_name[d.name].append(d)
             if d.kind == "constant" and meaningful_value(d.value):
                 assert d.value is not None
                 self.by_value[d.value].append(d)
-        for use in key_uses(tree, file, test=test):
-            self.by_key[use.key].append(use)
+        self.modules[file] = (tree, text or ast.unparse(tree), test)
+
+    def reads_of(self, key: str) -> list[KeyUse]:
+        """Every read of the env var or config key ``key`` (a literal) in the tree."""
+        if key not in self._reads:
+            found: list[KeyUse] = []
+            for file, (tree, text, test) in self.modules.items():
+                if key in text:
+                    found.extend(u for u in key_uses(tree, file, test=test) if u.key == key)
+            self._reads[key] = found
+        return self._reads[key]

@@ -1,7 +1,7 @@
 """SSOT audit of a patch, independent of the fixer: deterministic checks first, then a model review.
 
-Deterministic checks (``audit_checks``), each finding named by its check:
-``duplicate-definition``, ``duplicate-constant``, ``duplicate-config-key``, ``deleted-assertion``,
+Deterministic checks (``audit_checks`` for duplicates, ``audit_weakening`` for tests), each finding
+named by its check: ``duplicate-definition``, ``duplicate-constant``, ``duplicate-config-key``, ``deleted-assertion``,
 ``added-skip``, ``weakened-test``, plus ``syntax-error`` and ``unreadable-patch``. With a model,
 a review whose verdict is "fail" adds ``llm-review`` findings.
 """
@@ -15,15 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from fixloop.agents.audit_checks import (
-    config_findings,
-    duplicate_findings,
-    parse,
-    skip_findings,
-    weakened_findings,
-)
+from fixloop.agents.audit_checks import duplicate_findings, parse
 from fixloop.agents.audit_diff import FileChange, PatchReadError, is_test_path, read_patch, repo_files
 from fixloop.agents.audit_index import RepoIndex
+from fixloop.agents.audit_weakening import config_findings, skip_findings, weakened_findings
 from fixloop.errors import ModelError
 from fixloop.interfaces import ChatMessage, ChatModel
 from fixloop.prompts import render
@@ -102,12 +97,14 @@ def _post_patch_index(repo: Path, changes: list[FileChange], new_trees: dict[str
         if rel in touched:
             continue
         try:
-            tree = ast.parse((repo / rel).read_text(encoding="utf-8", errors="replace"), filename=rel)
+            text = (repo / rel).read_text(encoding="utf-8", errors="replace")
+            tree = ast.parse(text, filename=rel)
         except (SyntaxError, ValueError, OSError):
             continue
-        index.add_module(tree, rel, test=is_test_path(rel))
+        index.add_module(tree, rel, test=is_test_path(rel), text=text)
+    texts = {c.path: c.new_text for c in changes}
     for rel, tree in new_trees.items():
-        index.add_module(tree, rel, test=is_test_path(rel))
+        index.add_module(tree, rel, test=is_test_path(rel), text=texts.get(rel, ""))
     return index
 
 

@@ -106,10 +106,16 @@ def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
 
 def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun) -> None:
     by_test: dict[tuple[str, str], _Group] = {(g.kind, t): g for g in groups.values() for t in g.tests}
+    failed_in: dict[str, _Group] = {t: g for g in groups.values() for t in g.tests}
     for item in findings:
         kind = finding_kind(item.kind, item.message)
         if item.test is not None and (kind, item.test) in by_test:
             by_test[(kind, item.test)].findings.append(item)
+            continue
+        if item.test is not None and kind == "timeout" and item.test in failed_in:
+            # The failure's own exception says what happened; a timeout finding about the same test
+            # (e.g. a "timeout=" in the traceback's source lines) does not make a second category.
+            failed_in[item.test].findings.append(item)
             continue
         if item.test is None:
             host = next(
@@ -123,6 +129,7 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:
             group.tests.append(item.test)
+            by_test[(kind, item.test)] = group  # more findings about this test join this category
         group.findings.append(item)
     for error in run.collection_errors if not any(f.kind == "collection-error" for f in findings) else []:
         kind = finding_kind("collection-error", error)
@@ -212,13 +219,35 @@ def _retitle(title: str, count: int) -> str:
 
 
 def detect_flaky(
-    categories: list[Category], run: TestRun, rerun: Callable[[list[str]], TestRun], *, times: int
+    categories: list[Category],
+    run: TestRun,
+    rerun: Callable[[list[str]], TestRun],
+    *,
+    times: int,
+    full_reruns: int = 1,
 ) -> tuple[list[Category], list[TestRun]]:
-    """Re-run the failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones."""
-    targets = failing_tests(categories, run)
-    if not targets or times < 1:
+    """Re-run failing tests ``times`` times on the same commit (``rerun`` runs node ids) and mark flaky ones.
+
+    The first ``full_reruns`` re-runs take every failing test; later ones only one test per category
+    that has shown no flakiness yet (one cause, one representative), which keeps many re-runs cheap
+    when tests are slow to fail. Stops early once every category has a test that passed again.
+    """
+    failed = set(failing_tests(categories, run))
+    if not failed or times < 1:
         return categories, []
-    reruns = [rerun(targets) for _ in range(times)]
+    reruns: list[TestRun] = []
+    passed: set[str] = set()
+    for attempt in range(times):
+        open_categories = [c for c in categories if any(t in failed for t in c.tests) and not passed & set(c.tests)]
+        if not open_categories:
+            break
+        if attempt < full_reruns:
+            ids = [t for c in open_categories for t in c.tests if t in failed and t not in passed]
+        else:
+            ids = [next(t for t in c.tests if t in failed) for c in open_categories]
+        result = rerun(list(dict.fromkeys(ids)))
+        reruns.append(result)
+        passed |= {r.nodeid for r in result.results if r.outcome == "passed"}
     return mark_flaky(categories, run, reruns), reruns
 
 

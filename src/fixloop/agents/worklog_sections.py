@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,17 +76,20 @@ def _summary(
     lines = ["## Executive summary"]
     outcome = error or state.get("outcome", "")
     lines.append(f"Status **{status}**" + (f": {outcome}" if outcome else "") + ".")
-    if iterations:
-        last = iterations[-1]
-        if last.test_run is not None:
-            counts = ", ".join(f"{v} {k}" for k, v in sorted(last.test_run.counts().items()))
-            lines.append(f"- iteration {last.iteration}: {counts or 'no results'}")
-        for category in last.categories:
-            inv = next(
-                (i for i in investigations if i.iteration == last.iteration and i.category.id == category.id), None
-            )
+    for rec in iterations:
+        if rec.test_run is None:
+            continue
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(rec.test_run.counts().items()))
+        at = f" at revision `{rec.revision[:12]}`" if rec.revision else ""
+        lines.append(f"- iteration {rec.iteration}{at}: {counts or 'no results'}")
+        for category in rec.categories:
+            same = [i for i in investigations if i.iteration == rec.iteration and i.category.id == category.id]
+            inv = same[-1] if same else None
             cause = inv.five_whys.root_cause if inv and inv.five_whys else "under investigation"
-            lines.append(f"- `{category.id}` ({category.kind}, {len(category.tests)} tests): {cause}")
+            pr = f" → PR #{inv.pr.number} ({inv.pr.state})" if inv and inv.pr else ""
+            lines.append(f"  - `{category.id}` ({category.kind}, {len(category.tests)} tests): {cause}{pr}")
+    for deploy in state.get("deploys", []):
+        lines.append(f"- deployed `{deploy.revision[:12]}`: {deploy.outcome}")
     return lines
 
 
@@ -125,6 +129,8 @@ def _execution_log(state: Mapping[str, Any]) -> list[str]:
     for event in sorted(state.get("events", []), key=lambda e: e.at):
         lines.append(f"### [{_ts(event.at)}] {event.node} (iteration {event.iteration})")
         lines.append(event.text)
+        if event.command:
+            lines.extend(["```console", "$ " + _trim(shlex.join(event.command), 2000), "```"])
         if event.detail:
             lines.extend(_fence(event.detail))
     return lines

@@ -8,6 +8,7 @@ back to the fixer with the reason on failure, up to ``limits.max_fix_attempts``
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -57,7 +58,15 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     ctx.notify(f"investigating {category.id} ({category.kind}, {len(category.tests)} tests)")
     findings: list[Finding] = []
     try:
-        bundle = gather_evidence(category, state["test_run"], repo=ctx.repo, logs=ctx.logs, settings=ctx.settings)
+        bundle = gather_evidence(
+            category,
+            state["test_run"],
+            repo=ctx.repo,
+            logs=ctx.logs,
+            settings=ctx.settings,
+            focus=state["run"].focus,
+            redactor=ctx.redactor,
+        )
     except FixloopError as exc:
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))
         bundle = EvidenceBundle(category_id=category.id)
@@ -79,7 +88,12 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
     if ctx.model is not None:
         try:
             chain = investigate(
-                ctx.model, category, bundle, feedback=state.get("feedback", ""), focus=state["run"].focus
+                ctx.model,
+                category,
+                bundle,
+                feedback=state.get("feedback", ""),
+                focus=state["run"].focus,
+                redact=ctx.redactor.redact,
             )
         except ModelError as exc:
             findings.append(
@@ -89,7 +103,7 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
                 )
             )
     if chain is None:
-        chain = rule_chain(category, bundle)
+        chain = rule_chain(category, bundle, redactor=ctx.redactor)
     for problem in citation_problems(chain, bundle):
         findings.append(Finding(kind="citation", message=f"five whys: {problem}", severity="info"))
     text = f"five whys ({chain.method}): {chain.root_cause or 'no root cause'} (confidence {chain.confidence:.2f})"
@@ -118,6 +132,7 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
             repo=ctx.repo,
             feedback=feedback,
             attempt=number,
+            redact=ctx.redactor.redact,
         )
     except ModelError as exc:
         attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
@@ -208,6 +223,8 @@ def _fresh_worktree(repo: Path, worktree: Path, branch: str) -> None:
 def _drop_worktree(repo: Path, worktree: Path) -> None:
     if not worktree.exists():
         return
+    with contextlib.suppress(FixloopError):  # a validation target left running by a killed process
+        stop_target(worktree)
     try:
         remove_worktree(repo, worktree)
     except FixloopError:
@@ -234,7 +251,13 @@ def audit_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[
     attempt = attempts[-1].model_copy()
     assert attempt.fix is not None
     try:
-        audit = audit_patch(attempt.fix.patch, ctx.repo, model=ctx.model)
+        audit = audit_patch(
+            attempt.fix.patch,
+            ctx.repo,
+            model=ctx.model,
+            root_cause=state["five_whys"].root_cause,
+            redact=ctx.redactor.redact,
+        )
     except FixloopError as exc:
         attempt.outcome = f"audit could not run: {exc.one_line()}"
         attempt.validated = False

@@ -12,7 +12,6 @@ checkpoint never opens a second PR, merges twice or deploys twice.
 
 from __future__ import annotations
 
-import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -109,8 +108,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
         f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
     )
     ctx.notify(text)
-    detail = f"$ {shlex.join(test_run.command)}\n{test_run.stdout_tail}"
-    return {"iterations": [record], "events": [_event(state, "run_tests", text, detail=detail)]}
+    event = _event(state, "run_tests", text, detail=test_run.stdout_tail).model_copy(
+        update={"command": test_run.command}
+    )
+    return {"iterations": [record], "events": [event]}
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> di
     ctx = runtime.context
     record = _current(state)
     assert record.test_run is not None
-    categories = categorize(record.test_run, record.findings, repo=ctx.repo)
+    categories = categorize(record.test_run, record.findings, repo=ctx.repo, redactor=ctx.redactor)
     record = record.model_copy(update={"categories": categories})
     names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
     update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", f"categories: {names}")]}

@@ -149,7 +149,10 @@ class ChatOps:
                 self.release(plan.thread_id)
                 return
             except Exception as exc:
-                self.say_all(plan.thread_id, f":x: run `{plan.thread_id}` failed: internal error {type(exc).__name__}")
+                detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+                self.say_all(
+                    plan.thread_id, f":x: run `{plan.thread_id}` failed: internal error {type(exc).__name__}: {detail}"
+                )
                 self.release(plan.thread_id)
                 raise
 

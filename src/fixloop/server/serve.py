@@ -51,7 +51,7 @@ def serve_forever(
     )
     secrets = ServerSecrets.from_env()
     logging.basicConfig(level=logging.INFO, format="fixloop serve: %(message)s", stream=sys.stderr)
-    app = create_app(settings, runner=RunsRunner(checkpointer, config_file), options=options, secrets=secrets)
+    app = create_app(settings, runner=RunsRunner(checkpointer), options=options, secrets=secrets)
     repos = ", ".join(f"{name}={path}" for name, path in options.repos.items()) or "none"
     print(f"fixloop serve: allowed repos: {repos}", file=sys.stderr)
     print(f"fixloop serve: store: {app.state.store.where}", file=sys.stderr)

@@ -1,19 +1,21 @@
 """Rank the files and functions of the target repo where a category's root cause most likely is.
 
-Signals, each adding to a file's score with a reason:
+Signals, each adding to a file's score with a reason (weights below):
 
-- ``sourceLocation`` of error log entries in the failing tests' window (strongest);
-- frames of stack traces in error log entries and in the tests' output (own code only; test
-  files count little unless the category is a test defect);
-- where the error's literals are defined or raised: quoted strings and event names from the
-  failure and the error log messages, searched in the repo's source files;
-- recent focused commits touching a candidate (``git log``);
+- ``sourceLocation`` of error log entries in the failing tests' window (of warnings when no error
+  was logged); the innermost frame of a logged traceback counts more than where it was caught;
+- frames of stack traces in the tests' output (own code only; test files count little unless
+  the category is a test defect, whose test itself is then the prime location);
+- where the failure's literals (quoted values, event names, log message parts) are defined or
+  raised, and where constants holding them are used; a literal found in many files counts less;
+- timeouts: the module function the code calls right after emitting the last event received;
+- flaky: functions rebinding module-level state (``global``), the usual cross-request race;
+- recent focused commits (``git log``) touching a candidate, or any source file (less);
 - the focus word in the path.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,12 +23,25 @@ from functools import lru_cache
 from pathlib import Path
 
 from fixloop.interfaces import LogEntry
-from fixloop.records import Category, Frame, Location, TestRun
+from fixloop.records import Category, Frame, Location, TestResult, TestRun
+from fixloop.tools.code_search import (
+    Hit,
+    constant_name,
+    enclosing_function,
+    function_line,
+    global_writers,
+    module_file,
+    next_module_call,
+    search_literals,
+    search_names,
+    source_files,
+)
 from fixloop.tools.git_history import Commit, focused_commits
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 
 W_SOURCE_LOCATION = 3.0
 W_CAUGHT = 1.0  # sourceLocation of an entry that carries a traceback: where it was caught, not raised
+W_WARNING_SITE = 1.0
 W_LOG_FRAME = 2.0
 W_APP_FRAME = 2.0
 W_INNERMOST = 2.0  # extra for the frame that raised
@@ -34,14 +49,20 @@ W_TEST_FRAME = 0.5
 W_TEST_FRAME_DEFECT = 4.0
 W_LITERAL_RAISE = 2.0
 W_LITERAL = 1.0
+W_CONSTANT_USE = 1.5
+W_NEXT_CALL = 3.0
+W_GLOBAL_STATE = 2.0
 W_COMMIT = 1.5
+W_COMMIT_NEW = 1.0
 W_FOCUS = 0.5
-MAX_FILES = 4000
-SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".fixloop", "site-packages", "build"})
+TEST_FILE_FACTOR = 0.2  # literal hits in tests count little unless the test is the defect
+ERROR_SEVERITIES = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
 _QUOTED = re.compile(r"'([^'\n]{3,80})'|\"([^\"\n]{3,80})\"")
 _SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_TRUNCATED = re.compile(r"\S*\.\.\.\S*")  # pytest's "'agent_start...nt_completed'"
 _RAISING = re.compile(r"\braise\b|\.(?:error|exception|critical|warning)\(|close\(|\bcode\s*=|status", re.IGNORECASE)
-_MESSAGE_HEAD = re.compile(r"^([A-Za-z][\w ,'-]{10,80}?)(?::|\s-\s|$)")
+_SEGMENT_TAIL = re.compile(r"\s*\(.*\)\s*$")
+_GOT_LIST = re.compile(r"got \[([^\]]*)\]")
 
 
 @dataclass
@@ -67,6 +88,27 @@ class _Candidate:
             self.function, self.line, self.strength = function, line, weight
 
 
+class _Ranking:
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.sources = source_files(repo)
+        self.candidates: dict[str, _Candidate] = {}
+
+    def bump(
+        self, path: str, weight: float, reason: str, *, function: str = "", line: int | None = None, key: str = ""
+    ) -> None:
+        rel = _relative(path, self.repo, self.sources)
+        if rel is not None and weight > 0:
+            self.candidates.setdefault(rel, _Candidate(rel)).add(weight, reason, function=function, line=line, key=key)
+
+    def top(self, k: int) -> list[Location]:
+        ranked = sorted(self.candidates.values(), key=lambda c: (-c.score, is_test_file(c.file), c.file))[:k]
+        return [
+            Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
+            for c in ranked
+        ]
+
+
 def localize(
     category: Category,
     run: TestRun,
@@ -78,20 +120,26 @@ def localize(
     commits: list[Commit] | None = None,
 ) -> list[Location]:
     """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked."""
-    repo = repo.resolve()
-    sources = source_files(repo)
-    candidates: dict[str, _Candidate] = {}
+    ranking = _Ranking(repo.resolve())
+    entries = list(entries)
+    errors = [e for e in entries if e.severity in ERROR_SEVERITIES]
+    warnings = [e for e in entries if e.severity == "WARNING"] if not errors else []
+    _log_signals(ranking, errors, warnings)
+    results = [r for r in run.results if r.nodeid in set(category.tests)]
+    _traceback_signals(ranking, category, results)
+    literals = failure_literals(category, run, errors or warnings)
+    _literal_signals(ranking, category, literals)
+    if category.kind == "timeout":
+        _last_event_signal(ranking, results, entries)
+    if category.kind == "flaky":
+        _shared_state_signal(ranking)
+    _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo))
+    _focus_signal(ranking, focus)
+    return ranking.top(k)
 
-    def bump(
-        path: str, weight: float, reason: str, *, function: str = "", line: int | None = None, key: str = ""
-    ) -> None:
-        rel = _relative(path, repo, sources)
-        if rel is None:
-            return
-        candidates.setdefault(rel, _Candidate(rel)).add(weight, reason, function=function, line=line, key=key)
 
-    errors = [e for e in entries if e.severity in ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")]
-    traced = {id(e): _log_frames(e, repo) for e in errors}
+def _log_signals(ranking: _Ranking, errors: list[LogEntry], warnings: list[LogEntry]) -> None:
+    traced = {id(e): _log_frames(e, ranking.repo) for e in errors}
     any_traceback = any(traced.values())
     for entry in errors:
         frames = traced[id(entry)]
@@ -102,106 +150,160 @@ def localize(
                 weight, reason = W_CAUGHT, "error reported here"
             else:
                 weight, reason = W_SOURCE_LOCATION, "sourceLocation of an error log entry"
-            bump(entry.source_file, weight, reason, function=entry.source_function, line=entry.source_line)
+            ranking.bump(entry.source_file, weight, reason, function=entry.source_function, line=entry.source_line)
         for index, frame in enumerate(frames):
             reason = "frame of a traceback in the logs"
-            bump(frame.file, W_LOG_FRAME, reason, function=frame.function, line=frame.line, key="frame")
+            ranking.bump(frame.file, W_LOG_FRAME, reason, function=frame.function, line=frame.line, key="frame")
             if index == 0:
-                bump(
-                    frame.file,
-                    W_INNERMOST,
-                    "raised here (innermost frame in the logs)",
-                    function=frame.function,
-                    line=frame.line,
-                )
+                reason = "raised here (innermost frame in the logs)"
+                ranking.bump(frame.file, W_INNERMOST, reason, function=frame.function, line=frame.line)
+    for entry in warnings:
+        if entry.source_file:
+            reason = "warning logged here"
+            ranking.bump(
+                entry.source_file, W_WARNING_SITE, reason, function=entry.source_function, line=entry.source_line
+            )
 
-    tests = set(category.tests)
+
+def _traceback_signals(ranking: _Ranking, category: Category, results: list[TestResult]) -> None:
     defect = category.kind == "test-defect"
-    for result in run.results:
-        if result.nodeid not in tests:
-            continue
-        for frame in own_frames(parse_frames(result.longrepr), repo=repo, limit=8):
+    for result in results:
+        frames = own_frames(parse_frames(result.longrepr), repo=ranking.repo, limit=8)
+        app_frames = [f for f in frames if not is_test_file(f.file)]
+        for frame in frames:
             if is_test_file(frame.file):
                 weight = W_TEST_FRAME_DEFECT if defect else W_TEST_FRAME
                 reason = "frame in the test's traceback"
-                bump(frame.file, weight, reason, function=frame.function, line=frame.line, key="frame")
             else:
-                bump(
-                    frame.file,
-                    W_APP_FRAME,
-                    "frame in the failure's traceback",
-                    function=frame.function,
-                    line=frame.line,
-                )
+                weight, reason = W_APP_FRAME, "frame in the failure's traceback"
+            ranking.bump(frame.file, weight, reason, function=frame.function, line=frame.line, key="frame")
+        if app_frames:
+            first = app_frames[0]
+            reason = "raised here (innermost frame of the failure)"
+            ranking.bump(first.file, W_INNERMOST, reason, function=first.function, line=first.line)
         if defect:
             path, function = _test_place(result.nodeid, result.file)
-            line = function_line(repo / path, function)
-            bump(path, W_TEST_FRAME_DEFECT, "the defective test itself", function=function, line=line, key="test")
-    for item in category.findings:
-        if item.test:
-            path, function = _test_place(item.test, "")
-            line = function_line(repo / path, function)
-            bump(path, W_TEST_FRAME_DEFECT, f"realness finding {item.kind}", function=function, line=line, key="test")
+            line = function_line(ranking.repo / path, function)
+            reason = "the defective test itself"
+            ranking.bump(path, W_TEST_FRAME_DEFECT, reason, function=function, line=line, key="test")
+    if defect:
+        for item in category.findings:
+            if item.test:
+                path, function = _test_place(item.test, "")
+                line = function_line(ranking.repo / path, function)
+                reason = f"realness finding {item.kind}"
+                ranking.bump(path, W_TEST_FRAME_DEFECT, reason, function=function, line=line, key="test")
 
-    literals = failure_literals(category, run, errors)
-    for path, line, text, literal in search_literals(repo, sources, literals):
-        raising = bool(_RAISING.search(text))
-        weight = W_LITERAL_RAISE if raising else W_LITERAL
-        if is_test_file(path) and not defect:
-            weight *= 0.2
+
+def _literal_signals(ranking: _Ranking, category: Category, literals: dict[str, float]) -> None:
+    """Where the failure's literals are defined or raised, and where constants holding them are used."""
+    defect = category.kind == "test-defect"
+    hits = search_literals(ranking.repo, ranking.sources, list(literals))
+    spread = _spread(hits)
+    constants: dict[str, str] = {}
+    defined_in: dict[str, str] = {}
+    for hit in hits:
+        raising = bool(_RAISING.search(hit.text))
+        weight = (W_LITERAL_RAISE if raising else W_LITERAL) * literals.get(hit.literal, 1.0)
+        weight /= spread.get(hit.literal, 1)
+        if is_test_file(hit.file):
+            weight *= 1.0 if defect else TEST_FILE_FACTOR
+        elif constant_name(hit.text):
+            constants[constant_name(hit.text)] = hit.literal
+            defined_in[constant_name(hit.text)] = hit.file
         what = "raised/logged" if raising else "defined"
-        bump(
-            path,
-            weight,
-            f"error literal {what} here",
-            function=enclosing_function(repo / path, line),
-            line=line,
-            key=literal,
+        function = enclosing_function(ranking.repo / hit.file, hit.line)
+        ranking.bump(hit.file, weight, f"error literal {what} here", function=function, line=hit.line, key=hit.literal)
+    uses = [h for h in search_names(ranking.repo, ranking.sources, constants) if not is_test_file(h.file)]
+    uses = [h for h in uses if defined_in.get(_name_of(h, constants)) != h.file]  # not the defining module itself
+    use_spread = _spread(uses)
+    for hit in uses:
+        name = _name_of(hit, constants)
+        weight = W_CONSTANT_USE / use_spread.get(hit.literal, 1)
+        function = enclosing_function(ranking.repo / hit.file, hit.line)
+        ranking.bump(
+            hit.file, weight, f"uses {name} ('{hit.literal}')", function=function, line=hit.line, key=hit.literal
         )
 
-    for commit in commits if commits is not None else focused_commits(repo):
+
+def _name_of(hit: Hit, constants: dict[str, str]) -> str:
+    return next((n for n, lit in constants.items() if lit == hit.literal and n in hit.text), hit.literal)
+
+
+def _spread(hits: list[Hit]) -> dict[str, int]:
+    """Per literal, in how many non-test files it occurs (a literal found everywhere says little)."""
+    files: dict[str, set[str]] = {}
+    for hit in hits:
+        if not is_test_file(hit.file):
+            files.setdefault(hit.literal, set()).add(hit.file)
+    return {literal: len(found) for literal, found in files.items()}
+
+
+def _last_event_signal(ranking: _Ranking, results: list[TestResult], entries: list[LogEntry]) -> None:
+    """A hang after event X: the work the code does right after emitting X is the suspect.
+
+    X is the last event a hung test received: from its message ("got [..., 'x']") or, failing
+    that, the last ``event`` the target logged for that test (payload ``test``).
+    """
+    last_events = []
+    for result in results:
+        match = _GOT_LIST.search(_e_lines(result.longrepr))
+        received = [m.group(1) or m.group(2) for m in _QUOTED.finditer(match.group(1))] if match else []
+        if not received:
+            logged = [
+                str(e.payload["event"])
+                for e in entries
+                if e.payload.get("test") == result.nodeid and e.payload.get("event")
+            ]
+            received = logged
+        if received:
+            last_events.append(received[-1])
+    for event in dict.fromkeys(last_events):
+        hits = [h for h in search_literals(ranking.repo, ranking.sources, [event]) if not is_test_file(h.file)]
+        names = {constant_name(h.text): event for h in hits if constant_name(h.text)}
+        sites = [h for h in hits if not constant_name(h.text)]
+        sites += [h for h in search_names(ranking.repo, ranking.sources, names) if not is_test_file(h.file)]
+        for site in sites:
+            call = next_module_call(ranking.repo, site.file, site.line)
+            if call is None:
+                continue
+            module, function, _ = call
+            target = module_file(ranking.sources, module)
+            if target is not None:
+                line = function_line(ranking.repo / target, function)
+                reason = f"{module}.{function} runs right after the last event the client received ('{event}')"
+                ranking.bump(target, W_NEXT_CALL, reason, function=function, line=line)
+
+
+def _shared_state_signal(ranking: _Ranking) -> None:
+    """Flaky: functions that rebind module-level names share state across concurrent requests."""
+    for rel in ranking.sources:
+        if is_test_file(rel):
+            continue
+        for function, line, names in global_writers(ranking.repo, rel):
+            reason = f"{function} rebinds module-level {', '.join(names)} (shared across requests: a race suspect)"
+            ranking.bump(rel, W_GLOBAL_STATE, reason, function=function, line=line)
+
+
+def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
+    for commit in commits:
+        reason = f"changed by recent commit {commit.sha[:8]} ({commit.subject[:60]})"
         for path in commit.files:
-            if path in candidates:
-                candidates[path].add(W_COMMIT, f"changed by recent commit {commit.sha[:8]} ({commit.subject[:60]})")
+            if path in ranking.candidates:
+                ranking.candidates[path].add(W_COMMIT, reason)
+            elif path.endswith(".py") and path in ranking.sources:
+                ranking.bump(path, W_COMMIT_NEW, reason)
+
+
+def _focus_signal(ranking: _Ranking, focus: str) -> None:
     focus_word = _focus_stem(focus)
     if focus_word:
-        for path, candidate in candidates.items():
+        for path, candidate in ranking.candidates.items():
             if focus_word in path.lower():
                 candidate.add(W_FOCUS, f"path matches focus '{focus}'")
 
-    ranked = sorted(candidates.values(), key=lambda c: (-c.score, is_test_file(c.file), c.file))[:k]
-    return [
-        Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
-        for c in ranked
-    ]
 
-
-# ---------------------------------------------------------------- repository files
-
-
-def source_files(repo: Path) -> list[str]:
-    """Python source files of ``repo`` (posix, relative), skipping virtualenvs and caches."""
-    return list(_source_files(str(repo.resolve())))
-
-
-@lru_cache(maxsize=16)
-def _source_files(root: str) -> tuple[str, ...]:
-    base = Path(root)
-    found: list[str] = []
-    stack = [base]
-    while stack and len(found) < MAX_FILES:
-        folder = stack.pop()
-        try:
-            children = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for child in children:
-            if child.is_dir():
-                if child.name not in SKIP_DIRS and not child.name.startswith("."):
-                    stack.append(child)
-            elif child.suffix == ".py":
-                found.append(child.relative_to(base).as_posix())
-    return tuple(sorted(found))
+# ---------------------------------------------------------------- paths and literals
 
 
 def _relative(path: str, repo: Path, sources: list[str]) -> str | None:
@@ -230,98 +332,44 @@ def _log_frames(entry: LogEntry, repo: Path) -> list[Frame]:
     return own_frames(parse_frames("\n".join(texts)), repo=repo, limit=5)
 
 
-# ---------------------------------------------------------------- literals
+def failure_literals(category: Category, run: TestRun, entries: list[LogEntry]) -> dict[str, float]:
+    """Distinctive strings of the failure, each with a factor for its weight.
 
-
-def failure_literals(category: Category, run: TestRun, errors: list[LogEntry]) -> list[str]:
-    """Distinctive strings of the failure: quoted values, event names, error log message heads."""
+    Quoted values and snake_case names of the exception lines count 1; of a log message split at
+    ": ", the last part (the cause, e.g. an exception's text) counts 1.5 and the parts before it
+    (the logger's framing, e.g. "websocket auth refused") 0.5.
+    """
     texts = [category.signature.message]
     tests = set(category.tests)
     texts += [_e_lines(r.longrepr) for r in run.results if r.nodeid in tests][:5]
-    found: dict[str, None] = {}
-    for text in texts:
+    found: dict[str, float] = {}
+    for raw in texts:
+        text = _TRUNCATED.sub(" ", raw)
         for match in _QUOTED.finditer(text):
-            found.setdefault(match.group(1) or match.group(2), None)
+            found.setdefault(match.group(1) or match.group(2), 1.0)
         for word in _SNAKE.findall(text):
-            found.setdefault(word, None)
-    for entry in errors[:20]:
-        head = _MESSAGE_HEAD.match(entry.message)
-        if head:
-            found.setdefault(head.group(1).strip(), None)
-        for match in _QUOTED.finditer(entry.message):
-            found.setdefault(match.group(1) or match.group(2), None)
-    return [s for s in found if len(s) >= 4 and "<" not in s and not s.startswith(("test_", "http", "/"))][:20]
+            found.setdefault(word, 1.0)
+    for entry in entries[:20]:
+        first = entry.message.split("\n", 1)[0]
+        segments = [_SEGMENT_TAIL.sub("", part).strip() for part in first.split(": ")]
+        for index, segment in enumerate(segments):
+            if len(segment) >= 10 and re.fullmatch(r"[A-Za-z][\w ,'-]+", segment):
+                factor = 1.5 if index == len(segments) - 1 and len(segments) > 1 else 0.5 if len(segments) > 1 else 1.0
+                found[segment] = max(found.get(segment, 0.0), factor)
+        for match in _QUOTED.finditer(first):
+            found.setdefault(match.group(1) or match.group(2), 1.0)
+    kept = [s for s in found if len(s) >= 4 and "<" not in s and not s.startswith(("test_", "http", "/"))][:24]
+    return {s: found[s] for s in kept}
 
 
 def _e_lines(longrepr: str) -> str:
-    return "\n".join(line for line in longrepr.splitlines() if line.startswith("E ") or line.startswith(">"))
-
-
-def search_literals(repo: Path, sources: list[str], literals: list[str]) -> list[tuple[str, int, str, str]]:
-    """(file, line, text, literal) of every source line containing one of ``literals``."""
-    if not literals:
-        return []
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(literals, key=len, reverse=True)))
-    hits = []
-    for rel in sources:
-        try:
-            text = (repo / rel).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if not pattern.search(text):
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            for match in pattern.finditer(line):
-                hits.append((rel, number, line.strip(), match.group(0)))
-    return hits
-
-
-def enclosing_function(path: Path, line: int) -> str:
-    """The innermost function (``Class.method`` or ``function``) of ``path`` containing ``line``."""
-    spans = _function_spans(str(path))
-    best = ""
-    best_size = 1 << 30
-    for name, start, end in spans:
-        if start <= line <= end and end - start < best_size:
-            best, best_size = name, end - start
-    return best
-
-
-@lru_cache(maxsize=256)
-def _function_spans(path: str) -> tuple[tuple[str, int, int], ...]:
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
-        return ()
-    spans: list[tuple[str, int, int]] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                name = f"{prefix}{child.name}"
-                spans.append((name, child.lineno, child.end_lineno or child.lineno))
-                visit(child, f"{name}.")
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return tuple(spans)
+    return "\n".join(line for line in longrepr.splitlines() if line.startswith("E "))
 
 
 def _test_place(nodeid: str, file: str) -> tuple[str, str]:
     """(file, function) of a pytest node id; parametrization and class prefixes dropped."""
     parts = nodeid.split("::")
     return file or parts[0], parts[-1].split("[", 1)[0] if len(parts) > 1 else ""
-
-
-def function_line(path: Path, name: str) -> int | None:
-    """The line where function ``name`` (or ``Class.name``) of ``path`` starts."""
-    for qualified, start, _ in _function_spans(str(path)):
-        if qualified == name or qualified.endswith(f".{name}"):
-            return start
-    return None
 
 
 def _focus_stem(focus: str) -> str:

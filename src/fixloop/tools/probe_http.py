@@ -6,8 +6,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from fixloop.errors import UsageError
 from fixloop.records import ProbeCheck, ProbeReport
 
@@ -34,6 +32,8 @@ def reported_revision(body: Any) -> str | None:
 def probe_http(
     url: str, *, health_path: str = "/health", expect_revision: str | None = None, timeout: float = 10.0
 ) -> ProbeReport:
+    import httpx  # imported here: most callers of this module never probe
+
     target = health_url(url, health_path)
     checks: list[ProbeCheck] = []
     started = time.perf_counter()

@@ -10,7 +10,9 @@ from fixloop.config import Settings
 from fixloop.records import Finding, TestResult, TestRun
 
 NETWORK_PATH_WORDS = frozenset({"e2e", "staging", "integration", "mission_critical", "live", "real", "acceptance"})
-NETWORK_MARKERS = frozenset({"e2e", "staging", "integration", "network", "real_services", "live", "mission_critical"})
+NETWORK_MARKERS = frozenset(
+    {"e2e", "staging", "integration", "network", "real_services", "live", "mission_critical", "websocket", "websockets"}
+)
 TIMEOUT_PATTERN = re.compile(r"\bTimeout\b|Timeout \(>|timed out", re.IGNORECASE)
 SWALLOWED_PATTERNS = (
     re.compile(r"Traceback \(most recent call last\)"),

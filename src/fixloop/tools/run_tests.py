@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -144,11 +145,23 @@ def _execute(command: list[str], cwd: Path, env: dict[str, str], output: Path, l
             )  # fmt: skip
         except OSError as exc:
             raise TestRunError(f"cannot start pytest ({command[0]}): {exc}") from None
-        try:
-            return proc.wait(timeout=limit if limit > 0 else None), False
-        except subprocess.TimeoutExpired:
+        expired = threading.Event()
+
+        def on_limit() -> None:
+            expired.set()
             _kill_group(proc)
-            return proc.returncode if proc.returncode is not None else -9, True
+
+        # a timer instead of wait(timeout=...): that one polls with sleeps and adds up to 50 ms
+        timer = threading.Timer(limit, on_limit) if limit > 0 else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            code = proc.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        return code, expired.is_set()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -12,7 +12,7 @@ from fixloop.tools.static_scan import FileScan, find_test_files, read_source, sc
 from fixloop.tools.test_index import IndexEntry, TestIndex, find_index, load_index
 
 TIER_NAMES = {1: "core e2e", 2: "integration", 3: "pipeline / critical path", 4: "related unit tests"}
-E2E_WORDS = frozenset({"e2e", "staging", "mission_critical", "acceptance", "end_to_end", "system", "live", "real"})
+E2E_WORDS = frozenset({"e2e", "staging", "mission_critical", "acceptance", "end_to_end", "live", "real"})
 E2E_MARKERS = frozenset({"e2e", "staging", "mission_critical", "real_services", "live", "network", "acceptance"})
 INTEGRATION_WORDS = frozenset({"integration", "integrations"})
 PIPELINE_WORDS = frozenset({"pipeline", "critical", "path", "golden", "journey", "journeys", "orchestration", "smoke"})

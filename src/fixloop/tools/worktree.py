@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
@@ -124,8 +124,12 @@ def patch_files(patch: str) -> list[str]:
         raise PatchError("the patch is not a unified diff: it names no file")
     files: list[str] = []
     for patched in parsed:
-        path = patched.source_file if patched.is_removed_file else patched.target_file
-        files.append(strip_diff_prefix(path))
+        path = strip_diff_prefix(patched.source_file if patched.is_removed_file else patched.target_file)
+        for name in (strip_diff_prefix(patched.source_file), strip_diff_prefix(patched.target_file)):
+            parts = PurePosixPath(name).parts
+            if name != "/dev/null" and (PurePosixPath(name).is_absolute() or ".." in parts or ".git" in parts):
+                raise PatchError(f"the patch touches {name!r}, outside the repository's files")
+        files.append(path)
     return files
 
 

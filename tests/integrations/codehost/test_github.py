@@ -207,3 +207,18 @@ def test_a_deleted_file_is_removed_from_the_pushed_tree(target_repo: Path, serve
     assert {"path": "README.md", "mode": "100644", "type": "blob", "sha": None} in tree_request.body["tree"]
     assert server.repo.file_text(FIX_BRANCH, "README.md") is None
     assert server.repo.file_text(FIX_BRANCH, "server.py") == FIXED
+
+
+def test_merge_pinned_to_the_approved_head_is_refused_after_a_new_push(
+    target_repo: Path, server: LocalGitHubServer
+) -> None:
+    commit_fix(target_repo)
+    host = make_host(target_repo, server)
+    n = open_pr(host)
+    approved = server.repo.refs[f"heads/{FIX_BRANCH}"]
+    commit_fix(target_repo, patch=FIX_PATCH.replace("101", "666"))
+    open_pr(host)
+    with pytest.raises(CodeHostError, match="HTTP 409 Head branch was modified"):
+        host.merge(n, approved_by="alice", expected_head=approved)
+    assert server.requests[-1].body["sha"] == approved
+    assert server.repo.file_text("main", "server.py") == "def handshake_status():\n    return 500\n"  # not merged

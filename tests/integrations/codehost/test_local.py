@@ -31,7 +31,8 @@ def test_build_codehost_defaults_to_a_bare_remote_under_fixloop_home(
 ) -> None:
     h = build_codehost(Settings(), target_repo)
     assert isinstance(h, LocalCodeHost) and isinstance(h, CodeHost)
-    assert h.remote == default_remote(target_repo) == isolated_fixloop_home / "remotes" / "chatbackend.git"
+    assert h.remote == default_remote(target_repo)
+    assert h.remote.parent == isolated_fixloop_home / "remotes" and h.remote.name.startswith("chatbackend-")
     assert git(h.remote, "rev-parse", "--is-bare-repository").strip() == "true"
     assert git(h.remote, "rev-parse", "main") == git(target_repo, "rev-parse", "main")
 
@@ -158,3 +159,39 @@ def test_pr_branch_names_are_stable_and_safe() -> None:
     assert pr_branch_name("3f2a9c1d", "server-error-1") == "fixloop/3f2a9c1d/server-error-1"
     assert pr_branch_name("3f2a9c1d", "server-error-1") == pr_branch_name("3f2a9c1d", "server-error-1")
     assert pr_branch_name("run 1; rm -rf /", "../auth..1") == "fixloop/run-1-rm-rf/auth-1"
+
+
+def test_merge_refuses_a_head_that_moved_after_approval(target_repo: Path, tmp_path: Path) -> None:
+    approved_head = commit_fix(target_repo)
+    h = host(target_repo, tmp_path)
+    n = open_fix(h)
+    commit_fix(target_repo, patch=FIX_PATCH.replace("101", "666"))
+    open_fix(h)  # a new attempt lands on the same PR after the approval
+    base = git(h.remote, "rev-parse", "main")
+    with pytest.raises(CodeHostError, match=f"#{n} changed since it was approved"):
+        h.merge(n, approved_by="alice", expected_head=approved_head)
+    assert git(h.remote, "rev-parse", "main") == base
+    assert h.merge(n, approved_by="alice", expected_head=h.get_pr(n).head_sha)
+
+
+def test_two_checkouts_with_the_same_name_get_their_own_remotes(tmp_path: Path) -> None:
+    a, b = tmp_path / "one" / "workspace", tmp_path / "two" / "workspace"
+    assert default_remote(a) != default_remote(b)
+    assert default_remote(a) == default_remote(a)
+
+
+def test_parallel_investigations_open_distinct_prs_without_losing_one(target_repo: Path, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    branches = [f"fixloop/cat-{i}" for i in range(4)]
+    for i, branch in enumerate(branches):
+        commit_fix(target_repo, branch=branch, patch=FIX_PATCH.replace("101", str(200 + i)))
+    h = host(target_repo, tmp_path)
+
+    def open_one(branch: str) -> int:
+        return h.open_or_update_pr(branch=branch, base="main", title=branch, body="b", category_id=branch).number
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = list(pool.map(open_one, branches))
+    assert sorted(numbers) == [1, 2, 3, 4]
+    assert sorted(p.head for p in h.list_prs()) == branches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -12,9 +13,12 @@ from fixloop.paths import fixloop_home
 
 
 def default_remote(repo: Path) -> Path:
-    """``$FIXLOOP_HOME/remotes/<repo name>.git``: the local code host's remote when none is configured."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", repo.resolve().name).strip(".-") or "repo"
-    return fixloop_home() / "remotes" / f"{name}.git"
+    """``$FIXLOOP_HOME/remotes/<repo name>-<hash of its path>.git``: the local code host's remote when none is
+    configured; one per checkout, so two checkouts named alike (``workspace``) never share a remote."""
+    resolved = repo.resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.name).strip(".-") or "repo"
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    return fixloop_home() / "remotes" / f"{name}-{digest}.git"
 
 
 def pr_branch_name(thread_id: str, category_id: str, *, prefix: str = "fixloop") -> str:

@@ -109,8 +109,9 @@ class GitHubCodeHost:
         except GithubException as exc:
             raise _translate(exc, f"reviewing #{pr_number}") from None
 
-    def merge(self, pr_number: int, *, approved_by: str) -> str:
-        """Merge (a merge commit, pinned to the PR's current head); a merged PR returns its sha."""
+    def merge(self, pr_number: int, *, approved_by: str, expected_head: str | None = None) -> str:
+        """Merge (a merge commit) pinned to ``expected_head`` (else the PR's current head): GitHub refuses
+        with 409 if the head moved. A merged PR returns its merge sha."""
         try:
             pr = self.repo.get_pull(pr_number)
             if pr.merged:
@@ -121,7 +122,7 @@ class GitHubCodeHost:
                 commit_title=f"Merge pull request #{pr_number} from {pr.head.ref}",
                 commit_message=f"{pr.title}\n\nApproved-by: {approved_by}",
                 merge_method="merge",
-                sha=pr.head.sha,
+                sha=expected_head or pr.head.sha,
             )
         except GithubException as exc:
             raise _translate(exc, f"merging #{pr_number}") from None

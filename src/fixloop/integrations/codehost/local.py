@@ -86,16 +86,24 @@ class LocalCodeHost:
             pr = data.get(pr_number)
             pr.reviews.append(PrReview.model_validate({"by": by, "event": event, "body": body}))
 
-    def merge(self, pr_number: int, *, approved_by: str) -> str:
+    def merge(self, pr_number: int, *, approved_by: str, expected_head: str | None = None) -> str:
         """Merge the PR's recorded head commit into its base on the remote; return the merge sha.
 
         Merging an already merged PR returns the recorded sha (a resumed run merges nothing twice).
+        With ``expected_head``, a PR whose head moved since (a new attempt pushed after the approval)
+        is refused.
         """
         pr = self.get_pr(pr_number)
         if pr.state == "merged":
             return pr.merge_sha
         if pr.state != "open":
             raise CodeHostError(f"pull request #{pr_number} is {pr.state} and cannot be merged")
+        if expected_head is not None and pr.head_sha != expected_head:
+            raise CodeHostError(
+                f"pull request #{pr_number} changed since it was approved (head {pr.head_sha[:12]}, approved "
+                f"{expected_head[:12]})",
+                hint="approve the new head",
+            )
         merge_sha = self._merge_on_remote(pr, approved_by)
         with self.store.update() as data:
             stored = data.get(pr_number)

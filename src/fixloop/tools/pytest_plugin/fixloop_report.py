@@ -113,16 +113,6 @@ class FixloopReporter:
         self.write({"type": "start", "nodeid": item.nodeid, "at": time.time()})
         yield
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        with self._alarm(item.nodeid):
-            yield
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        with self._alarm(item.nodeid):
-            yield
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.phases.setdefault(report.nodeid, []).append(report)
         if report.when == "teardown":
@@ -131,11 +121,6 @@ class FixloopReporter:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.write({"type": "collect_error", "nodeid": report.nodeid, "longrepr": str(report.longrepr)})
-
-    # ------------------------------------------------------------ per-test timeout fallback
-
-    def _alarm(self, nodeid: str) -> _Alarm:
-        return _Alarm(self, nodeid) if self.own_timeout else _Alarm(None, nodeid)
 
     # ------------------------------------------------------------ one record per test
 
@@ -191,18 +176,33 @@ class FixloopReporter:
         )
 
 
+class _AlarmHooks:
+    """Per-test timeout when pytest-timeout is absent: registered only then, so it costs nothing otherwise."""
+
+    def __init__(self, reporter: FixloopReporter) -> None:
+        self.reporter = reporter
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        with _Alarm(self.reporter, item.nodeid):
+            yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        with _Alarm(self.reporter, item.nodeid):
+            yield
+
+
 class _Alarm:
     """Context manager: SIGALRM after the timeout dumps all stacks and raises into the test."""
 
-    def __init__(self, reporter: FixloopReporter | None, nodeid: str) -> None:
+    def __init__(self, reporter: FixloopReporter, nodeid: str) -> None:
         self.reporter = reporter
         self.nodeid = nodeid
         self.previous: Any = None
 
     def __enter__(self) -> None:
         rep = self.reporter
-        if rep is None:
-            return
 
         def on_alarm(signum: int, frame: Any) -> None:
             rep.dump_file.seek(0)
@@ -217,8 +217,6 @@ class _Alarm:
         signal.setitimer(signal.ITIMER_REAL, rep.timeout)
 
     def __exit__(self, *exc: object) -> None:
-        if self.reporter is None:
-            return
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
 
@@ -255,11 +253,16 @@ def pytest_configure(config: pytest.Config) -> None:
         reporter = FixloopReporter(config, path)
         config._fixloop_reporter = reporter  # type: ignore[attr-defined]
         config.pluginmanager.register(reporter, "fixloop_reporter")
+        if reporter.own_timeout:
+            config.pluginmanager.register(_AlarmHooks(reporter), "fixloop_timeout")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     reporter = getattr(config, "_fixloop_reporter", None)
     if reporter is not None:
         reporter.close()
+        alarm = config.pluginmanager.get_plugin("fixloop_timeout")
+        if alarm is not None:
+            config.pluginmanager.unregister(alarm)
         config.pluginmanager.unregister(reporter)
         del config._fixloop_reporter  # type: ignore[attr-defined]
