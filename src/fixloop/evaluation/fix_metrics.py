@@ -67,8 +67,9 @@ def gold_files(scenario: Scenario) -> list[str]:
 
 
 def expected_end(scenario: Scenario) -> str:
-    """``green`` when a gold patch is scripted for a deterministic fault, else ``report`` (no code PR)."""
-    no_fix = scenario.flaky or scenario.extra.get("infrastructure") is True or scenario.extra.get("expect_fix") is False
+    """``green`` when a gold patch is scripted for a deterministic code fault, else ``report`` (no code PR):
+    a flaky fault, or an infrastructure failure (``report_only``) whose gold is the operator's change."""
+    no_fix = scenario.flaky or scenario.extra.get("report_only") is True
     return "report" if no_fix or not gold_files(scenario) else "green"
 
 
