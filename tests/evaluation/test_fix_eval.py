@@ -22,7 +22,11 @@ from tests.conftest import PROJECT_ROOT, SRC, CliRunner
 
 EVAL_ARGS = ("eval", "--stage", "fix", "--llm", "scripted", "--scenario", "handshake-500", "--json", "--workers", "1")
 # The fixer's model call fails every time (HTTP 500, retried, then given up): no patch, no green.
-BROKEN_FIX = json.dumps({"fix": ["500"]})
+BROKEN_ENV = {
+    "FIXLOOP_SCRIPTED_STEPS": json.dumps({"fix": ["500"]}),
+    "FIXLOOP_LIMITS__MAX_FIX_ATTEMPTS": "1",  # one attempt, no retry: the failure is the point, not its cost
+    "FIXLOOP_LLM__MAX_RETRIES": "0",
+}
 
 
 def _eval_process(tmp: Path, name: str, extra_env: dict[str, str]) -> subprocess.Popen[str]:
@@ -45,7 +49,7 @@ def eval_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tu
     tmp = tmp_path_factory.mktemp("fix-eval")
     procs = {
         "green": _eval_process(tmp, "green", {}),
-        "broken": _eval_process(tmp, "broken", {"FIXLOOP_SCRIPTED_STEPS": BROKEN_FIX}),
+        "broken": _eval_process(tmp, "broken", BROKEN_ENV),
     }
     results = {}
     for name, proc in procs.items():

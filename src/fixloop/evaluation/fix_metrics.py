@@ -28,6 +28,7 @@ class FixRow(BaseModel):
     llm: str
     expected_kinds: list[str]
     found_kinds: list[str] = Field(default_factory=list)
+    categories: int = 0  # categories of the first iteration (one investigation, maybe one PR, each)
     category_ok: bool = False
     expected_file: str
     rank: int | None = None
@@ -94,6 +95,7 @@ def score_run(row: FixRow, scenario: Scenario, doc: dict[str, Any]) -> None:
 
 
 def _score_triage(row: FixRow, scenario: Scenario, categories: list[dict[str, Any]]) -> None:
+    row.categories = len(categories)
     row.found_kinds = sorted({str(c["kind"]) for c in categories})
     row.category_ok = set(row.found_kinds) == set(scenario.expected_kinds)
     candidates = [c for c in categories if c["kind"] in scenario.expected_kinds]

@@ -27,7 +27,7 @@ def render_fix(result: FixEvalResult) -> str:
     if result.measures:
         lines += [f"**This measures the plumbing, not a model:** {result.measures}.", ""]
     lines += [
-        "| scenario | kinds expected | found | rank | citations | patch applied | failing fixed | "
+        "| scenario | kinds expected | found (categories) | rank | citations | patch applied | failing fixed | "
         "no regression | SSOT audit | files vs gold | PRs | approvals | tokens in/out | s | status | expected |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -65,8 +65,8 @@ def _fix_line(r: FixRow) -> str:
     status = r.status if r.as_expected else f"**{r.status}**"
     expected = r.expected_end if r.llm != "none" else "diagnosed"
     return (
-        f"| {r.scenario} | {', '.join(r.expected_kinds)} | {', '.join(r.found_kinds) or '-'}"
-        f"{'' if r.category_ok else ' (MISS)'} | {r.rank or '-'} | {_mark(r.citations_ok)} | "
+        f"| {r.scenario} | {', '.join(r.expected_kinds)} | {', '.join(r.found_kinds) or '-'} ({r.categories})"
+        f"{'' if r.category_ok else ' MISS'} | {r.rank or '-'} | {_mark(r.citations_ok)} | "
         f"{_mark(r.patch_applied)} | {_mark(r.failing_fixed)} | {_mark(r.no_regression)} | "
         f"{_mark(r.audit_passed)} | {files} | {r.prs} | {', '.join(r.approvals) or '-'} | {tokens} | "
         f"{r.seconds:.0f} | {status} | {expected} |"
