@@ -1,0 +1,75 @@
+"""kill -9 a real ``fixloop`` process at a chosen node, seen from outside through its SQLite checkpointer.
+
+LangGraph writes ``branch:to:<node>`` for the next node when a node finishes (``durability="sync"``), in
+the parent graph and in every investigation subgraph alike; so the n-th such write for ``node`` means the
+process is now running ``node``, and a SIGKILL then lands in that node (or, for a very short node, just
+after it, before its own writes: either way the run has to resume from a checkpoint).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import SRC
+
+
+def fixloop_process(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``python -m fixloop ARGS`` importing the code under test, output appended to ``log``."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    full_env.update(env or {})
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ fixloop {' '.join(args)}\n")
+        out.flush()
+        return subprocess.Popen(
+            [sys.executable, "-m", "fixloop", *args], stdout=out, stderr=subprocess.STDOUT, text=True, env=full_env
+        )
+
+
+def branch_writes(db: Path, node: str) -> int:
+    """How many times the run in ``db`` was routed to ``node`` (parent graph and subgraphs)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM writes WHERE channel = ?", (f"branch:to:{node}",)).fetchone()
+    except sqlite3.OperationalError:  # the table is not there yet
+        return 0
+    return int(row[0])
+
+
+def thread_of(db: Path) -> str:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT thread_id FROM checkpoints LIMIT 1").fetchone()
+    return str(row[0])
+
+
+@dataclass
+class Kill:
+    node: str
+    occurrence: int  # the n-th time the run reaches ``node`` (counted over the whole run)
+    landed: bool = False  # False: the process ended before the run reached the node
+
+
+def kill_at(proc: subprocess.Popen[str], db: Path, kill: Kill, *, timeout: float = 600.0) -> Kill:
+    """Wait until the run reaches ``kill.node`` for the ``kill.occurrence``-th time, then SIGKILL ``proc``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if branch_writes(db, kill.node) >= kill.occurrence:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            kill.landed = proc.returncode == -signal.SIGKILL
+            return kill
+        if proc.poll() is not None:
+            return kill
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=60)
+    raise AssertionError(f"the run never reached {kill.node} #{kill.occurrence} in {timeout:.0f} s")
