@@ -54,15 +54,15 @@ def thread_of(db: Path) -> str:
 @dataclass
 class Kill:
     node: str
-    occurrence: int  # the n-th time the run reaches ``node`` (counted over the whole run)
+    seen_before: int = 0  # writes routing to ``node`` before the process was started: wait for a new one
     landed: bool = False  # False: the process ended before the run reached the node
 
 
 def kill_at(proc: subprocess.Popen[str], db: Path, kill: Kill, *, timeout: float = 600.0) -> Kill:
-    """Wait until the run reaches ``kill.node`` for the ``kill.occurrence``-th time, then SIGKILL ``proc``."""
+    """Wait until ``proc`` routes the run to ``kill.node`` (a write beyond ``kill.seen_before``), then SIGKILL it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if branch_writes(db, kill.node) >= kill.occurrence:
+        if branch_writes(db, kill.node) > kill.seen_before:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
             kill.landed = proc.returncode == -signal.SIGKILL
@@ -72,4 +72,4 @@ def kill_at(proc: subprocess.Popen[str], db: Path, kill: Kill, *, timeout: float
         time.sleep(0.02)
     proc.kill()
     proc.wait(timeout=60)
-    raise AssertionError(f"the run never reached {kill.node} #{kill.occurrence} in {timeout:.0f} s")
+    raise AssertionError(f"the run never reached {kill.node} in {timeout:.0f} s")

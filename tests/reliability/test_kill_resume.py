@@ -3,14 +3,16 @@ completes and no side effect happens twice (PRs, PR comments, merges, deploys).
 
 tests/graphs/test_durability.py kills at four fixed hooks (evidence, after the first PR, after the merge,
 after the deploy). Here the kill comes from outside, when the run's checkpointer shows it entering a node
-(``killing.py``): in the normal run at ``run_tests`` (its pytest child orphaned) and ``validate`` (its
-validation target left behind), up to the approval; with ``FIXLOOP_RELIABILITY_FULL=1`` at every node of
-the loop and of the investigation subgraph, through approval, merge, deploy and the re-test to green."""
+(``killing.py``), with ``FIXLOOP_RELIABILITY_FULL=1`` only (a run per kill is too slow for the normal run):
+at every node of the loop and of the investigation subgraph, through approval, merge, deploy and the
+re-test to green. ``FIXLOOP_RELIABILITY_KILLS=run_tests,validate`` picks a few nodes before the approval."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +22,27 @@ from fixloop.integrations.codehost.local import LocalCodeHost
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
 from tests.reliability.conftest import Tally, full_sweep
-from tests.reliability.killing import Kill, fixloop_process, kill_at, thread_of
+from tests.reliability.killing import Kill, branch_writes, fixloop_process, kill_at, thread_of
 
 BEFORE_APPROVAL = [
     "intake", "select", "run_tests", "realness", "categorize",
     "evidence", "five_whys", "fix", "validate", "audit", "finish", "collect", "open_prs",
 ]  # fmt: skip
 AFTER_APPROVAL = ["merge", "deploy", "run_tests", "realness", "categorize"]
-REPRESENTATIVE = ["run_tests", "validate"]
 
 
-def occurrences(nodes: list[str], already: dict[str, int]) -> list[Kill]:
+def sweep(nodes: list[str], db: Path, log: Path, first: Callable[[], subprocess.Popen[str]]) -> list[Kill]:
+    """Start ``first``; kill it at ``nodes[0]``, resume in a new process, kill that at ``nodes[1]``, ..."""
     kills = []
-    for node in nodes:
-        already[node] = already.get(node, 0) + 1
-        kills.append(Kill(node, already[node]))
+    seen = branch_writes(db, nodes[0])  # counted before the process starts: only a new write triggers
+    proc = first()
+    for index, node in enumerate(nodes):
+        kill = kill_at(proc, db, Kill(node, seen_before=seen))
+        assert kill.landed, f"the run ended before {node}: {log.read_text()[-3000:]}"
+        kills.append(kill)
+        if index + 1 < len(nodes):
+            seen = branch_writes(db, nodes[index + 1])
+            proc = fixloop_process("resume", thread_of(db), log=log)
     return kills
 
 
@@ -46,23 +54,22 @@ def status(run_cli: CliRunner, thread: str) -> dict[str, object]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
+@pytest.mark.skipif(
+    not (full_sweep() or os.environ.get("FIXLOOP_RELIABILITY_KILLS")),
+    reason="full sweep only (test_durability.py kills in the normal run)",
+)
 def test_killed_at_node_after_node_the_run_completes_without_doing_anything_twice(
     run_cli: CliRunner, demo_out: Path, tmp_path: Path, tally: Tally
 ) -> None:
     db = tmp_path / "checkpoints.sqlite"
     log = tmp_path / "processes.log"
-    seen: dict[str, int] = {}
-    first = occurrences(BEFORE_APPROVAL if full_sweep() else REPRESENTATIVE, seen)
+    chosen = [n.strip() for n in os.environ.get("FIXLOOP_RELIABILITY_KILLS", "").split(",") if n.strip()]
     demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol",
             "--out", str(demo_out), "--checkpointer", str(db)]  # fmt: skip
-    proc = fixloop_process(*demo, log=log)
-    thread = ""
-    kills: list[Kill] = []
-    for kill in first:
-        kills.append(kill_at(proc, db, kill))
-        assert kill.landed, f"the run ended before {kill.node}: {log.read_text()[-3000:]}"
-        thread = thread or thread_of(db)
-        proc = fixloop_process("resume", thread, log=log)
+    nodes = chosen or BEFORE_APPROVAL
+    kills = sweep(nodes, db, log, lambda: fixloop_process(*demo, log=log))
+    thread = thread_of(db)
+    proc = fixloop_process("resume", thread, log=log)
     assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
     run = status(run_cli, thread)
     assert run["status"] == "awaiting_approval", (run["outcome"], log.read_text()[-3000:])
@@ -70,14 +77,9 @@ def test_killed_at_node_after_node_the_run_completes_without_doing_anything_twic
     opened = {(p.head, p.number) for p in host.list_prs()}
     assert opened and len(opened) == len({head for head, _ in opened}), opened  # one PR per branch
 
-    if full_sweep():
-        seen.update({"run_tests": 1, "realness": 1, "categorize": 1})
-        second = occurrences(AFTER_APPROVAL, seen)
-        proc = fixloop_process("approve", thread, "--by", "alice", log=log)
-        for kill in second:
-            kills.append(kill_at(proc, db, kill))
-            assert kill.landed, f"the run ended before {kill.node}: {log.read_text()[-3000:]}"
-            proc = fixloop_process("resume", thread, log=log)
+    if not chosen:
+        kills += sweep(AFTER_APPROVAL, db, log, lambda: fixloop_process("approve", thread, "--by", "alice", log=log))
+        proc = fixloop_process("resume", thread, log=log)
         assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
         run = status(run_cli, thread)
         assert run["status"] == "green", (run["outcome"], log.read_text()[-3000:])
@@ -92,5 +94,5 @@ def test_killed_at_node_after_node_the_run_completes_without_doing_anything_twic
     assert len(comments) == len(set(comments)), comments  # no comment posted twice
     tally["kills-survived"] = sum(k.landed for k in kills)
     tally["prs"] = len(opened)
-    print("killed at:", ", ".join(f"{k.node}#{k.occurrence}" for k in kills))
+    print("killed at:", ", ".join(k.node for k in kills))
     assert read_run(demo_out)["thread_id"] == thread

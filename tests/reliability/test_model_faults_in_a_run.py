@@ -31,8 +31,12 @@ def demo(run_cli: CliRunner, out: Path, server: ScriptedServer) -> tuple[int, st
     return proc.returncode, proc.stderr
 
 
+FULL_ONLY = pytest.mark.skipif(not full_sweep(), reason="full sweep only: set FIXLOOP_RELIABILITY_FULL=1")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
+@FULL_ONLY
 def test_transient_faults_of_every_kind_are_retried_and_the_run_carries_on(
     run_cli: CliRunner, demo_out: Path, tally: Tally
 ) -> None:
@@ -60,7 +64,7 @@ def test_transient_faults_of_every_kind_are_retried_and_the_run_carries_on(
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(not full_sweep(), reason="full sweep only: set FIXLOOP_RELIABILITY_FULL=1")
+@FULL_ONLY
 @pytest.mark.parametrize(
     ("five_whys", "fix", "audit", "status"),
     [
