@@ -4,8 +4,9 @@ completes and no side effect happens twice (PRs, PR comments, merges, deploys).
 tests/graphs/test_durability.py kills at four fixed hooks (evidence, after the first PR, after the merge,
 after the deploy). Here the kill comes from outside, when the run's checkpointer shows it entering a node
 (``killing.py``), with ``FIXLOOP_RELIABILITY_FULL=1`` only (a run per kill is too slow for the normal run):
-at every node of the loop and of the investigation subgraph, through approval, merge, deploy and the
-re-test to green. ``FIXLOOP_RELIABILITY_KILLS=run_tests,validate`` picks a few nodes before the approval."""
+at every node of the loop and of the investigation subgraph, through
+approval, merge, deploy and the re-test to green.
+``FIXLOOP_RELIABILITY_KILLS=run_tests,validate`` picks a few nodes before the approval."""
 
 from __future__ import annotations
 
@@ -22,7 +23,15 @@ from fixloop.integrations.codehost.local import LocalCodeHost
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
 from tests.reliability.conftest import Tally, full_sweep
-from tests.reliability.killing import Kill, branch_writes, fixloop_process, kill_at, thread_of
+from tests.reliability.killing import (
+    Kill,
+    branch_writes,
+    fixloop_process,
+    kill_at,
+    kill_on_resume,
+    resumed_lines,
+    thread_of,
+)
 
 BEFORE_APPROVAL = [
     "intake", "select", "run_tests", "realness", "categorize",
@@ -32,16 +41,28 @@ AFTER_APPROVAL = ["merge", "deploy", "run_tests", "realness", "categorize"]
 
 
 def sweep(nodes: list[str], db: Path, log: Path, first: Callable[[], subprocess.Popen[str]]) -> list[Kill]:
-    """Start ``first``; kill it at ``nodes[0]``, resume in a new process, kill that at ``nodes[1]``, ..."""
+    """Start ``first``; kill it at ``nodes[0]``, resume in a new process, kill that at ``nodes[1]``, ...
+
+    A node is reached either by a new ``branch:to:<node>`` write, or, when the killed process had already
+    routed to it (a short node finishes before the SIGKILL lands), by the resumed process starting in it."""
     kills = []
-    seen = branch_writes(db, nodes[0])  # counted before the process starts: only a new write triggers
+    at_start = {node: branch_writes(db, node) for node in nodes}  # counted before the process starts
+    lines = resumed_lines(log)
     proc = first()
     for index, node in enumerate(nodes):
-        kill = kill_at(proc, db, Kill(node, seen_before=seen))
+        if index and branch_writes(db, node) > at_start[node]:
+            kill = kill_on_resume(proc, log, Kill(node, seen_before=at_start[node]), lines)
+        else:
+            kill = kill_at(proc, db, Kill(node, seen_before=at_start[node]))
         assert kill.landed, f"the run ended before {node}: {log.read_text()[-3000:]}"
         kills.append(kill)
         if index + 1 < len(nodes):
-            seen = branch_writes(db, nodes[index + 1])
+            following = nodes[index + 1]
+            if branch_writes(db, following) > at_start[following]:
+                at_start = {n: at_start[n] for n in nodes}  # already routed: the resumed process starts in it
+            else:
+                at_start = {n: branch_writes(db, n) for n in nodes}
+            lines = resumed_lines(log)
             proc = fixloop_process("resume", thread_of(db), log=log)
     return kills
 
