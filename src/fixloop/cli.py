@@ -225,7 +225,16 @@ def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
-    not_ready("verify", 9)
+    from fixloop.verify import VerifyError, verify_run_dir
+
+    report = verify_run_dir(out)
+    for line in report.checked:
+        typer.echo(f"  ok  {line}")
+    for line in report.problems:
+        typer.echo(f"  BAD {line}")
+    if not report.ok:
+        raise VerifyError(f"{report.out_dir}: {len(report.problems)} problems: {report.problems[0]}")
+    typer.echo(f"verified: {report.out_dir} matches its record")
 
 
 # ---------------------------------------------------------------- stages

@@ -31,6 +31,7 @@ from fixloop.records import (
     TierVerdict,
     utc_now,
 )
+from fixloop.run_record import PhaseRecord
 
 RunStatusValue = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 StopAt = Literal["diagnose", "patch", "pr", "merge"]
@@ -77,6 +78,7 @@ class IterationRecord(Record):
     verdicts: list[TierVerdict] = Field(default_factory=list)
     categories: list[Category] = Field(default_factory=list)
     revision: str | None = None
+    phase: PhaseRecord | None = None  # the verifiable record of this iteration's test phase
 
 
 class FixAttempt(Record):

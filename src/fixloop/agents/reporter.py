@@ -14,6 +14,7 @@ from typing import Any
 
 from fixloop.agents.worklog_sections import render_worklog
 from fixloop.redaction import Redactor
+from fixloop.run_record import record_section
 from fixloop.state import Investigation, RunInfo
 
 WORKLOG = "worklog.md"
@@ -126,6 +127,7 @@ def write_report(
     """Write run.json and worklog.md for ``state`` (redacted, atomically); return the run.json document."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = redact_tree(run_json(state, error=error), redactor)
+    doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
     _atomic_write(out_dir / WORKLOG, redactor.redact(render_worklog(state, error=error)))
     return doc

@@ -29,6 +29,7 @@ from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
 from fixloop.records import ApprovalRecord, DeployRecord, PullRequestRecord, utc_now
+from fixloop.run_record import capture_phase
 from fixloop.state import Event, Investigation, InvestigationInput, IterationRecord, RemediationState
 from fixloop.target import target_status, test_env
 from fixloop.tools.realness import check_realness
@@ -101,8 +102,9 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
     test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
+    phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
-        update={"selection": selection, "test_run": test_run, "revision": test_run.revision}
+        update={"selection": selection, "test_run": test_run, "revision": test_run.revision, "phase": phase}
     )
     text = (
         f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
