@@ -40,6 +40,7 @@ def run_demo(
     requested_by: str = "demo",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    stop_at: Literal["diagnose", "patch", "pr", "merge"] = "merge",
 ) -> DemoResult:
     chosen = load_scenario(scenario or DEFAULT_SCENARIO)
     thread_id = new_thread_id()
@@ -61,6 +62,7 @@ def run_demo(
             scenario=chosen.name,
             checkpointer=checkpointer,
             thread_id=thread_id,
+            stop_at=stop_at,
         )
         start_run(request, notifier=notifier)
         doc = run_status(thread_id, checkpointer=checkpointer)

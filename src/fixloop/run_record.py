@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from fixloop.agents.fixability import fixability, fixability_markdown
+from fixloop.autonomy import effective_level
 from fixloop.records import EvidenceBundle, Record, TestRun
 
 ARTIFACTS = "artifacts"
@@ -138,10 +140,16 @@ def record_section(state: Mapping[str, Any], out_dir: Path, redact: Any) -> dict
         if phase is not None:
             phases.append(phase)
     artifacts = [a for phase in phases for a in phase.artifacts]
+    run = state["run"]
+    scores = []
     for inv in state.get("investigations", []):
         if inv.evidence is not None:
             artifacts.append(write_evidence(inv.evidence, out_dir, inv.iteration, redact))
+        fx = fixability(inv, run.gates)
+        scores.append({"iteration": inv.iteration, "category": inv.category.id, **fx.model_dump(mode="json")})
     return {
+        "fixability": scores,
+        "autonomy": {"started_at_level": run.stop_at, "level": effective_level(run)},
         "phases": [p.model_dump(mode="json") for p in phases],
         "artifacts": [a.model_dump(mode="json") for a in artifacts],
     }
@@ -169,3 +177,43 @@ def capture_phase(ctx: Any, test_run: TestRun, *, iteration: int, name: str | No
         commit=git_revision(repo),
         health_url=health_url,
     )
+
+
+def trust_markdown(run: Any, inv: Any) -> list[str]:
+    """One category's trust lines: fixability and the stress re-runs (PR body, worklog)."""
+    lines = fixability_markdown(inv, run.gates)
+    for attempt in inv.attempts:
+        stress = getattr(attempt, "stress", None)
+        if stress is not None:
+            lines.append(f"- stress re-runs (attempt {attempt.attempt}): {stress.describe()}")
+    return lines
+
+
+def trust_worklog(state: Mapping[str, Any]) -> str:
+    """The worklog's trust section: autonomy level, per-category fixability, test phases with their hashes."""
+    run = state["run"]
+    lines = ["## Trust controls", f"Autonomy level: started at **{run.stop_at}**, now **{effective_level(run)}**.", ""]
+    for inv in state.get("investigations", []):
+        lines.append(f"### Iteration {inv.iteration}: `{inv.category.id}`")
+        lines.extend(trust_markdown(run, inv))
+        lines.append("")
+    for rec in state.get("iterations", []):
+        phase = getattr(rec, "phase", None)
+        if phase is None:
+            continue
+        lines.append(
+            f"- test phase {phase.name}: {len(phase.selected)} selected, {len(phase.collected)} collected, "
+            f"{len(phase.executed)} executed; commit {phase.commit[:12]}; /health {_health_text(phase.health)}"
+        )
+        lines.extend(f"  - `{a.path}` sha256 `{a.sha256}`" for a in phase.artifacts)
+    lines.append("")
+    lines.append("Re-check this run directory with `fixloop verify OUT`.")
+    return "\n".join(lines) + "\n"
+
+
+def _health_text(health: Mapping[str, Any]) -> str:
+    if "error" in health:
+        return f"unreachable ({health['error']})"
+    body = health.get("body")
+    revision = body.get("revision", "") if isinstance(body, dict) else ""
+    return f"{health.get('status')} revision {str(revision)[:12] or '(not reported)'}"

@@ -22,6 +22,7 @@ from langgraph.types import Command
 
 from fixloop.agents.reporter import redact_tree, run_json, write_report
 from fixloop.approval import check_approver
+from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
@@ -52,7 +53,8 @@ class RunRequest:
     config_file: Path | None = None
     out_dir: Path | None = None
     max_iterations: int | None = None
-    stop_at: Literal["diagnose", "patch", "pr", "merge"] = "pr"
+    # None: the settings' level for the focus ([autonomy]); callers that drive approvals ask for "merge"
+    stop_at: Literal["diagnose", "patch", "pr", "merge"] | None = "merge"
     scenario: str | None = None  # for the scripted model: whose gold patch it replays
     checkpointer: str | None = None  # sqlite path or postgresql:// URL; default sqlite in FIXLOOP_HOME
     thread_id: str | None = None  # chosen by the caller (e.g. a Slack thread), else generated
@@ -72,6 +74,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     out_dir = (request.out_dir or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
     stored = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
     settings = _settings(stored)
+    stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
     with open_store(request.checkpointer) as store:
         if store.index.get(thread_id) is not None:
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
@@ -95,11 +98,13 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 source=request.source,
                 llm_mode=request.llm,
                 model_name=ctx.model.name if ctx.model is not None else "",
-                stop_at=request.stop_at,
+                stop_at=stored["stop_at"],
                 max_iterations=settings.limits.max_iterations,
                 max_fix_attempts=settings.limits.max_fix_attempts,
                 max_seconds=settings.limits.max_seconds,
                 scenario=request.scenario,
+                gates=dict(settings.autonomy.gates),
+                stress_runs=settings.limits.stress_runs,
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id

@@ -14,7 +14,7 @@ from typing import Any
 
 from fixloop.agents.worklog_sections import render_worklog
 from fixloop.redaction import Redactor
-from fixloop.run_record import record_section
+from fixloop.run_record import record_section, trust_markdown, trust_worklog
 from fixloop.state import Investigation, RunInfo
 
 WORKLOG = "worklog.md"
@@ -129,7 +129,8 @@ def write_report(
     doc = redact_tree(run_json(state, error=error), redactor)
     doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
-    _atomic_write(out_dir / WORKLOG, redactor.redact(render_worklog(state, error=error)))
+    worklog = render_worklog(state, error=error) + trust_worklog(state)
+    _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))
     return doc
 
 
@@ -168,4 +169,5 @@ def pr_body(run: RunInfo, inv: Investigation) -> str:
     else:
         lines.append(f"{'passed' if inv.audit.passed else 'failed'} ({inv.audit.reviewer})")
         lines.extend(f"- {f.check}: {f.message}" for f in inv.audit.findings)
+    lines.extend(["", "## Trust", *trust_markdown(run, inv)])
     return "\n".join(lines) + "\n"

@@ -22,6 +22,8 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
+from fixloop.agents.stress import stress_in_worktree
+from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
@@ -112,7 +114,8 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
 
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
-    if runtime.context.model is None or state["run"].stop_at == "diagnose":
+    flaky_report_only = state["category"].kind == "flaky" and not runtime.context.settings.autonomy.fix_flaky
+    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or flaky_report_only:
         return "finish"
     return "fix"
 
@@ -180,6 +183,7 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     branch = branch_name(ctx.thread_id, state["iteration"], state["category"].id)
     worktree = fixloop_home() / "worktrees" / ctx.thread_id / f"i{state['iteration']}-{state['category'].id}"
     detail = ""
+    findings = list(state.get("findings", []))
     try:
         _fresh_worktree(ctx.repo, worktree, branch)
         apply_patch(worktree, fix.patch)
@@ -191,6 +195,17 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         if not failures and passed:
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
+            if state["run"].stress_runs > 0:
+                out = ctx.out_dir / f"iteration-{state['iteration']}" / f"stress-{worktree.name}-{attempt.attempt}"
+                stress = stress_in_worktree(
+                    ctx.settings, worktree, state["category"].tests, runs=state["run"].stress_runs, out_dir=out
+                )
+                attempt.stress = stress
+                attempt.outcome += f"; stress: {stress.describe()}"
+                if stress.failures:
+                    attempt.validated = False
+                    attempt.outcome = f"stress re-runs failed: {stress.describe()}"
+                    findings.append(stress.finding(state["category"].id))
         else:
             names = ", ".join(r.nodeid for r in failures[:5]) or "nothing passed"
             attempt.outcome = f"validation failed: {len(failures)} failing after the patch ({names})"
@@ -201,7 +216,11 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     attempt.fix = fix.model_copy(update={"validated": attempt.validated, "validation": attempt.outcome})
     attempts[-1] = attempt
     ctx.notify(f"{state['category'].id}: {attempt.outcome}")
-    return {"attempts": attempts, "events": [_event(state, "validate", attempt.outcome, detail=detail)]}
+    return {
+        "attempts": attempts,
+        "findings": findings,
+        "events": [_event(state, "validate", attempt.outcome, detail=detail)],
+    }
 
 
 def _validation_targets(state: InvestigationState) -> list[str]:
