@@ -26,6 +26,7 @@ from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
+from fixloop.costs import usage_doc
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
 from fixloop.integrations.codehost import build_codehost
@@ -183,7 +184,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     try:
         for values in graph.stream(graph_input, config, context=ctx, stream_mode="values", durability="sync"):
             if isinstance(values, dict) and "run" in values:
-                write_report(values, ctx.out_dir, ctx.redactor)
+                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
     except Exception as exc:
         message = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
         state = graph.get_state(config).values
@@ -191,7 +192,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
         entry.request["error"] = message
         record_run(entry, store)
         if state:
-            write_report(state, ctx.out_dir, ctx.redactor, error=message)
+            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx))
         ctx.notify(f"run {entry.thread_id} stopped with an error: {message}", kind="error")
         raise
     snapshot = graph.get_state(config)
@@ -200,10 +201,15 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.status = status
     entry.request.pop("error", None)
     record_run(entry, store)
-    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor)
+    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
     kind = "approval" if status == "awaiting_approval" else "done"
     ctx.notify(f"run {entry.thread_id}: {status} — {state.get('outcome', '')}".rstrip(" —"), kind=kind)
     return doc
+
+
+def _cost(ctx: RunContext) -> dict[str, Any]:
+    """Model usage and estimated price of this process's part of the run (``llm.prices``)."""
+    return {**usage_doc(ctx.model, ctx.settings.llm.prices), "scope": "the process that drove this step"}
 
 
 @contextmanager

@@ -122,12 +122,19 @@ def redact_tree(value: Any, redactor: Redactor) -> Any:
 
 
 def write_report(
-    state: Mapping[str, Any], out_dir: Path, redactor: Redactor, *, error: str | None = None
+    state: Mapping[str, Any],
+    out_dir: Path,
+    redactor: Redactor,
+    *,
+    error: str | None = None,
+    cost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write run.json and worklog.md for ``state`` (redacted, atomically); return the run.json document."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = redact_tree(run_json(state, error=error), redactor)
     doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
+    if cost is not None:
+        doc["cost"] = cost
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
     worklog = render_worklog(state, error=error) + trust_worklog(state)
     _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))

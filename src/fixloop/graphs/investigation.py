@@ -25,6 +25,7 @@ from fixloop.agents.investigator import investigate
 from fixloop.agents.stress import stress_in_worktree
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
+from fixloop.costs import budget_finding, budget_reason, is_budget_error
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
@@ -98,6 +99,8 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
                 redact=ctx.redactor.redact,
             )
         except ModelError as exc:
+            if is_budget_error(exc):
+                findings.append(budget_finding(exc, "five whys"))
             findings.append(
                 Finding(
                     kind="model-degraded",
@@ -115,7 +118,8 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
     flaky_report_only = state["category"].kind == "flaky" and not runtime.context.settings.autonomy.fix_flaky
-    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or flaky_report_only:
+    capped = bool(budget_reason(state.get("findings", [])))
+    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or flaky_report_only or capped:
         return "finish"
     return "fix"
 
@@ -139,7 +143,13 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
         )
     except ModelError as exc:
         attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
-        return {"attempts": attempts, "events": [_event(state, "fix", f"attempt {number}: the model gave no patch")]}
+        update: dict[str, Any] = {
+            "attempts": attempts,
+            "events": [_event(state, "fix", f"attempt {number}: the model gave no patch")],
+        }
+        if is_budget_error(exc):
+            update["findings"] = [*state.get("findings", []), budget_finding(exc, f"fix attempt {number}")]
+        return update
     attempts.append(FixAttempt(attempt=number, fix=fix, feedback=feedback))
     text = f"attempt {number}: {fix.summary} ({', '.join(fix.files) or 'no files'})"
     ctx.notify(f"{state['category'].id}: fix {text}")
@@ -169,6 +179,8 @@ def route_after_fix(state: InvestigationState) -> Literal["validate", "fix", "fi
 
 
 def _retry_or_finish(state: InvestigationState) -> Literal["fix", "finish"]:
+    if budget_reason(state.get("findings", [])):
+        return "finish"  # a cap is reached: no further model call on this branch
     limit = state["run"].max_fix_attempts
     return "fix" if len(state.get("attempts", [])) < limit else "finish"
 

@@ -27,6 +27,7 @@ from fixloop.agents.triage import categorize
 from fixloop.approval import approved_prs, check_approver
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
+from fixloop.costs import budget_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
@@ -211,6 +212,8 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
         names = ", ".join(inv.category.id for inv in investigations)
         text = f"flaky failures ({names}) reported; a flaky category gets no code fix ([autonomy] fix_flaky)"
         update.update(status="diagnosed", outcome=text)
+    elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
+        update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:
         update.update(status="gave_up", outcome="no fix passed validation and the SSOT audit")
     elif level == "patch":

@@ -1,0 +1,103 @@
+"""Calibration of the fixability score on the seeded-fault scenarios (scripted model).
+
+For every scenario: a real demo run (``--llm scripted``, stop at ``patch`` so that no PR is
+opened), then per category: its fixability score and parts, the level the score allows,
+the level reached, and whether the category was *fixed correctly* (patch validated, stress
+re-runs green, audit passed, and the patch touches the scenario's root-cause file).
+A flaky scenario counts as handled correctly when it gets a report and no code fix.
+
+    FIXLOOP_HOME=$(mktemp -d) PYTHONPATH=src python evals/calibrate.py --json /tmp/calibration.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fixloop.demo import run_demo
+from fixloop.scenarios import list_scenarios
+
+HEADER = (
+    "| scenario | category | kind | score | parts | allowed | reached | validated | stress | expected file "
+    "| fixed correctly |\n|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def calibrate(names: list[str], work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for scenario in list_scenarios():
+        if names and scenario.name not in names:
+            continue
+        started = time.monotonic()
+        result = run_demo(scenario=scenario.name, llm="scripted", out=work / scenario.name, stop_at="patch")
+        doc = json.loads((result.out_dir / "run.json").read_text(encoding="utf-8"))
+        scores = {(s["iteration"], s["category"]): s for s in doc.get("fixability", [])}
+        for rec in doc["iterations"]:
+            for category in rec["categories"]:
+                fx = scores.get((rec["iteration"], category["id"]))
+                if fx is None:
+                    continue
+                fix = category.get("fix") or {}
+                stress = [a.get("stress") for a in category.get("attempts", []) if a.get("stress")]
+                stress_ok = bool(stress) and all(not r["failing"] for r in stress[-1]["results"])
+                touches = scenario.expected_file in fix.get("files", [])
+                validated = bool(fix.get("validated"))
+                audit_ok = bool((category.get("audit") or {}).get("passed"))
+                if category["kind"] == "flaky":
+                    correct = not fix and not category.get("attempts")
+                else:
+                    correct = validated and stress_ok and touches and audit_ok
+                rows.append(
+                    {
+                        "scenario": scenario.name,
+                        "category": category["id"],
+                        "kind": category["kind"],
+                        "score": fx["score"],
+                        "parts": fx["parts"],
+                        "allowed": fx["allowed"],
+                        "reached": fx["reached"],
+                        "validated": validated,
+                        "stress": stress[-1] and f"{sum(not r['failing'] for r in stress[-1]['results'])}/"
+                        f"{len(stress[-1]['results'])}"
+                        if stress
+                        else "-",
+                        "touches_expected_file": touches,
+                        "fixed_correctly": correct,
+                        "seconds": round(time.monotonic() - started, 1),
+                    }
+                )
+        print(f"{scenario.name}: {doc['status']} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [HEADER]
+    for r in rows:
+        parts = " ".join(f"{k}={v:g}" for k, v in r["parts"].items())
+        lines.append(
+            f"| {r['scenario']} | {r['category']} | {r['kind']} | {r['score']:.2f} | {parts} | {r['allowed']} "
+            f"| {r['reached']} | {r['validated']} | {r['stress']} | {r['touches_expected_file']} "
+            f"| {r['fixed_correctly']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenario", action="append", default=[])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fixloop-calibrate-") as work:
+        rows = calibrate(args.scenario, Path(work))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
