@@ -28,7 +28,8 @@ HEADER = (
 )
 
 
-def calibrate(names: list[str], work: Path) -> list[dict[str, Any]]:
+def calibrate(names: list[str], work: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per category of every scenario's run; ``runs`` gets one entry per run (status, tokens)."""
     rows: list[dict[str, Any]] = []
     for scenario in list_scenarios():
         if names and scenario.name not in names:
@@ -36,6 +37,8 @@ def calibrate(names: list[str], work: Path) -> list[dict[str, Any]]:
         started = time.monotonic()
         result = run_demo(scenario=scenario.name, llm="scripted", out=work / scenario.name, stop_at="patch")
         doc = json.loads((result.out_dir / "run.json").read_text(encoding="utf-8"))
+        cost = doc.get("cost", {})
+        runs.append({"scenario": scenario.name, "status": doc["status"], "tokens": cost.get("tokens", 0)})
         scores = {(s["iteration"], s["category"]): s for s in doc.get("fixability", [])}
         for rec in doc["iterations"]:
             for category in rec["categories"]:
@@ -62,8 +65,8 @@ def calibrate(names: list[str], work: Path) -> list[dict[str, Any]]:
                         "allowed": fx["allowed"],
                         "reached": fx["reached"],
                         "validated": validated,
-                        "stress": stress[-1] and f"{sum(not r['failing'] for r in stress[-1]['results'])}/"
-                        f"{len(stress[-1]['results'])}"
+                        "stress": stress[-1]
+                        and f"{sum(not r['failing'] for r in stress[-1]['results'])}/{len(stress[-1]['results'])}"
                         if stress
                         else "-",
                         "touches_expected_file": touches,
@@ -87,16 +90,26 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cost_summary(runs: list[dict[str, Any]]) -> str:
+    """Tokens per run and per green run (the scripted model's reported usage)."""
+    tokens = sum(int(r["tokens"]) for r in runs)
+    green = sum(1 for r in runs if r["status"] == "green")
+    per_green = f"{tokens / green:.0f}" if green else "n/a (no green run)"
+    return f"{len(runs)} runs, {green} green, {tokens} model tokens in all: {per_green} tokens per green run\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fixloop-calibrate-") as work:
-        rows = calibrate(args.scenario, Path(work))
+        runs: list[dict[str, Any]] = []
+        rows = calibrate(args.scenario, Path(work), runs)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps({"rows": rows, "runs": runs}, indent=2) + "\n", encoding="utf-8")
     print(markdown(rows))
+    print(cost_summary(runs))
 
 
 if __name__ == "__main__":

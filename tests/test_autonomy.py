@@ -13,6 +13,7 @@ from fixloop.autonomy import effective_level, level_for, lower_stop_at, lowest
 from fixloop.config import load_settings
 from fixloop.demo import run_demo
 from fixloop.errors import UsageError
+from fixloop.integrations.codehost import build_codehost
 from fixloop.state import RunInfo
 from fixloop.target import stop_target
 from tests.conftest import CliRunner
@@ -81,6 +82,9 @@ def test_stop_at_patch_validates_but_opens_no_pr(out: Path) -> None:
     category = _category(doc)
     assert category["fix"]["validated"] is True and category["pr"] is None
     assert doc["prs"] == []
+    stress = category["attempts"][-1]["stress"]
+    assert stress["runs"] == 5 and all(not r["failing"] for r in stress["results"])  # 5 green re-runs before a PR
+    assert doc["fixability"][0]["reached"] == "patch"
 
 
 class LowerWhenDiagnosed:
@@ -111,3 +115,11 @@ def test_a_run_lowered_to_pr_mid_run_opens_prs_and_does_not_wait_to_merge(out: P
     assert doc["autonomy"] == {"started_at_level": "merge", "level": "pr"}
     assert not result.target_running
     assert not any(kind for kind in person.texts if "PRs ready for approval" in kind)
+    # the PR body, run.json and the worklog carry the fixability score, its parts, levels and stress re-runs
+    host = build_codehost(load_settings(result.workspace), result.workspace)
+    body = host.store.read().get(doc["prs"][0]["number"]).body  # type: ignore[attr-defined]
+    assert "## Trust" in body and "**Fixability**" in body and "re-runs green" in body
+    score = doc["fixability"][0]
+    assert score["reached"] == "pr" and score["allowed"] in ("pr", "merge") and score["parts"]["stress"] == 1.0
+    worklog = (out / "worklog.md").read_text(encoding="utf-8")
+    assert "## Trust controls" in worklog and "now **pr**" in worklog and "sha256" in worklog

@@ -40,6 +40,7 @@ class PhaseRecord(Record):
 
     name: str  # e.g. "iter-1"
     iteration: int
+    kind: str = "iteration"  # "iteration" (the loop's test run) or "stress" (re-runs of a patch in its worktree)
     selected: list[str] = Field(default_factory=list)
     collected: list[str] = Field(default_factory=list)
     executed: list[str] = Field(default_factory=list)
@@ -77,7 +78,14 @@ def fetch_health(url: str) -> dict[str, Any]:
 
 
 def record_phase(
-    test_run: TestRun, *, out_dir: Path, name: str, iteration: int, commit: str, health_url: str | None
+    test_run: TestRun,
+    *,
+    out_dir: Path,
+    name: str,
+    iteration: int,
+    commit: str,
+    health_url: str | None,
+    kind: str = "iteration",
 ) -> PhaseRecord:
     """Copy and hash the phase's artifacts into ``OUT/artifacts`` and describe the phase."""
     artifacts_dir = out_dir / ARTIFACTS
@@ -92,6 +100,7 @@ def record_phase(
     return PhaseRecord(
         name=name,
         iteration=iteration,
+        kind=kind,
         selected=list(test_run.selected),
         collected=list(outcomes),
         executed=[nodeid for nodeid, outcome in outcomes.items() if outcome in EXECUTED_OUTCOMES],
@@ -143,6 +152,11 @@ def record_section(state: Mapping[str, Any], out_dir: Path, redact: Any) -> dict
     run = state["run"]
     scores = []
     for inv in state.get("investigations", []):
+        for attempt in inv.attempts:
+            stress_phase = getattr(attempt.stress, "phase", None)
+            if stress_phase is not None:
+                phases.append(stress_phase)
+                artifacts.extend(stress_phase.artifacts)
         if inv.evidence is not None:
             artifacts.append(write_evidence(inv.evidence, out_dir, inv.iteration, redact))
         fx = fixability(inv, run.gates)
@@ -155,7 +169,9 @@ def record_section(state: Mapping[str, Any], out_dir: Path, redact: Any) -> dict
     }
 
 
-def capture_phase(ctx: Any, test_run: TestRun, *, iteration: int, name: str | None = None) -> PhaseRecord:
+def capture_phase(
+    ctx: Any, test_run: TestRun, *, iteration: int, name: str | None = None, kind: str = "iteration"
+) -> PhaseRecord:
     """``record_phase`` for a run context: the repo's HEAD and the running target's /health."""
     from fixloop.errors import FixloopError
     from fixloop.target import git_revision, target_status
@@ -176,6 +192,7 @@ def capture_phase(ctx: Any, test_run: TestRun, *, iteration: int, name: str | No
         iteration=iteration,
         commit=git_revision(repo),
         health_url=health_url,
+        kind=kind,
     )
 
 

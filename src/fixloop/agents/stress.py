@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
 from fixloop.config import Settings
-from fixloop.records import Finding, Record
+from fixloop.records import Finding, Record, TestRun
+from fixloop.run_record import PhaseRecord
 from fixloop.tools.run_tests import run_tests
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "stress_plugin"
@@ -33,6 +36,7 @@ class StressResult(Record):
     runs: int
     tests: list[str] = Field(default_factory=list)
     results: list[StressRun] = Field(default_factory=list)
+    phase: PhaseRecord | None = None  # the verifiable record of the re-runs' pytest process
 
     @property
     def failures(self) -> int:
@@ -67,7 +71,14 @@ def split_stress_id(nodeid: str) -> tuple[str, int]:
 
 
 def stress_rerun(
-    repo: Path, tests: list[str], settings: Settings, *, runs: int, out_dir: Path, env: dict[str, str] | None = None
+    repo: Path,
+    tests: list[str],
+    settings: Settings,
+    *,
+    runs: int,
+    out_dir: Path,
+    env: dict[str, str] | None = None,
+    record: Callable[[TestRun], PhaseRecord] | None = None,
 ) -> StressResult:
     """Run ``tests`` ``runs`` times (one pytest process, one item per repetition); a run fails when
     any test fails or errors in it, or a test asked for by node id is missing from it."""
@@ -80,7 +91,7 @@ def stress_rerun(
     for result in test_run.results:
         base, number = split_stress_id(result.nodeid)
         per_run.setdefault(number, {})[base] = result.outcome
-    stress = StressResult(runs=runs, tests=list(tests))
+    stress = StressResult(runs=runs, tests=list(tests), phase=record(test_run) if record else None)
     for number in range(1, runs + 1):
         outcomes = per_run.get(number, {})
         failing = [nodeid for nodeid, outcome in outcomes.items() if outcome in ("failed", "error")]
@@ -98,13 +109,20 @@ def stress_rerun(
 
 
 def stress_in_worktree(
-    settings: Settings, worktree: Path, tests: list[str], *, runs: int, out_dir: Path
+    ctx: Any, worktree: Path, tests: list[str], *, runs: int, iteration: int, name: str
 ) -> StressResult:
-    """``stress_rerun`` against a target started from ``worktree`` (stopped afterwards)."""
+    """``stress_rerun`` against a target started from ``worktree`` (stopped afterwards), recorded as a phase."""
+    from fixloop.run_record import capture_phase
     from fixloop.target import start_target, stop_target, test_env
 
+    def record(test_run: TestRun) -> PhaseRecord:
+        return capture_phase(ctx, test_run, iteration=iteration, name=name, kind="stress")
+
+    out_dir = ctx.out_dir / f"iteration-{iteration}" / name
     start_target(worktree)
     try:
-        return stress_rerun(worktree, tests, settings, runs=runs, out_dir=out_dir, env=test_env(worktree))
+        return stress_rerun(
+            worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=test_env(worktree), record=record
+        )
     finally:
         stop_target(worktree)

@@ -208,9 +208,13 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
             if state["run"].stress_runs > 0:
-                out = ctx.out_dir / f"iteration-{state['iteration']}" / f"stress-{worktree.name}-{attempt.attempt}"
                 stress = stress_in_worktree(
-                    ctx.settings, worktree, state["category"].tests, runs=state["run"].stress_runs, out_dir=out
+                    ctx,
+                    worktree,
+                    state["category"].tests,
+                    runs=state["run"].stress_runs,
+                    iteration=state["iteration"],
+                    name=f"iter-{state['iteration']}-stress-{state['category'].id}-attempt-{attempt.attempt}",
                 )
                 attempt.stress = stress
                 attempt.outcome += f"; stress: {stress.describe()}"
