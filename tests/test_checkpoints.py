@@ -127,12 +127,16 @@ def test_one_live_process_drives_a_run_and_a_killed_ones_lease_is_taken_over(
         with open_store(spec) as store:
             store.index.claim("t-own")
             store.index.claim("t-own")  # the holder may claim again
+            assert store.index.driven("t-own")
             store.index.release("t-own")
+            assert not store.index.driven("t-own")
             _hold_lease(store, "t-busy", other.pid)
             with pytest.raises(RunBusyError, match=f"pid {other.pid}"):
                 store.index.claim("t-busy")
+            assert store.index.driven("t-busy")
             other.kill()
             other.wait()
+            assert not store.index.driven("t-busy")
             store.index.claim("t-busy")  # the holder died (kill -9): its lease is stale
             store.index.release("t-busy")
             store.index.claim("t-busy")

@@ -167,6 +167,16 @@ class RunIndex:
         if cur.rowcount != 1:
             raise RunBusyError(f"run {thread_id} was just taken by another fixloop process", hint="try again")
 
+    def driven(self, thread_id: str) -> bool:
+        """Whether a live process holds ``thread_id``'s lease right now."""
+        row = self.conn.execute(
+            f"SELECT host, pid, since FROM {LEASE_TABLE} WHERE thread_id = {self.p}", (thread_id,)
+        ).fetchone()
+        if row is None:
+            return False
+        host, pid, since = (row["host"], row["pid"], row["since"]) if isinstance(row, dict) else row
+        return not _stale(host, int(pid), since)
+
     def release(self, thread_id: str) -> None:
         p = self.p
         self.conn.execute(

@@ -3,9 +3,11 @@
 The work folder is ``OUT/workspace`` (a real git repository: "baseline", then
 the fault as a commit). A fault that keeps the target from starting is not an
 error of the demo: the run tests the dead target and diagnoses it.
-The target is stopped at the end, unless the run waits for approval: then it
-keeps running, because the approval resumes the run, which merges, redeploys
-it and re-tests against it.
+The target is stopped when the run ends (green, gave up, diagnosed), in
+whichever process ends it: while the run waits for approval it keeps running,
+because the approval resumes the run, which merges, redeploys it and re-tests
+against it. After a kill it keeps running too, for ``resume``; after an error
+the demo stops it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Literal
 
 from fixloop.errors import TargetError
 from fixloop.interfaces import Notifier
-from fixloop.runs import RunRequest, new_thread_id, run_status, start_run
+from fixloop.runs import STOP_TARGET_AT_END, RunRequest, new_thread_id, run_status, start_run
 from fixloop.scenarios import load_scenario, prepare_workspace
 from fixloop.target import start_target, stop_target
 
@@ -51,25 +53,25 @@ def run_demo(
     if notifier is not None:
         notifier.post(thread_id, f"scenario {chosen.name}: {chosen.description}")
     _start(workspace, thread_id, notifier)
-    keep_running = False
+    request = RunRequest(
+        repo=workspace,
+        focus=chosen.focus,
+        requested_by=requested_by,
+        llm=llm,
+        out_dir=out_dir,
+        scenario=chosen.name,
+        checkpointer=checkpointer,
+        thread_id=thread_id,
+        extra={STOP_TARGET_AT_END: True},  # the run stops the target when it ends, in whichever process
+        stop_at=stop_at,
+    )
     try:
-        request = RunRequest(
-            repo=workspace,
-            focus=chosen.focus,
-            requested_by=requested_by,
-            llm=llm,
-            out_dir=out_dir,
-            scenario=chosen.name,
-            checkpointer=checkpointer,
-            thread_id=thread_id,
-            stop_at=stop_at,
-        )
         start_run(request, notifier=notifier)
-        doc = run_status(thread_id, checkpointer=checkpointer)
-        keep_running = doc.get("status") == "awaiting_approval"
-    finally:
-        if not keep_running:
-            stop_target(workspace)
+    except BaseException:
+        stop_target(workspace)
+        raise
+    doc = run_status(thread_id, checkpointer=checkpointer)
+    keep_running = doc.get("status") == "awaiting_approval"
     return DemoResult(thread_id=thread_id, out_dir=out_dir, workspace=workspace, run=doc, target_running=keep_running)
 
 

@@ -37,9 +37,12 @@ from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.state import RunInfo
+from fixloop.target import stop_target, test_env
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
+TERMINAL = ("green", "gave_up", "diagnosed")
+STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
 
 
 @dataclass
@@ -137,7 +140,11 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
     """Build the run's clients (the edge of the system) and close them afterwards."""
     repo = Path(stored["repo"])
     secret_names = [*settings.redaction.secret_env_names, settings.target.token_secret_env, settings.llm.api_key_env]
-    redactor = Redactor(env=os.environ, secret_env_names=secret_names)
+    try:  # the running target's token secret lives in its state file, not in this process's env
+        target_env = test_env(repo)
+    except FixloopError:
+        target_env = {}
+    redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
     model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
     needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
     try:
@@ -202,6 +209,8 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.request.pop("error", None)
     record_run(entry, store)
     doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
+    if status in TERMINAL and entry.request.get("extra", {}).get(STOP_TARGET_AT_END):
+        stop_target(ctx.repo)  # a demo's target lives as long as its run
     kind = "approval" if status == "awaiting_approval" else "done"
     ctx.notify(f"run {entry.thread_id}: {status} — {state.get('outcome', '')}".rstrip(" —"), kind=kind)
     return doc
@@ -318,6 +327,8 @@ def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, 
             values["status"] = "awaiting_approval"
         doc = _status_doc(entry, values)
         doc["out_dir"] = entry.out_dir
+        if doc.get("status") == "running" and not store.index.driven(thread_id):
+            doc["interrupted"] = True  # no live process drives it (killed): `fixloop resume` finishes it
         return doc
 
 

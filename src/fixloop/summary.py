@@ -35,6 +35,8 @@ def summary_lines(doc: dict[str, Any], *, out_dir: str | None = None) -> list[st
         lines.append(
             f"  next: fixloop approve {thread} --by NAME   (or: fixloop reject {thread} --by NAME --reason TEXT)"
         )
-    elif status in ("running", "error"):
-        lines.append(f"  next: fixloop resume {thread}")
+    elif doc.get("interrupted"):
+        lines.append(f"  interrupted: no fixloop process drives it. next: fixloop resume {thread}")
+    elif status == "error":
+        lines.append(f"  next: fix the cause, then fixloop resume {thread}")
     return lines

@@ -13,7 +13,7 @@ import pytest
 
 from fixloop.integrations.codehost import default_remote
 from fixloop.integrations.codehost.local import LocalCodeHost
-from fixloop.target import target_status
+from fixloop.target import target_status, test_env
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
 
@@ -44,6 +44,8 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     assert run["status"] == "running" and run["iterations"][0]["categories"]
     assert "## Execution log" in (demo_out / "worklog.md").read_text(encoding="utf-8")
     thread = run["thread_id"]
+    assert _status(run_cli, thread)["interrupted"] is True  # nobody drives it since the kill
+    secret = test_env(demo_out / "workspace")["CHAT_JWT_SECRET"]  # the running target's token secret
     host = LocalCodeHost(demo_out / "workspace", default_remote(demo_out / "workspace"))
 
     # 2. killed right after the first PR was opened (found by thread id alone: no --checkpointer from here on)
@@ -69,7 +71,9 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     assert {(p.head, p.number) for p in host.list_prs()} == opened  # no PR opened twice
     assert all(p.state == "merged" for p in host.list_prs())
     assert len(run["deploys"]) == 1  # the deploy done before the kill is recorded once, not done again
-    assert "not redeployed" in run["deploys"][0]["output"]
-    after = target_status(demo_out / "workspace")
-    assert after is not None and (after.pid, after.revision) == (deployed.pid, deployed.revision)
+    assert f"pid {deployed.pid}): deployed before an interruption, not redeployed" in run["deploys"][0]["output"]
+    info = target_status(demo_out / "workspace")
+    assert info is None or not info.running  # the demo's run ended: its target is stopped
     assert [a["decision"] for a in run["approvals"]] == ["approve"]
+    for written in ("worklog.md", "run.json"):
+        assert secret not in (demo_out / written).read_text(encoding="utf-8")
