@@ -7,12 +7,14 @@ re-runs green, audit passed, and the patch touches the scenario's root-cause fil
 A flaky scenario counts as handled correctly when it gets a report and no code fix.
 
     FIXLOOP_HOME=$(mktemp -d) PYTHONPATH=src python evals/calibrate.py --json /tmp/calibration.json
+    FIXLOOP_HOME=$(mktemp -d) PYTHONPATH=src python evals/calibrate.py --wrong-fix --scenario jwt-skew ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -26,6 +28,23 @@ HEADER = (
     "| scenario | category | kind | score | parts | allowed | reached | validated | stress | expected file "
     "| fixed correctly |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
+
+
+# A patch that applies anywhere and fixes nothing: the negative side of the calibration.
+NOOP_PATCH = """diff --git a/chatbackend/fixloop_noop.py b/chatbackend/fixloop_noop.py
+new file mode 100644
+--- /dev/null
++++ b/chatbackend/fixloop_noop.py
+@@ -0,0 +1 @@
++NOTE = "a scripted patch that changes nothing the tests depend on"
+"""
+
+
+def use_wrong_fix() -> None:
+    """Script the fixer to answer the no-op patch (one attempt), so that validation has something to reject."""
+    fix = {"summary": "scripted wrong fix (calibration negative)", "patch": NOOP_PATCH, "files": []}
+    os.environ["FIXLOOP_SCRIPTED_STEPS"] = json.dumps({"fix": [fix]})
+    os.environ["FIXLOOP_LIMITS__MAX_FIX_ATTEMPTS"] = "1"
 
 
 def calibrate(names: list[str], work: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -102,7 +121,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--wrong-fix", action="store_true", help="script a no-op patch instead of gold.patch")
     args = parser.parse_args()
+    if args.wrong_fix:
+        use_wrong_fix()
     with tempfile.TemporaryDirectory(prefix="fixloop-calibrate-") as work:
         runs: list[dict[str, Any]] = []
         rows = calibrate(args.scenario, Path(work), runs)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from fixloop.costs import budget_reason, estimate_usd
+from fixloop.costs import budget_reason, estimate_usd, run_cost
 from fixloop.demo import run_demo
+from fixloop.interfaces import ModelUsage
 from fixloop.records import Finding
 from fixloop.target import stop_target
 
@@ -36,6 +38,29 @@ def test_the_first_cap_reached_is_the_reason() -> None:
     ]
     assert budget_reason(findings).startswith("fix attempt 1: model budget reached")
     assert budget_reason(findings[:1]) == ""
+
+
+@dataclass
+class UsedModel:
+    """What run_cost reads of a ChatModel: its name and usage counters."""
+
+    name: str
+    usage: ModelUsage
+
+
+def test_the_run_cost_adds_up_every_process_that_drove_the_run(tmp_path: Path) -> None:
+    prices = {"gpt-x": (1.0, 2.0)}
+    first = UsedModel("openai:gpt-x", ModelUsage(calls=2, prompt_tokens=1000, completion_tokens=100))
+    assert run_cost(tmp_path, first, prices)["tokens"] == 1100
+    first.usage.calls = 3  # the same process calls again: its share is replaced, not added twice
+    assert run_cost(tmp_path, first, prices)["calls"] == 3
+    second = UsedModel("openai:gpt-x", ModelUsage(calls=1, prompt_tokens=500, completion_tokens=0))  # e.g. approve
+    total = run_cost(tmp_path, second, prices)
+    assert total["calls"] == 4 and total["tokens"] == 1600 and total["processes"] == 2
+    assert total["estimated_usd"] == pytest.approx((1500 * 1.0 + 100 * 2.0) / 1_000_000)
+    assert run_cost(tmp_path, None, prices)["calls"] == 4  # a process without a model adds nothing
+    unpriced = UsedModel("openai:other", ModelUsage(calls=1))
+    assert run_cost(tmp_path, unpriced, prices)["estimated_usd"] is None  # no price: no made-up number
 
 
 @pytest.mark.slow

@@ -7,7 +7,12 @@ asking the model on that branch and ends the run ``gave_up`` with the reason.
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
+import weakref
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from fixloop.records import Finding
@@ -57,3 +62,49 @@ def usage_doc(model: Any, prices: Mapping[str, Any]) -> dict[str, Any]:
         "tokens": usage.prompt_tokens + usage.completion_tokens,
         "estimated_usd": estimate_usd(name, usage.prompt_tokens, usage.completion_tokens, prices),
     }
+
+
+COST_FILE = "cost.json"
+_KEYS: dict[int, str] = {}  # live model object -> its share's key in cost.json
+
+
+def run_cost(out_dir: Path, model: Any, prices: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole run's cost so far: this process's model usage is kept in ``OUT/cost.json`` beside the
+    usage of the processes that drove the run before (start, then approve, resume...), and summed."""
+    if model is None:
+        shares: dict[str, Any] = _read_shares(out_dir)
+    else:
+        key = _share_key(model)
+        shares = _read_shares(out_dir)
+        shares[key] = usage_doc(model, prices)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir / f".{COST_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(shares, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out_dir / COST_FILE)
+    total: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "tokens": 0}
+    priced: float | None = 0.0
+    for share in shares.values():
+        for name in total:
+            total[name] += int(share.get(name, 0))
+        price = share.get("estimated_usd")
+        priced = None if price is None or priced is None else priced + float(price)
+    total["estimated_usd"] = round(priced, 6) if priced is not None else None
+    total["processes"] = len(shares)
+    return total
+
+
+def _read_shares(out_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out_dir / COST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _share_key(model: Any) -> str:
+    """A key per model object (one per process that drove the run), dropped when the object goes."""
+    ident = id(model)
+    if ident not in _KEYS:
+        _KEYS[ident] = uuid.uuid4().hex
+        weakref.finalize(model, _KEYS.pop, ident, None)
+    return _KEYS[ident]

@@ -26,7 +26,7 @@ from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
-from fixloop.costs import usage_doc
+from fixloop.costs import run_cost
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
 from fixloop.integrations.codehost import build_codehost
@@ -217,8 +217,8 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
 
 
 def _cost(ctx: RunContext) -> dict[str, Any]:
-    """Model usage and estimated price of this process's part of the run (``llm.prices``)."""
-    return {**usage_doc(ctx.model, ctx.settings.llm.prices), "scope": "the process that drove this step"}
+    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far."""
+    return run_cost(ctx.out_dir, ctx.model, ctx.settings.llm.prices)
 
 
 @contextmanager
