@@ -83,3 +83,5 @@ def test_a_token_cap_hit_mid_run_ends_the_run_gave_up_with_the_reason(
     expected = (cost["prompt_tokens"] * 2.0 + cost["completion_tokens"] * 8.0) / 1_000_000
     assert cost["estimated_usd"] == pytest.approx(expected)
     assert doc["prs"] == []
+    worklog = (out / "worklog.md").read_text(encoding="utf-8")
+    assert f"Model cost so far: 1 calls, {cost['prompt_tokens']} prompt" in worklog

@@ -206,10 +206,19 @@ def trust_markdown(run: Any, inv: Any) -> list[str]:
     return lines
 
 
-def trust_worklog(state: Mapping[str, Any]) -> str:
-    """The worklog's trust section: autonomy level, per-category fixability, test phases with their hashes."""
+def trust_worklog(state: Mapping[str, Any], cost: Mapping[str, Any] | None = None) -> str:
+    """The worklog's trust section: autonomy level, cost, per-category fixability, test phases with hashes."""
     run = state["run"]
     lines = ["## Trust controls", f"Autonomy level: started at **{run.stop_at}**, now **{effective_level(run)}**.", ""]
+    if cost is not None:
+        price = cost.get("estimated_usd")
+        lines.append(
+            f"Model cost so far: {cost.get('calls', 0)} calls, {cost.get('prompt_tokens', 0)} prompt + "
+            f"{cost.get('completion_tokens', 0)} completion tokens, estimated "
+            + (f"${price:.4f}" if price is not None else "(no price for this model in llm.prices)")
+            + "."
+        )
+        lines.append("")
     for inv in state.get("investigations", []):
         lines.append(f"### Iteration {inv.iteration}: `{inv.category.id}`")
         lines.extend(trust_markdown(run, inv))

@@ -136,7 +136,7 @@ def write_report(
     if cost is not None:
         doc["cost"] = cost
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
-    worklog = render_worklog(state, error=error) + trust_worklog(state)
+    worklog = render_worklog(state, error=error) + trust_worklog(state, cost)
     _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))
     return doc
 
