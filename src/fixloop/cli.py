@@ -472,12 +472,13 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8787,
     checkpointer: CheckpointerOpt = None,
-    config: ConfigOpt = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Server settings file: approval maps (slack_users, github_users)."),
+    ] = None,
     allow_repo: Annotated[
         list[str] | None,
-        typer.Option(
-            "--allow-repo", help="NAME=PATH of a repo runs may target (repeatable; default: the bundled examples)."
-        ),
+        typer.Option("--allow-repo", help="NAME=PATH of a repo runs may target, used in place (repeatable)."),
     ] = None,
     default_repo: Annotated[str | None, typer.Option(help="Repo name used when a command names none.")] = None,
     default_focus: Annotated[str, typer.Option(help="Focus used when a labelled issue names none.")] = "websockets",

@@ -43,7 +43,7 @@ def approval_settings() -> Settings:
     return Settings(
         approval=ApprovalSettings(
             approvers=["alice", "bob"],
-            slack_users={"UALICE": "alice", "UCAROL": "carol", "UMALLORY": "mallory"},
+            slack_users={"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol", "UMALLORY": "mallory"},
             github_users={"alice-gh": "alice", "carol": "carol"},
         )
     )

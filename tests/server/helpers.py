@@ -242,8 +242,14 @@ class ScriptedRunner:
     with one diagnosed category and a PR; approve applies approvers + four-eyes like the real rules
     and turns the run green; reject records and waits again. Records every call."""
 
-    def __init__(self, approvers: tuple[str, ...] = ("alice", "bob"), hold: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        approvers: tuple[str, ...] = ("alice", "bob"),
+        hold: threading.Event | None = None,
+        title: str = "handshake rejected with HTTP 500",
+    ) -> None:
         self.approvers = approvers
+        self.title = title
         self.hold = hold  # when given, start() waits for it while the run shows "running"
         self.runs: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -300,7 +306,7 @@ class ScriptedRunner:
             {
                 "id": "server-error-1",
                 "kind": "server-error",
-                "title": "handshake rejected with HTTP 500",
+                "title": self.title,
                 "tests": ["tests/test_ws.py::test_connect", "tests/test_ws.py::test_events"],
                 "five_whys": {
                     "steps": [

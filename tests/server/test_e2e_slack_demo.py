@@ -51,6 +51,14 @@ def require_real_runs() -> None:
         pytest.skip(f"fixloop.runs is not implemented here yet: {exc}")
 
 
+def stop_demo_targets(home: Path) -> None:
+    """Stop every demo target a test left running (a failed run may not get to stop its own)."""
+    from fixloop.target import stop_target
+
+    for workspace in sorted((home / "server-runs").glob("*/workspace")):
+        stop_target(workspace)
+
+
 def is_approval(m: SlackMessage) -> bool:
     return any(b.get("block_id", "").startswith("fixloop_approval") for b in m.blocks)
 
@@ -79,7 +87,7 @@ def send_click(url: str, slack: LocalSlackServer, thread_id: str, user: str, app
 
 def approve_flow(start_url: str, approve_url: str, slack: LocalSlackServer) -> tuple[str, SlackMessage]:
     """Command at ``start_url``; refused clicks and the approving click at ``approve_url``."""
-    thread_id = send_command(start_url, slack, "UCAROL")
+    thread_id = send_command(start_url, slack, "UBOB")
     approval = slack.wait_for(lambda m: is_approval(m) or m.text.startswith(":x:"), timeout=RUN_TIMEOUT)
     if not is_approval(approval):
         parent = next(m for m in slack.messages if m.thread_ts is None and thread_id in m.text)
@@ -91,28 +99,37 @@ def approve_flow(start_url: str, approve_url: str, slack: LocalSlackServer) -> t
         lambda m: m.text.startswith(":no_entry: approve by mallory refused") and "approver" in m.text,
         timeout=RUN_TIMEOUT,
     )
-    send_click(approve_url, slack, thread_id, "UCAROL", approval)
-    slack.wait_for(lambda m: m.text.startswith(":no_entry: approve by carol refused"), timeout=RUN_TIMEOUT)
+    send_click(approve_url, slack, thread_id, "UBOB", approval)
+    slack.wait_for(
+        lambda m: m.text.startswith(":no_entry: approve by bob refused") and "four-eyes" in m.text, timeout=RUN_TIMEOUT
+    )
     send_click(approve_url, slack, thread_id, "UALICE", approval)
-    slack.wait_for(lambda m: m.thread_ts == in_thread and "is *green*" in m.text, timeout=RUN_TIMEOUT)
+    end = slack.wait_for(
+        lambda m: m.thread_ts == in_thread and (m.text.startswith((":x:", f"Run `{thread_id}` is *"))),
+        timeout=RUN_TIMEOUT,
+    )
     parent = next(m for m in slack.messages if m.ts == in_thread)
-    print(f"\n--- Slack thread of {thread_id} ---\n{slack.transcript(parent.channel, parent.ts)}\n---")
+    transcript = slack.transcript(parent.channel, parent.ts)
+    print(f"\n--- Slack thread of {thread_id} ---\n{transcript}\n---")
+    assert "is *green*" in end.text, transcript
     return thread_id, approval
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_slack_demo_run_reaches_approval_and_an_approver_turns_it_green(live: LiveFactory) -> None:
+def test_slack_demo_run_reaches_approval_and_an_approver_turns_it_green(
+    live: LiveFactory, isolated_fixloop_home: Path
+) -> None:
     require_real_runs()
     runner = RunsRunner()
-    with live(runner=runner, default_repo="demo", poll_interval=0.5) as server:
+    with live(runner=runner, default_repo="demo", poll_interval=0.5) as server, stopping(isolated_fixloop_home):
         thread_id, approval = approve_flow(server.url, server.url, server.slack)
         run = runner.status(thread_id)
         assert run["status"] == "green"
-        assert run["requested_by"] == "carol" and run["source"] == "slack"
+        assert run["requested_by"] == "bob" and run["source"] == "slack"
         assert [p["state"] for p in run["prs"]] and all(p["state"] == "merged" for p in run["prs"])
         decisions = [(a["by"], a["decision"]) for a in run["approvals"]]
-        assert ("mallory", "refused") in decisions and ("carol", "refused") in decisions
+        assert ("mallory", "refused") in decisions and ("bob", "refused") in decisions
         assert decisions[-1] == ("alice", "approve")
         wait_until(lambda: approval.edits == 1, what="the approval message to lose its buttons")
         assert approval.text.startswith("Approved by alice")
@@ -124,7 +141,15 @@ def test_slack_demo_run_reaches_approval_and_an_approver_turns_it_green(live: Li
 
 
 @contextmanager
-def serve_process(port: int, home: Path, slack: LocalSlackServer) -> Iterator[subprocess.Popen[str]]:
+def stopping(home: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        stop_demo_targets(home)
+
+
+@contextmanager
+def serve_process(port: int, home: Path, slack: LocalSlackServer, name: str) -> Iterator[subprocess.Popen[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GITHUB_"))}
     env.update(
         FIXLOOP_HOME=str(home),
@@ -133,12 +158,12 @@ def serve_process(port: int, home: Path, slack: LocalSlackServer) -> Iterator[su
         SLACK_BOT_TOKEN=SLACK_TOKEN,
         GITHUB_TOKEN=GITHUB_TOKEN,
     )
-    config = home / "server.toml"
+    config = home / f"server-{name}.toml"
     config.write_text(
         '[approval]\napprovers = ["alice", "bob"]\n'
-        'slack_users = { UALICE = "alice", UCAROL = "carol", UMALLORY = "mallory" }\n'
+        'slack_users = { UALICE = "alice", UBOB = "bob", UCAROL = "carol", UMALLORY = "mallory" }\n'
     )
-    log = (home / "serve.log").open("w")
+    log = (home / f"serve-{name}.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -163,7 +188,7 @@ def serve_process(port: int, home: Path, slack: LocalSlackServer) -> Iterator[su
     )
     try:
         wait_until(lambda: healthy(port) or proc.poll() is not None, timeout=60, what="serve to start")
-        assert proc.poll() is None, (home / "serve.log").read_text()
+        assert proc.poll() is None, (home / f"serve-{name}.log").read_text()
         yield proc
     finally:
         proc.terminate()
@@ -181,9 +206,14 @@ def test_two_serve_processes_share_runs_through_postgres(tmp_path: Path) -> None
     require_real_runs()
     with LocalSlackServer(token=SLACK_TOKEN) as slack:
         port_a, port_b = free_port(), free_port()
-        (tmp_path / "a").mkdir()
-        (tmp_path / "b").mkdir()
-        with serve_process(port_a, tmp_path / "a", slack), serve_process(port_b, tmp_path / "b", slack):
+        # Runs (checkpoints, run index) and the server store (threads, deliveries) are shared through
+        # PostgreSQL only. The one FIXLOOP_HOME holds what plays GitHub's part here (the local code
+        # host's bare remote and PR records) and the demo workspace the target is deployed from.
+        with (
+            stopping(tmp_path),
+            serve_process(port_a, tmp_path, slack, "a"),
+            serve_process(port_b, tmp_path, slack, "b"),
+        ):
             url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
             started = time.monotonic()
             thread_id, _ = approve_flow(url_a, url_b, slack)

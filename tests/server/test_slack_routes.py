@@ -235,3 +235,27 @@ def test_the_five_whys_button_posts_them_in_the_thread(live: LiveFactory) -> Non
         whys = server.slack.wait_for(lambda m: m.text.startswith("*Five whys"))
         assert whys.thread_ts == category.thread_ts
         assert "*Root cause:* the JWT audience check rejects every token" in whys.text
+
+
+def test_secrets_in_run_output_never_reach_slack_or_github(live: LiveFactory) -> None:
+    from tests.server.helpers import GITHUB_TOKEN, SLACK_SECRET, SLACK_TOKEN, comment_payload, github_headers
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYXJvbCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    title = f"401 with Authorization: Bearer {jwt}; bot token {SLACK_TOKEN}; hook {GITHUB_TOKEN} {SLACK_SECRET}"
+    with live(runner=ScriptedRunner(title=title)) as server:
+        post_command(server, "websockets")
+        approval_message(server)
+        gh = comment_payload("/fixloop auth")
+        httpx.post(
+            f"{server.url}/github/webhook",
+            content=gh,
+            headers=github_headers(gh, event="issue_comment", delivery="d-secret"),
+        )
+        wait_until(
+            lambda: any("Waiting for approval" in b for b in server.github.bodies("acme/chatbackend", 7)),
+            what="the issue's approval request",
+        )
+        posted = str([(m.text, m.blocks) for m in server.slack.messages]) + str(server.github.comments)
+        assert "401 with Authorization" in posted, posted  # the message went out...
+        for secret in (jwt, SLACK_TOKEN, GITHUB_TOKEN, SLACK_SECRET):
+            assert secret not in posted  # ...without the secrets

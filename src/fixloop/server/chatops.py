@@ -63,6 +63,8 @@ class ChatOps:
         self._start_lock = threading.Lock()
         self._posted_lock = threading.Lock()
         self._posted: dict[str, set[str]] = {}  # face key -> progress keys already posted there
+        self._warm_lock = threading.Lock()
+        self._warm = False
 
     async def store_call(self, call: Callable[..., T], *args: Any) -> T:
         """Run a store call from a route: inline for SQLite (well under a millisecond; a thread hop
@@ -128,8 +130,22 @@ class ChatOps:
         )
         return workspace
 
+    def _warm_up(self) -> None:
+        """Open the run store once, alone, before a job and its watcher both open it: a store's first
+        open creates its tables, and two first opens at once race (PostgreSQL ``CREATE TABLE`` is not
+        safe to run concurrently even with ``IF NOT EXISTS``)."""
+        with self._warm_lock:
+            if self._warm:
+                return
+            try:
+                self.runner.list()
+                self._warm = True
+            except FixloopError as exc:
+                log.warning("run store not ready: %s", exc.one_line())
+
     def run_job(self, plan: StartPlan) -> None:
         """Background: run the remediation, posting progress to the run's chat threads as it goes."""
+        self._warm_up()
         with self._watching(plan.thread_id):
             try:
                 repo_path = self._workspace(plan)
@@ -170,6 +186,7 @@ class ChatOps:
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """Background: approve or reject through ``fixloop.runs`` (which applies the approval rules)."""
+        self._warm_up()
         self.flush(thread_id, seed=True)  # what another process already posted is not posted again
         with self._watching(thread_id):
             try:

@@ -167,6 +167,7 @@ def _category_item(view: CategoryView, iteration: int) -> ProgressItem:
     key = f"category:{iteration}:{view.id}"
     if view.root_cause:
         conf = f" (confidence {view.confidence:.2f})" if view.confidence is not None else ""
+        text = f"Diagnosed `{view.id}` ({view.kind}, {view.tests} tests): {view.title}"
         text += f"\nRoot cause: {view.root_cause}{conf}"
         key += ":diagnosed"
     return ProgressItem(key=key, kind="category", text=text, category=view)
@@ -188,6 +189,8 @@ def approval_items(run: dict[str, Any]) -> list[ProgressItem]:
     items = []
     for n, raw in enumerate(_list(run, "approvals"), start=1):
         record = _dict(raw)
+        if record.get("decision") == "refused":
+            continue  # the face that took the click answers a refusal itself
         decision, by = record.get("decision", ""), record.get("by", "")
         reason = f": {record['reason']}" if record.get("reason") else ""
         text = f"Approval record: {by} — {decision} (from {record.get('source', '?')}){reason}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -51,6 +53,10 @@ def serve_forever(
     )
     secrets = ServerSecrets.from_env()
     logging.basicConfig(level=logging.INFO, format="fixloop serve: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 PID: every thread's stack
     app = create_app(settings, runner=RunsRunner(checkpointer), options=options, secrets=secrets)
     repos = ", ".join(f"{name}={path}" for name, path in options.repos.items()) or "none"
     print(f"fixloop serve: allowed repos: {repos}", file=sys.stderr)
