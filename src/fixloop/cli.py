@@ -239,7 +239,8 @@ def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.j
     for line in report.problems:
         typer.echo(f"  BAD {line}")
     if not report.ok:
-        raise VerifyError(f"{report.out_dir}: {len(report.problems)} problems: {report.problems[0]}")
+        count = len(report.problems)
+        raise VerifyError(f"{report.out_dir}: {count} problem{'s' if count > 1 else ''}: {report.problems[0]}")
     typer.echo(f"verified: {report.out_dir} matches its record")
 
 

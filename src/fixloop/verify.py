@@ -177,6 +177,7 @@ def _tally(outcomes: Any) -> dict[str, int]:
 
 def _check_citations(doc: dict[str, Any], out_dir: Path, hashes: dict[str, str], report: VerifyReport) -> None:
     steps_checked = 0
+    before = len(report.problems)
     for rec in doc.get("iterations", []):
         for category in rec.get("categories", []):
             whys = category.get("five_whys")
@@ -196,4 +197,5 @@ def _check_citations(doc: dict[str, Any], out_dir: Path, hashes: dict[str, str],
                         report.problems.append(
                             f"{where}: why #{number} cites {cited}, which is not in its evidence ({rel})"
                         )
-    report.checked.append(f"{steps_checked} five-whys steps: citations checked against the evidence artifacts")
+    if len(report.problems) == before:
+        report.checked.append(f"{steps_checked} five-whys steps: every citation resolves to its evidence artifact")
