@@ -100,7 +100,7 @@ def run(
     out: OutOpt = None,
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "cli",
     stop_at: Annotated[
-        StopAt | None, typer.Option(help="How far fixloop may go on its own (default: [autonomy] settings, pr).")
+        StopAt | None, typer.Option(help="How far fixloop may go on its own (default: the autonomy settings, else pr).")
     ] = None,
     checkpointer: CheckpointerOpt = None,
 ) -> None:
