@@ -94,7 +94,7 @@ def fault_files(scenario: Scenario) -> list[str]:
 def show_fault(repo: Path, scenario: Scenario) -> SuiteResult:
     """Run the focus tier (and the files of the expected failures) against the broken target."""
     if scenario.extra.get("start_fails"):
-        with pytest.raises(TargetError, match="exited with code 2"):
+        with pytest.raises(TargetError, match=f"exited with code {scenario.extra.get('start_exit_code', 2)}"):
             start_target(repo)
         failed = target_status(repo)
         assert failed is not None and not failed.running and failed.error
@@ -137,6 +137,7 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
     evidence = scenario.extra.get("log_evidence")
     if evidence:
         assert any(evidence in json.dumps(entry) for entry in log_entries(repo)), f"no log line with {evidence!r}"
+    check_harder_fault(repo, scenario, broken)
 
     apply_patch(repo, scenario.gold_patch)
     git(repo, "commit", "-qam", f"fix {name}")
@@ -151,3 +152,129 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
     assert info.revision in {e["resource"]["labels"]["revision_name"] for e in log_entries(repo)}
     if name == "fake-test":
         assert str(scenario.extra["fake_test"]) in connections_seen_by_target(repo)
+
+
+# ---------------------------------------------------------------- the harder scenarios (issue #8)
+
+HARDER = {
+    "two-faults": {"server-error", "auth"},
+    "config-far-cause": {"auth"},
+    "lookalike-logs": {"server-error"},
+    "ssot-trap": {"timeout"},
+    "infra-down": {"environment"},
+}
+CODE_DIR, TESTS_DIR = "chatbackend/", "tests/"
+
+
+def patched_files(patch: Path) -> set[str]:
+    """The example-relative paths a patch touches."""
+    lines = patch.read_text().splitlines()
+    return {line.split(" ", 1)[1][2:] for line in lines if line.startswith(("--- a/", "+++ b/"))}
+
+
+def faults_of(scenario: Scenario) -> list[dict]:
+    faults = scenario.extra.get("faults", [])
+    assert isinstance(faults, list)
+    return faults
+
+
+def last_frame_file(stack_trace: str) -> str:
+    """The file of the innermost frame of a Python traceback."""
+    frames = [line.strip() for line in stack_trace.splitlines() if line.strip().startswith('File "')]
+    return frames[-1].split('"')[1] if frames else ""
+
+
+def check_harder_fault(repo: Path, scenario: Scenario, broken: SuiteResult) -> None:
+    """What the extra keys of a scenario promise, checked against the broken run."""
+    console_evidence = scenario.extra.get("console_evidence")
+    if console_evidence:
+        console = (repo / ".fixloop" / "target.console.log").read_text()
+        assert str(console_evidence) in console, console[-2000:]
+    for fault in faults_of(scenario):
+        failed = {case.nodeid for case in broken.failed}
+        assert set(fault["failing_tests"]) <= failed, (fault, broken.output)
+    if scenario.extra.get("far_from_symptom"):
+        for nodeid in scenario.extra["failing_tests"]:  # type: ignore[union-attr]
+            case = next(case for case in broken.cases if case.nodeid == nodeid)
+            assert "WebSocket connection" in case.message, case.message
+        logged = json.dumps(log_entries(repo))
+        assert scenario.expected_file not in logged, "the logs must not point at the far cause"
+    same_symptom = scenario.extra.get("same_symptom")
+    if same_symptom:
+        for nodeid in scenario.extra["failing_tests"]:  # type: ignore[union-attr]
+            case = next(case for case in broken.cases if case.nodeid == nodeid)
+            assert str(same_symptom) in case.message, case.message
+        errors = [e["jsonPayload"] for e in log_entries(repo) if "stack_trace" in e["jsonPayload"]]
+        assert errors, "the lookalike must leave a stack trace in the logs"
+        innermost = {last_frame_file(payload["stack_trace"]) for payload in errors}
+        lookalike = load_scenario(str(scenario.extra["lookalike_of"]))
+        assert all(path.endswith("/" + scenario.expected_file) for path in innermost), innermost
+        assert not any(path.endswith("/" + lookalike.expected_file) for path in innermost), innermost
+
+
+def test_harder_scenarios_and_honest_gold_patches() -> None:
+    scenarios = {s.name: s for s in list_scenarios()}
+    assert len(scenarios) >= 8 + len(HARDER) >= 12
+    for name, kinds in HARDER.items():
+        assert set(scenarios[name].expected_kinds) == kinds, name
+    for scenario in scenarios.values():
+        gold_files = patched_files(scenario.gold_patch)
+        assert gold_files, f"{scenario.name}: empty gold.patch"
+        if "test-defect" not in scenario.expected_kinds:
+            assert not any(f.startswith(TESTS_DIR) for f in gold_files), f"{scenario.name} gold edits tests"
+        if scenario.expected_file and not scenario.expected_file.startswith(TESTS_DIR):
+            assert scenario.expected_file in patched_files(scenario.fault_patch), scenario.name
+
+
+def test_two_faults_declares_one_fault_per_kind_in_different_files() -> None:
+    scenario = load_scenario("two-faults")
+    faults = faults_of(scenario)
+    assert sorted(f["kind"] for f in faults) == sorted(scenario.expected_kinds)
+    assert len({f["file"] for f in faults}) == len(faults) == 2
+    assert {f["file"] for f in faults} == patched_files(scenario.fault_patch) == patched_files(scenario.gold_patch)
+    assert scenario.expected_file in {f["file"] for f in faults}
+    tests_of = [set(f["failing_tests"]) for f in faults]
+    assert not tests_of[0] & tests_of[1], "each fault breaks its own tests"
+
+
+def test_lookalike_has_the_same_symptom_and_a_different_cause() -> None:
+    scenario = load_scenario("lookalike-logs")
+    other = load_scenario(str(scenario.extra["lookalike_of"]))
+    assert scenario.expected_kinds == other.expected_kinds
+    assert scenario.expected_file != other.expected_file
+    assert scenario.extra["failing_tests"] == other.extra["failing_tests"]
+    assert str(scenario.extra["same_symptom"]) in str(other.extra["symptom"])
+
+
+def test_far_cause_is_in_config_loading() -> None:
+    scenario = load_scenario("config-far-cause")
+    assert scenario.expected_file == "chatbackend/config.py"
+    assert patched_files(scenario.fault_patch) == {"chatbackend/config.py"}
+    assert scenario.extra["far_from_symptom"]
+
+
+def test_infra_failure_is_reported_not_fixed_in_code_or_tests() -> None:
+    scenario = load_scenario("infra-down")
+    assert scenario.extra["report_only"] is True
+    for patch in (scenario.fault_patch, scenario.gold_patch):
+        touched = patched_files(patch)
+        assert touched == {scenario.expected_file} == {"fixloop.toml"}
+        assert not any(f.startswith((CODE_DIR, TESTS_DIR)) for f in touched)
+
+
+@pytest.mark.slow
+def test_two_faults_are_independent(tmp_path: Path) -> None:
+    """Fixing one fault's file leaves exactly the other fault's tests failing."""
+    scenario = load_scenario("two-faults")
+    first, second = faults_of(scenario)
+    repo = prepare_workspace(tmp_path / "ws", scenario)
+    git(repo, "apply", f"--include={first['file']}", str(scenario.gold_patch))
+    git(repo, "commit", "-qam", f"fix {first['kind']} only")
+    start_target(repo)
+    try:
+        tests = [*first["failing_tests"], *second["failing_tests"]]
+        result = run_suite(repo, test_env(repo), *tests)
+    finally:
+        stop_target(repo)
+    assert {case.nodeid for case in result.failed} == set(second["failing_tests"]), result.output
+    assert {case.nodeid for case in result.passed} == set(first["failing_tests"]), result.output

@@ -63,6 +63,72 @@ async def run_tool(name: str, argument: str, delay_ms: float) -> str:
 ''')],
 }
 
+# Harder scenarios (issue #8): two faults at once, a far cause, a lookalike, an SSOT trap, infra down.
+EDITS["two-faults"] = [("chatbackend/tools.py",
+      '''    match = EXPRESSION.search(text)
+    if match is not None:
+        return CALCULATOR, match.group(0)
+    return ECHO, text
+''','''    match = EXPRESSION.search(text)
+    tool = CALCULATOR if match is not None else ECHO
+    return tool, match.group(0)
+'''),
+     ("chatbackend/server.py",
+      "        if token is None:\n            token = next(iter(parse_qs(query)",
+      '        if token is None and request.headers.get("Origin"):  # query tokens are for browsers only\n'
+      "            token = next(iter(parse_qs(query)")]
+
+EDITS["config-far-cause"] = [("chatbackend/config.py",
+      'DEFAULT_AGENT_MODEL = "calculator-v1"\n',
+      'DEFAULT_AGENT_MODEL = "calculator-v1"\nJWT_KEY_BYTES = 32  # HS256 signs with a 256-bit key\n'),
+     ("chatbackend/config.py",
+      "        jwt_secret=env[JWT_SECRET_ENV],\n",
+      "        jwt_secret=env[JWT_SECRET_ENV][:JWT_KEY_BYTES],\n")]
+
+EDITS["lookalike-logs"] = [("chatbackend/auth.py",
+      'DEFAULT_TTL_SECONDS = 300\n',
+      'DEFAULT_TTL_SECONDS = 300\nREQUIRED_SCOPE = "chat"  # tokens must grant the chat scope\n'),
+     ("chatbackend/auth.py",
+      "        return jwt.decode(\n",
+      "        claims = jwt.decode(\n"),
+     ("chatbackend/auth.py",
+      '''            options={"require": ["exp", "iat", "sub"]},
+        )
+''','''            options={"require": ["exp", "iat", "sub"]},
+        )
+        if REQUIRED_SCOPE not in str(claims["scope"]).split():
+            raise AuthError(f"token lacks the {REQUIRED_SCOPE!r} scope")
+        return claims
+''')]
+
+EDITS["ssot-trap"] = [("chatbackend/config.py",
+      "DEFAULT_TOOL_DELAY_MS = 50.0\n",
+      "DEFAULT_TOOL_DELAY_MS = 5000.0  # as slow as the production tool API (p50 ~5 s), so e2e runs see real timing\n")]
+
+EDITS["infra-down"] = [("fixloop.toml",
+      'health_path = "/health"\n',
+      'health_path = "/health"\nenv = { CHAT_HOST = "192.0.2.10" }   # bind address of the staging VM (its private interface)\n')]
+
+# The tempting wrong fix of a scenario, applied on top of its fault (written to trap.patch): it makes
+# the e2e suite pass but duplicates a definition that exists once (see ssot_trap in scenario.toml).
+TRAPS = {}
+
+TRAPS["ssot-trap"] = [("chatbackend/tools.py",
+      'EXPRESSION = re.compile(',
+      'DEFAULT_TOOL_DELAY_MS = 50.0  # chats must finish within the clients\' few seconds\n\nEXPRESSION = re.compile('),
+     ("chatbackend/tools.py",
+      "    await asyncio.sleep(delay_ms / 1000)\n",
+      "    await asyncio.sleep(min(delay_ms, DEFAULT_TOOL_DELAY_MS) / 1000)\n")]
+
+
+def edit(ws, edits, name):
+    for rel, old, new in edits:
+        p = ws / rel
+        text = p.read_text()
+        assert text.count(old) == 1, (name, rel, old)
+        p.write_text(text.replace(old, new))
+
+
 def run(repo, *args):
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
@@ -70,13 +136,13 @@ for name, edits in EDITS.items():
     ws = Path(tempfile.mkdtemp()) / name
     shutil.rmtree(ws, ignore_errors=True)
     prepare_workspace(ws, None)
-    for rel, old, new in edits:
-        p = ws / rel
-        text = p.read_text()
-        assert text.count(old) == 1, (name, rel, old)
-        p.write_text(text.replace(old, new))
+    edit(ws, edits, name)
     fault = run(ws, "diff")
     run(ws, "commit", "-qam", "fault")
+    if name in TRAPS:
+        edit(ws, TRAPS[name], name)
+        trap = run(ws, "diff")
+        run(ws, "checkout", "--", ".")
     for rel, old, new in reversed(edits):
         p = ws / rel
         p.write_text(p.read_text().replace(new, old, 1))
@@ -85,4 +151,6 @@ for name, edits in EDITS.items():
     out.mkdir(parents=True, exist_ok=True)
     (out / "fault.patch").write_text(fault)
     (out / "gold.patch").write_text(gold)
+    if name in TRAPS:
+        (out / "trap.patch").write_text(trap)
     print(name, len(fault), len(gold))

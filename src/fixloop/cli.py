@@ -519,27 +519,44 @@ def eval_cmd(
     reruns: Annotated[
         int | None, typer.Option(min=0, help="Re-runs of failing tests for flakiness (default: tests.flaky_reruns).")
     ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Scenarios run in parallel (worker processes).")] = 2,
+    work_dir: Annotated[
+        Path | None, typer.Option("--work-dir", help="Keep every scenario's work folder and run here.")
+    ] = None,
 ) -> None:
     """Run the eval scenarios and print the metrics table."""
-    if stage != EvalStage.triage:
-        not_ready(f"eval --stage {stage.value}", 8)
-    from fixloop.evaluation.triage_eval import render_markdown, run_triage_eval
+    from fixloop.evaluation.results_table import render_report
+    from fixloop.evaluation.runner import run_eval
+    from fixloop.evaluation.triage_eval import render_markdown
     from fixloop.scenarios import list_scenarios, load_scenario
 
     chosen = [load_scenario(scenario)] if scenario else list_scenarios()
     if not chosen:
         raise UsageError("no scenario found under evals/scenarios", hint="run from a fixloop checkout")
-    if llm != LLMMode.none:
+    if stage == EvalStage.triage and llm != LLMMode.none:
         typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
 
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    result = run_triage_eval(chosen, reruns=reruns, progress=None if json_out else progress)
-    result.llm = llm.value
-    text = result.model_dump_json(indent=2) if json_out else render_markdown(result)
+    report = run_eval(
+        chosen,
+        stage=stage.value,
+        llm=llm.value,
+        workers=workers,
+        reruns=reruns,
+        work_root=work_dir.expanduser().resolve() if work_dir else None,
+        command="fixloop " + " ".join(sys.argv[1:]),
+        progress=None if json_out else progress,
+    )
+    if stage == EvalStage.triage:  # the triage eval's own output, unchanged
+        assert report.triage is not None
+        report.triage.llm = llm.value
+        text = report.triage.model_dump_json(indent=2) if json_out else render_markdown(report.triage)
+    else:
+        text = report.model_dump_json(indent=2) if json_out else render_report(report)
     typer.echo(text, nl=not text.endswith("\n"))
-    if not result.met:
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -24,12 +24,6 @@ def test_eval_of_the_handshake_scenario_through_the_cli(run_cli: CliRunner) -> N
     assert result["totals"]["category_accuracy"] == 1.0 and result["met"]
 
 
-def test_other_stages_are_not_ready(run_cli: CliRunner) -> None:
-    proc = run_cli("eval", "--stage", "fix")
-    assert proc.returncode == 2
-    assert "lands with issue #8" in proc.stderr
-
-
 def test_unknown_scenario_is_one_line(run_cli: CliRunner) -> None:
     proc = run_cli("eval", "--stage", "triage", "--scenario", "no-such-thing")
     assert proc.returncode == 2

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import socket
 import stat
 import sys
@@ -91,6 +90,7 @@ def test_fallback_timeout_dumps_stacks_without_pytest_timeout(tmp_path: Path) ->
     assert after.outcome == "passed"
 
 
+@pytest.mark.slow
 def test_hung_run_is_killed_at_the_run_timeout(tmp_path: Path) -> None:
     repo = write_files(
         tmp_path / "repo",
@@ -126,15 +126,19 @@ def test_repo_venv_interpreter_is_preferred_and_env_is_passed(tmp_path: Path) ->
     assert [r.outcome for r in run.results] == ["passed"]
 
 
-def test_configured_command_is_used_without_a_venv(tmp_path: Path) -> None:
-    repo = write_files(tmp_path / "repo", {"tests/test_one.py": "def test_one():\n    pass\n"})
+def test_configured_command_and_repo_relative_nodeids_from_a_subfolder_rootdir(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {"backend/pytest.ini": "[pytest]\n", "backend/tests/test_sub.py": "def test_sub():\n    pass\n"},
+    )
     prefix = [sys.executable, "-m", "pytest", "-o", "console_output_style=classic"]
-    run = run_tests(repo, ["tests/test_one.py"], Settings(tests=TestSettings(command=prefix)), out_dir=tmp_path / "o")
+    run = run_tests(repo, ["backend/tests"], Settings(tests=TestSettings(command=prefix)), out_dir=tmp_path / "o")
     assert run.command[:5] == prefix
-    assert [r.nodeid for r in run.results] == ["tests/test_one.py::test_one"]
+    # pytest's rootdir is backend/, yet node ids stay relative to the repo (runnable from its root)
+    assert [r.nodeid for r in run.results] == ["backend/tests/test_sub.py::test_sub"]
 
 
-@pytest.mark.skipif(os.cpu_count() is None, reason="needs a cpu count")
+@pytest.mark.slow
 def test_parallel_workers_via_xdist_keep_every_record(tmp_path: Path, target_listener: socket.socket) -> None:
     port = target_listener.getsockname()[1]
     body = f"import socket\n\ndef test_{{i}}():\n    socket.create_connection(('127.0.0.1', {port})).close()\n"
@@ -143,15 +147,6 @@ def test_parallel_workers_via_xdist_keep_every_record(tmp_path: Path, target_lis
     assert run.command[run.command.index("-n") + 1] == "2"
     assert sorted(r.nodeid for r in run.results) == [f"tests/test_p{i}.py::test_{i}" for i in range(4)]
     assert all(r.outcome == "passed" and r.connections[0].port == port for r in run.results)
-
-
-def test_nodeids_stay_repo_relative_when_pytest_rootdir_is_a_subfolder(tmp_path: Path) -> None:
-    repo = write_files(
-        tmp_path / "repo",
-        {"backend/pytest.ini": "[pytest]\n", "backend/tests/test_sub.py": "def test_sub():\n    pass\n"},
-    )
-    run = run_tests(repo, ["backend/tests"], Settings(), out_dir=tmp_path / "o")
-    assert [r.nodeid for r in run.results] == ["backend/tests/test_sub.py::test_sub"]
 
 
 def test_missing_repo_is_a_test_run_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 from fixloop.records import ProbeReport, Selection, TestPhaseReport
 
@@ -32,12 +33,12 @@ def show_test_phase(report: TestPhaseReport, console: Console, results_file: str
     shown = " ".join(run.command)
     console.print(f"[bold]command[/bold] {shown[:300]}{' …' if len(shown) > 300 else ''}", markup=True)
     console.print(f"{counts} in {seconds:.2f} s (exit {run.exit_code}{', TIMED OUT' if run.timed_out else ''})")
+    lines = Text()  # one Text for every result line: per-line markup parsing is slow on big runs
     for r in run.results:
-        style = OUTCOME_STYLE.get(r.outcome, "white")
         extra = f" ({r.skip_reason})" if r.skip_reason else ""
-        console.print(
-            f"  [{style}]{r.outcome.upper():8}[/{style}] {r.duration:7.3f}s {r.nodeid}{extra}", highlight=False
-        )
+        lines.append(f"  {r.outcome.upper():8}", style=OUTCOME_STYLE.get(r.outcome, "white"))
+        lines.append(f" {r.duration:7.3f}s {r.nodeid}{extra}\n")
+    console.print(lines, end="")
     for r in run.failures():
         console.rule(f"[red]{r.nodeid}[/red] ({r.phase})")
         console.print(r.longrepr[-3000:], markup=False, highlight=False)
