@@ -99,7 +99,9 @@ def run(
     max_iterations: Annotated[int | None, typer.Option(min=1)] = None,
     out: OutOpt = None,
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "cli",
-    stop_at: Annotated[StopAt, typer.Option(help="How far fixloop may go on its own.")] = StopAt.pr,
+    stop_at: Annotated[
+        StopAt | None, typer.Option(help="How far fixloop may go on its own (default: the autonomy settings, else pr).")
+    ] = None,
     checkpointer: CheckpointerOpt = None,
 ) -> None:
     """Run the whole remediation loop on a repository."""
@@ -114,7 +116,7 @@ def run(
         config_file=config,
         out_dir=out,
         max_iterations=max_iterations,
-        stop_at=stop_at.value,
+        stop_at=stop_at.value if stop_at else None,
         checkpointer=checkpointer,
     )
     thread_id = start_run(request, notifier=TerminalNotifier())
@@ -128,6 +130,7 @@ def demo(
     out: OutOpt = None,
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "demo",
     checkpointer: CheckpointerOpt = None,
+    stop_at: Annotated[StopAt, typer.Option(help="How far the demo may go on its own.")] = StopAt.merge,
 ) -> None:
     """Copy the bundled example, break it with a scenario's fault, start it and run the loop on it."""
     from fixloop.demo import run_demo
@@ -140,6 +143,7 @@ def demo(
         requested_by=requested_by,
         checkpointer=checkpointer,
         notifier=TerminalNotifier(),
+        stop_at=stop_at.value,
     )
     _print_summary(result.run)
     if result.target_running:
@@ -219,13 +223,25 @@ def _print_summary(doc: dict[str, Any]) -> None:
 @app.command("stop-at")
 def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None) -> None:
     """Lower how far a running remediation may go on its own."""
-    not_ready("stop-at", 9)
+    from fixloop.autonomy import lower_stop_at
+
+    typer.echo(lower_stop_at(thread, level.value, checkpointer=checkpointer))
 
 
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
-    not_ready("verify", 9)
+    from fixloop.verify import VerifyError, verify_run_dir
+
+    report = verify_run_dir(out)
+    for line in report.checked:
+        typer.echo(f"  ok  {line}")
+    for line in report.problems:
+        typer.echo(f"  BAD {line}")
+    if not report.ok:
+        count = len(report.problems)
+        raise VerifyError(f"{report.out_dir}: {count} problem{'s' if count > 1 else ''}: {report.problems[0]}")
+    typer.echo(f"verified: {report.out_dir} matches its record")
 
 
 # ---------------------------------------------------------------- stages

@@ -116,6 +116,19 @@ class RedactionSettings(Section):
     secret_env_names: list[str] = Field(default_factory=list)  # extra env var names whose values are secret
 
 
+AutonomyLevel = Literal["diagnose", "patch", "pr", "merge"]
+
+
+class AutonomySettings(Section):
+    """How far fixloop may go on its own: a default level, per-focus levels, score gates per level."""
+
+    default: AutonomyLevel = "pr"
+    focus: dict[str, AutonomyLevel] = Field(default_factory=dict)  # e.g. {"websockets": "merge"}
+    # the lowest fixability score a category needs to reach each level on its own
+    gates: dict[str, float] = Field(default_factory=lambda: {"patch": 0.4, "pr": 0.66, "merge": 0.66})
+    fix_flaky: bool = False  # a flaky category gets a report, not a code fix, unless this is set
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
@@ -130,6 +143,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -42,6 +42,7 @@ def run_demo(
     requested_by: str = "demo",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    stop_at: Literal["diagnose", "patch", "pr", "merge"] = "merge",
 ) -> DemoResult:
     chosen = load_scenario(scenario or DEFAULT_SCENARIO)
     thread_id = new_thread_id()
@@ -62,6 +63,7 @@ def run_demo(
         checkpointer=checkpointer,
         thread_id=thread_id,
         extra={STOP_TARGET_AT_END: True},  # the run stops the target when it ends, in whichever process
+        stop_at=stop_at,
     )
     try:
         start_run(request, notifier=notifier)

@@ -22,9 +22,11 @@ from langgraph.types import Command
 
 from fixloop.agents.reporter import redact_tree, run_json, write_report
 from fixloop.approval import check_approver
+from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
+from fixloop.costs import run_cost
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
 from fixloop.integrations.codehost import build_codehost
@@ -55,7 +57,8 @@ class RunRequest:
     config_file: Path | None = None
     out_dir: Path | None = None
     max_iterations: int | None = None
-    stop_at: Literal["diagnose", "patch", "pr", "merge"] = "pr"
+    # None: the settings' level for the focus ([autonomy]); callers that drive approvals ask for "merge"
+    stop_at: Literal["diagnose", "patch", "pr", "merge"] | None = "merge"
     scenario: str | None = None  # for the scripted model: whose gold patch it replays
     checkpointer: str | None = None  # sqlite path or postgresql:// URL; default sqlite in FIXLOOP_HOME
     thread_id: str | None = None  # chosen by the caller (e.g. a Slack thread), else generated
@@ -75,6 +78,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     out_dir = (request.out_dir or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
     stored = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
     settings = _settings(stored)
+    stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
     with open_store(request.checkpointer) as store:
         if store.index.get(thread_id) is not None:
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
@@ -98,11 +102,13 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 source=request.source,
                 llm_mode=request.llm,
                 model_name=ctx.model.name if ctx.model is not None else "",
-                stop_at=request.stop_at,
+                stop_at=stored["stop_at"],
                 max_iterations=settings.limits.max_iterations,
                 max_fix_attempts=settings.limits.max_fix_attempts,
                 max_seconds=settings.limits.max_seconds,
                 scenario=request.scenario,
+                gates=dict(settings.autonomy.gates),
+                stress_runs=settings.limits.stress_runs,
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
@@ -185,7 +191,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     try:
         for values in graph.stream(graph_input, config, context=ctx, stream_mode="values", durability="sync"):
             if isinstance(values, dict) and "run" in values:
-                write_report(values, ctx.out_dir, ctx.redactor)
+                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
     except Exception as exc:
         message = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
         state = graph.get_state(config).values
@@ -193,7 +199,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
         entry.request["error"] = message
         record_run(entry, store)
         if state:
-            write_report(state, ctx.out_dir, ctx.redactor, error=message)
+            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx))
         ctx.notify(f"run {entry.thread_id} stopped with an error: {message}", kind="error")
         raise
     snapshot = graph.get_state(config)
@@ -202,12 +208,17 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.status = status
     entry.request.pop("error", None)
     record_run(entry, store)
-    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor)
+    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
     if status in TERMINAL and entry.request.get("extra", {}).get(STOP_TARGET_AT_END):
         stop_target(ctx.repo)  # a demo's target lives as long as its run
     kind = "approval" if status == "awaiting_approval" else "done"
     ctx.notify(f"run {entry.thread_id}: {status} — {state.get('outcome', '')}".rstrip(" —"), kind=kind)
     return doc
+
+
+def _cost(ctx: RunContext) -> dict[str, Any]:
+    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far."""
+    return run_cost(ctx.out_dir, ctx.model, ctx.settings.llm.prices)
 
 
 @contextmanager

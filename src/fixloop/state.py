@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from fixloop.agents.stress import StressResult
 from fixloop.records import (
     ApprovalRecord,
     AuditResult,
@@ -31,6 +32,7 @@ from fixloop.records import (
     TierVerdict,
     utc_now,
 )
+from fixloop.run_record import PhaseRecord
 
 RunStatusValue = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 StopAt = Literal["diagnose", "patch", "pr", "merge"]
@@ -54,6 +56,8 @@ class RunInfo(Record):
     max_seconds: float = 3600.0
     scenario: str | None = None
     started_at: datetime = Field(default_factory=utc_now)
+    gates: dict[str, float] = Field(default_factory=dict)  # fixability score -> level ([autonomy] gates)
+    stress_runs: int = 0  # re-runs of the formerly failing tests before a PR ([limits] stress_runs)
 
 
 class Event(Record):
@@ -77,6 +81,7 @@ class IterationRecord(Record):
     verdicts: list[TierVerdict] = Field(default_factory=list)
     categories: list[Category] = Field(default_factory=list)
     revision: str | None = None
+    phase: PhaseRecord | None = None  # the verifiable record of this iteration's test phase
 
 
 class FixAttempt(Record):
@@ -86,6 +91,7 @@ class FixAttempt(Record):
     validated: bool = False
     outcome: str = ""  # why it was kept or sent back
     feedback: str = ""  # what the fixer was told for this attempt
+    stress: StressResult | None = None  # re-runs of the formerly failing tests after validation
 
 
 class Investigation(Record):

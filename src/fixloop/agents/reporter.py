@@ -14,6 +14,7 @@ from typing import Any
 
 from fixloop.agents.worklog_sections import render_worklog
 from fixloop.redaction import Redactor
+from fixloop.run_record import record_section, trust_markdown, trust_worklog
 from fixloop.state import Investigation, RunInfo
 
 WORKLOG = "worklog.md"
@@ -121,13 +122,22 @@ def redact_tree(value: Any, redactor: Redactor) -> Any:
 
 
 def write_report(
-    state: Mapping[str, Any], out_dir: Path, redactor: Redactor, *, error: str | None = None
+    state: Mapping[str, Any],
+    out_dir: Path,
+    redactor: Redactor,
+    *,
+    error: str | None = None,
+    cost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write run.json and worklog.md for ``state`` (redacted, atomically); return the run.json document."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = redact_tree(run_json(state, error=error), redactor)
+    doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
+    if cost is not None:
+        doc["cost"] = cost
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
-    _atomic_write(out_dir / WORKLOG, redactor.redact(render_worklog(state, error=error)))
+    worklog = render_worklog(state, error=error) + trust_worklog(state, cost)
+    _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))
     return doc
 
 
@@ -166,4 +176,5 @@ def pr_body(run: RunInfo, inv: Investigation) -> str:
     else:
         lines.append(f"{'passed' if inv.audit.passed else 'failed'} ({inv.audit.reviewer})")
         lines.extend(f"- {f.check}: {f.message}" for f in inv.audit.findings)
+    lines.extend(["", "## Trust", *trust_markdown(run, inv)])
     return "\n".join(lines) + "\n"

@@ -22,7 +22,10 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
+from fixloop.agents.stress import stress_in_worktree
+from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
+from fixloop.costs import budget_finding, budget_reason, is_budget_error
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
@@ -96,6 +99,8 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
                 redact=ctx.redactor.redact,
             )
         except ModelError as exc:
+            if is_budget_error(exc):
+                findings.append(budget_finding(exc, "five whys"))
             findings.append(
                 Finding(
                     kind="model-degraded",
@@ -112,7 +117,9 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
 
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
-    if runtime.context.model is None or state["run"].stop_at == "diagnose":
+    flaky_report_only = state["category"].kind == "flaky" and not runtime.context.settings.autonomy.fix_flaky
+    capped = bool(budget_reason(state.get("findings", [])))
+    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or flaky_report_only or capped:
         return "finish"
     return "fix"
 
@@ -136,7 +143,13 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
         )
     except ModelError as exc:
         attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
-        return {"attempts": attempts, "events": [_event(state, "fix", f"attempt {number}: the model gave no patch")]}
+        update: dict[str, Any] = {
+            "attempts": attempts,
+            "events": [_event(state, "fix", f"attempt {number}: the model gave no patch")],
+        }
+        if is_budget_error(exc):
+            update["findings"] = [*state.get("findings", []), budget_finding(exc, f"fix attempt {number}")]
+        return update
     attempts.append(FixAttempt(attempt=number, fix=fix, feedback=feedback))
     text = f"attempt {number}: {fix.summary} ({', '.join(fix.files) or 'no files'})"
     ctx.notify(f"{state['category'].id}: fix {text}")
@@ -166,6 +179,8 @@ def route_after_fix(state: InvestigationState) -> Literal["validate", "fix", "fi
 
 
 def _retry_or_finish(state: InvestigationState) -> Literal["fix", "finish"]:
+    if budget_reason(state.get("findings", [])):
+        return "finish"  # a cap is reached: no further model call on this branch
     limit = state["run"].max_fix_attempts
     return "fix" if len(state.get("attempts", [])) < limit else "finish"
 
@@ -180,6 +195,7 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     branch = branch_name(ctx.thread_id, state["iteration"], state["category"].id)
     worktree = fixloop_home() / "worktrees" / ctx.thread_id / f"i{state['iteration']}-{state['category'].id}"
     detail = ""
+    findings = list(state.get("findings", []))
     try:
         _fresh_worktree(ctx.repo, worktree, branch)
         apply_patch(worktree, fix.patch)
@@ -191,6 +207,21 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         if not failures and passed:
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
+            if state["run"].stress_runs > 0:
+                stress = stress_in_worktree(
+                    ctx,
+                    worktree,
+                    state["category"].tests,
+                    runs=state["run"].stress_runs,
+                    iteration=state["iteration"],
+                    name=f"iter-{state['iteration']}-stress-{state['category'].id}-attempt-{attempt.attempt}",
+                )
+                attempt.stress = stress
+                attempt.outcome += f"; stress: {stress.describe()}"
+                if stress.failures:
+                    attempt.validated = False
+                    attempt.outcome = f"stress re-runs failed: {stress.describe()}"
+                    findings.append(stress.finding(state["category"].id))
         else:
             names = ", ".join(r.nodeid for r in failures[:5]) or "nothing passed"
             attempt.outcome = f"validation failed: {len(failures)} failing after the patch ({names})"
@@ -201,7 +232,11 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     attempt.fix = fix.model_copy(update={"validated": attempt.validated, "validation": attempt.outcome})
     attempts[-1] = attempt
     ctx.notify(f"{state['category'].id}: {attempt.outcome}")
-    return {"attempts": attempts, "events": [_event(state, "validate", attempt.outcome, detail=detail)]}
+    return {
+        "attempts": attempts,
+        "findings": findings,
+        "events": [_event(state, "validate", attempt.outcome, detail=detail)],
+    }
 
 
 def _validation_targets(state: InvestigationState) -> list[str]:

@@ -21,14 +21,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Command, Send, interrupt
 
+from fixloop.agents.fixability import fixability, may_reach
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize
 from fixloop.approval import approved_prs, check_approver
+from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
+from fixloop.costs import budget_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
 from fixloop.records import ApprovalRecord, DeployRecord, PullRequestRecord, utc_now
+from fixloop.run_record import capture_phase
 from fixloop.state import Event, Investigation, InvestigationInput, IterationRecord, RemediationState
 from fixloop.target import target_status, test_env
 from fixloop.tools.realness import check_realness
@@ -101,8 +105,9 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
     test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
+    phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
-        update={"selection": selection, "test_run": test_run, "revision": test_run.revision}
+        update={"selection": selection, "test_run": test_run, "revision": test_run.revision, "phase": phase}
     )
     text = (
         f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
@@ -194,14 +199,29 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
     text = f"collected {len(investigations)} investigations, {len(fixed)} with an accepted fix"
     runtime.context.notify(text)
     update: dict[str, Any] = {"events": [_event(state, "collect", text)], "feedback": ""}
+    level = effective_level(run)
     if run.llm_mode == "none" or runtime.context.model is None:
         update.update(status="diagnosed", outcome="diagnosed without a model (--llm none): no patch proposed")
-    elif run.stop_at == "diagnose":
+    elif level == "diagnose":
         update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
+    elif (
+        not fixed
+        and investigations
+        and all(inv.category.kind == "flaky" and not inv.attempts for inv in investigations)
+    ):
+        names = ", ".join(inv.category.id for inv in investigations)
+        text = f"flaky failures ({names}) reported; a flaky category gets no code fix ([autonomy] fix_flaky)"
+        update.update(status="diagnosed", outcome=text)
+    elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
+        update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:
         update.update(status="gave_up", outcome="no fix passed validation and the SSOT audit")
-    elif run.stop_at == "patch":
+    elif level == "patch":
         update.update(status="diagnosed", outcome="validated patches ready; stopped before PRs (--stop-at patch)")
+    elif not [inv for inv in fixed if may_reach(inv, run.gates, "pr")]:
+        scores = ", ".join(f"{inv.category.id} {fixability(inv, run.gates).score:.2f}" for inv in fixed)
+        text = f"validated patches scored below the PR gate ({scores}): stopped before PRs"
+        update.update(status="diagnosed", outcome=text)
     return update
 
 
@@ -221,6 +241,8 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
     for inv in _current_investigations(state):
         if inv.outcome != "fixed" or inv.branch is None or inv.fix is None:
             continue
+        if not may_reach(inv, run.gates, "pr"):
+            continue  # its fixability score stops it before a PR (run.json "fixability")
         title = f"fixloop: {inv.fix.summary} [{inv.category.id}]"
         body = ctx.redactor.redact(pr_body(run, inv))
         pr = ctx.codehost.open_or_update_pr(
@@ -234,13 +256,18 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
         updated.append(inv.model_copy(update={"pr": pr}))
         prs.append(pr)
     listing = ", ".join(f"#{p.number} {p.url}" for p in prs)
-    ctx.notify(f"PRs ready for approval: {listing}", kind="approval")
-    return {
+    update: dict[str, Any] = {
         "investigations": updated,
         "prs": prs,
         "status": "awaiting_approval",
         "events": [_event(state, "open_prs", f"opened or updated {len(prs)} PRs: {listing}")],
     }
+    if effective_level(run) != "merge":
+        update.update(status="diagnosed", outcome=f"PRs opened ({listing}); stopped before merge (--stop-at pr)")
+        ctx.notify(f"PRs opened, not merged (stop at pr): {listing}")
+    else:
+        ctx.notify(f"PRs ready for approval: {listing}", kind="approval")
+    return update
 
 
 # ---------------------------------------------------------------- 8: approval
@@ -306,11 +333,18 @@ def refix_fan_out(state: RemediationState) -> list[Send]:
 # ---------------------------------------------------------------- 9: merge, deploy
 
 
-def merge_node(state: RemediationState, runtime: Runtime[RunContext]) -> Command[Literal["deploy", "approval"]]:
+def merge_node(
+    state: RemediationState, runtime: Runtime[RunContext]
+) -> Command[Literal["deploy", "approval", "__end__"]]:
     """Merge exactly the PRs a valid recorded approval covers, whatever the resume value said."""
     ctx = runtime.context
     assert ctx.codehost is not None
     run = state["run"]
+    if (level := effective_level(run)) != "merge":
+        text = f"merge skipped: the run's level was lowered to {level} (fixloop stop-at); the PRs stay open"
+        ctx.notify(text)
+        update = {"status": "diagnosed", "outcome": text, "events": [_event(state, "merge", text)]}
+        return Command(update=update, goto="__end__")
     pending = _open_prs(state)
     allowed = approved_prs(ctx.settings.approval, requested_by=run.requested_by, approvals=state.get("approvals", []))
     unapproved = [pr.number for pr in pending if pr.number not in allowed]
@@ -416,7 +450,7 @@ def build_graph(*, checkpointer: Checkpointer = None) -> CompiledStateGraph[Any,
     builder.add_node("open_prs", open_prs_node)
     builder.add_node("approval", approval_node, destinations=("merge", "refix", "approval"))
     builder.add_node("refix", refix_node)
-    builder.add_node("merge", merge_node, destinations=("deploy", "approval"))
+    builder.add_node("merge", merge_node, destinations=("deploy", "approval", END))
     builder.add_node("deploy", deploy_node)
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "select")
@@ -426,7 +460,7 @@ def build_graph(*, checkpointer: Checkpointer = None) -> CompiledStateGraph[Any,
     builder.add_conditional_edges("categorize", fan_out, ["investigate", END])
     builder.add_edge("investigate", "collect")
     builder.add_conditional_edges("collect", route_after_collect, ["open_prs", END])
-    builder.add_edge("open_prs", "approval")
+    builder.add_conditional_edges("open_prs", route_on_status("approval"), ["approval", END])
     builder.add_conditional_edges("refix", refix_fan_out, ["investigate"])
     builder.add_conditional_edges("deploy", route_after_deploy, ["run_tests", END])
     return builder.compile(checkpointer=checkpointer, name="remediation")

@@ -1,0 +1,128 @@
+"""Stress re-runs: before a PR, the formerly failing tests run K more times against the patched code.
+
+One green run proves little when the failure was intermittent: any failure in
+the K re-runs blocks the PR (the attempt is no longer validated) and becomes a
+finding. All K re-runs happen in one real pytest process (``stress_plugin``), each a test item of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from fixloop.config import Settings
+from fixloop.records import Finding, Record, TestRun
+from fixloop.run_record import PhaseRecord
+from fixloop.tools.run_tests import run_tests
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "stress_plugin"
+PLUGIN_NAME = "fixloop_stress"
+_STRESS_ID = re.compile(r"\[(?:(?P<params>.*)-)?stress(?P<run>\d+)\]$")
+
+
+class StressRun(Record):
+    run: int
+    counts: dict[str, int] = Field(default_factory=dict)
+    failing: list[str] = Field(default_factory=list)
+    exit_code: int = 0
+
+
+class StressResult(Record):
+    runs: int
+    tests: list[str] = Field(default_factory=list)
+    results: list[StressRun] = Field(default_factory=list)
+    phase: PhaseRecord | None = None  # the verifiable record of the re-runs' pytest process
+
+    @property
+    def failures(self) -> int:
+        """Re-runs with a failing, erroring or missing test."""
+        return sum(1 for r in self.results if r.failing)
+
+    def describe(self) -> str:
+        per_run = "; ".join(
+            f"#{r.run} " + (", ".join(f"{v} {k}" for k, v in sorted(r.counts.items())) or "no results")
+            for r in self.results
+        )
+        return f"{self.runs - self.failures}/{self.runs} re-runs green ({per_run})"
+
+    def finding(self, category_id: str) -> Finding:
+        failing = sorted({t for r in self.results for t in r.failing})
+        return Finding(
+            kind="stress-failure",
+            message=f"{category_id}: the patch is not proven: {self.failures} of {self.runs} stress re-runs failed",
+            evidence=f"failing in a re-run: {', '.join(failing[:5])}; {self.describe()}",
+            severity="error",
+        )
+
+
+def split_stress_id(nodeid: str) -> tuple[str, int]:
+    """``test_x[p-stress3]`` -> (``test_x[p]``, 3); a node id without a repetition -> (it, 0)."""
+    match = _STRESS_ID.search(nodeid)
+    if match is None:
+        return nodeid, 0
+    params = match.group("params")
+    base = nodeid[: match.start()] + (f"[{params}]" if params else "")
+    return base, int(match.group("run"))
+
+
+def stress_rerun(
+    repo: Path,
+    tests: list[str],
+    settings: Settings,
+    *,
+    runs: int,
+    out_dir: Path,
+    env: dict[str, str] | None = None,
+    record: Callable[[TestRun], PhaseRecord] | None = None,
+) -> StressResult:
+    """Run ``tests`` ``runs`` times (one pytest process, one item per repetition); a run fails when
+    any test fails or errors in it, or a test asked for by node id is missing from it."""
+    child_env = dict(env or {})
+    inherited = child_env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), inherited) if p)
+    child_env["FIXLOOP_STRESS_RUNS"] = str(runs)
+    test_run = run_tests(repo, tests, settings, env=child_env, out_dir=out_dir, extra_args=["-p", PLUGIN_NAME])
+    per_run: dict[int, dict[str, str]] = {n: {} for n in range(1, runs + 1)}
+    for result in test_run.results:
+        base, number = split_stress_id(result.nodeid)
+        per_run.setdefault(number, {})[base] = result.outcome
+    stress = StressResult(runs=runs, tests=list(tests), phase=record(test_run) if record else None)
+    for number in range(1, runs + 1):
+        outcomes = per_run.get(number, {})
+        failing = [nodeid for nodeid, outcome in outcomes.items() if outcome in ("failed", "error")]
+        failing += [t for t in tests if "::" in t and t not in outcomes]  # asked for, never reported
+        if not outcomes:
+            failing = failing or ["(no test ran)"]
+        counts: dict[str, int] = {}
+        for outcome in outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        stress.results.append(StressRun(run=number, counts=counts, failing=failing, exit_code=test_run.exit_code))
+    if test_run.collection_errors:
+        for run in stress.results:
+            run.failing.append("(collection error)")
+    return stress
+
+
+def stress_in_worktree(
+    ctx: Any, worktree: Path, tests: list[str], *, runs: int, iteration: int, name: str
+) -> StressResult:
+    """``stress_rerun`` against a target started from ``worktree`` (stopped afterwards), recorded as a phase."""
+    from fixloop.run_record import capture_phase
+    from fixloop.target import start_target, stop_target, test_env
+
+    def record(test_run: TestRun) -> PhaseRecord:
+        return capture_phase(ctx, test_run, iteration=iteration, name=name, kind="stress")
+
+    out_dir = ctx.out_dir / f"iteration-{iteration}" / name
+    start_target(worktree)
+    try:
+        return stress_rerun(
+            worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=test_env(worktree), record=record
+        )
+    finally:
+        stop_target(worktree)
