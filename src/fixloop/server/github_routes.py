@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from fixloop.server.chatops import ChatOps, StartPlan
 from fixloop.server.commands import USAGE, check_text, parse_start
 from fixloop.server.faces import github_key
 from fixloop.server.options import ServerOptions
+from fixloop.server.payloads import GithubIssueEvent, shape_error
 from fixloop.server.responses import disabled, unauthorized
 from fixloop.server.secrets import ServerSecrets
 from fixloop.server.workers import BusyError
@@ -82,19 +84,22 @@ class GithubRoutes:
             return accepted("pong", status=200)
         if not isinstance(payload, dict) or "issue" not in payload:
             return accepted("ignored")
-        sender = payload.get("sender") or {}
-        if sender.get("type") == "Bot":
+        try:
+            hook = GithubIssueEvent.model_validate(payload)
+        except ValidationError as exc:
+            return JSONResponse({"error": shape_error(exc)}, status_code=422)
+        if hook.sender is not None and hook.sender.type == "Bot":
             return accepted("ignored")
-        if event == "issue_comment" and payload.get("action") == "created":
-            args = fixloop_line(str((payload.get("comment") or {}).get("body", "")))
+        if event == "issue_comment" and hook.action == "created":
+            args = fixloop_line((hook.comment.body or "") if hook.comment else "")
             if args is None:
                 return accepted("ignored")
-            return await self._command(payload, args)
-        if event == "issues" and payload.get("action") == "labeled":
-            if (payload.get("label") or {}).get("name") != TRIGGER_LABEL:
+            return await self._command(hook, args)
+        if event == "issues" and hook.action == "labeled":
+            if hook.label is None or hook.label.name != TRIGGER_LABEL:
                 return accepted("ignored")
-            args = fixloop_line(str(payload["issue"].get("body") or "")) or self.options.default_focus
-            return await self._command(payload, args)
+            args = fixloop_line(hook.issue.body or "") or self.options.default_focus
+            return await self._command(hook, args)
         return accepted("ignored")
 
     def _repo(self, full_name: str) -> str | None:
@@ -103,10 +108,10 @@ class GithubRoutes:
                 return name
         return None
 
-    async def _command(self, payload: dict[str, Any], args: str) -> Response:
-        full_name = str((payload.get("repository") or {}).get("full_name", ""))
-        number = int(payload["issue"].get("number", 0))
-        login = str((payload.get("sender") or {}).get("login", ""))
+    async def _command(self, hook: GithubIssueEvent, args: str) -> Response:
+        full_name = hook.repository.full_name if hook.repository else ""
+        number = hook.issue.number
+        login = hook.sender.login if hook.sender else ""
         repo = self._repo(full_name)
         if repo is None:
             log.warning("webhook for %s ignored: not an allowed repo", full_name)

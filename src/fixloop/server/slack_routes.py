@@ -12,6 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from pydantic import ValidationError
 from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from fixloop.server.chatops import ChatOps, StartPlan
 from fixloop.server.commands import USAGE, check_word, parse_reply, parse_start
 from fixloop.server.faces import slack_key
 from fixloop.server.options import ServerOptions
+from fixloop.server.payloads import SlackBlockActions, SlackEnvelope, SlackMessageEvent, shape_error
 from fixloop.server.progress import find_category
 from fixloop.server.responses import disabled, unauthorized
 from fixloop.server.secrets import ServerSecrets
@@ -53,7 +55,11 @@ class SlackRoutes:
         if self.verifier is None:
             return None, disabled(route, self.secrets.missing_slack())
         body = await request.body()
-        if not self.verifier.is_valid_request(body, dict(request.headers)):
+        try:
+            valid = self.verifier.is_valid_request(body, dict(request.headers))
+        except (ValueError, UnicodeDecodeError):  # a non-integer timestamp, a non-UTF-8 body
+            valid = False
+        if not valid:
             return None, unauthorized("invalid or expired Slack signature")
         return body, None
 
@@ -148,17 +154,22 @@ class SlackRoutes:
             return refusal or unauthorized("no body")
         form = parse_qs(body.decode("utf-8", "replace"))
         try:
-            payload = json.loads(form.get("payload", ["{}"])[0])
+            raw = json.loads(form.get("payload", ["{}"])[0])
+            if SlackEnvelope.model_validate(raw).type != "block_actions":
+                return Response(status_code=200)
+            payload = SlackBlockActions.model_validate(raw)
         except json.JSONDecodeError:
             return JSONResponse({"error": "payload is not JSON"}, status_code=400)
-        if payload.get("type") != "block_actions" or not payload.get("actions"):
+        except ValidationError as exc:
+            return JSONResponse({"error": shape_error(exc)}, status_code=400)
+        if not payload.actions:
             return Response(status_code=200)
-        action = payload["actions"][0]
-        action_id, value = str(action.get("action_id", "")), str(action.get("value", ""))
-        user = str(payload.get("user", {}).get("id", ""))
-        response_url = str(payload.get("response_url", ""))
-        channel = str(payload.get("channel", {}).get("id", ""))
-        message_ts = str(payload.get("message", {}).get("ts", ""))
+        action = payload.actions[0]
+        action_id, value = action.action_id, action.value
+        user = payload.user.id if payload.user else ""
+        response_url = payload.response_url
+        channel = payload.channel.id if payload.channel else ""
+        message_ts = payload.message.ts if payload.message else ""
         thread_value = value.partition("|")[0]
         try:
             check_word(thread_value, "thread id")
@@ -189,7 +200,7 @@ class SlackRoutes:
                 thread_id,
                 category,
                 channel,
-                str(payload.get("message", {}).get("thread_ts") or message_ts),
+                (payload.message.thread_ts if payload.message else None) or message_ts,
             )
             return Response(status_code=200)
         return Response(status_code=200)
@@ -224,31 +235,33 @@ class SlackRoutes:
         if refusal is not None or body is None:
             return refusal or unauthorized("no body")
         try:
-            payload = json.loads(body)
+            payload = SlackEnvelope.model_validate(json.loads(body))
         except json.JSONDecodeError:
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        if payload.get("type") == "url_verification":
-            return JSONResponse({"challenge": payload.get("challenge", "")})
+        except ValidationError as exc:
+            return JSONResponse({"error": shape_error(exc)}, status_code=400)
+        if payload.type == "url_verification":
+            return JSONResponse({"challenge": payload.challenge})
         if request.headers.get("x-slack-retry-num"):
             return Response(status_code=200)  # Slack retries an event we already acknowledged
-        event = payload.get("event") or {}
-        if payload.get("type") == "event_callback" and event.get("type") in ("app_mention", "message"):
-            if event.get("bot_id") or not event.get("thread_ts"):
+        raw_event = payload.event or {}
+        if payload.type == "event_callback" and raw_event.get("type") in ("app_mention", "message"):
+            try:
+                event = SlackMessageEvent.model_validate(raw_event)
+            except ValidationError as exc:
+                return JSONResponse({"error": shape_error(exc)}, status_code=400)
+            if event.bot_id or not event.thread_ts:
                 return Response(status_code=200)
-            if (
-                event.get("type") == "message"
-                and self.bot_user_id
-                and f"<@{self.bot_user_id}>" not in event.get("text", "")
-            ):
+            if event.type == "message" and self.bot_user_id and f"<@{self.bot_user_id}>" not in event.text:
                 return Response(status_code=200)
-            self._chat(self._reply, dict(event))
+            self._chat(self._reply, event)
         return Response(status_code=200)
 
-    def _reply(self, event: dict[str, Any]) -> None:
+    def _reply(self, event: SlackMessageEvent) -> None:
         """Worker: a mention in a run's thread -> status / why / approve / reject / stop."""
         slack = self.ops.slack
         assert slack is not None
-        channel, thread_ts, user = str(event.get("channel")), str(event.get("thread_ts")), str(event.get("user", ""))
+        channel, thread_ts, user = event.channel, str(event.thread_ts), event.user
         conv = self.ops.store.conversation(slack_key(channel, thread_ts))
 
         def answer(text: str) -> None:
@@ -258,7 +271,7 @@ class SlackRoutes:
             answer("this thread is not a fixloop run; start one with /fixloop <focus>")
             return
         try:
-            reply = parse_reply(str(event.get("text", "")))
+            reply = parse_reply(event.text)
         except UsageError as exc:
             answer(f":warning: {exc.one_line()}")
             return
