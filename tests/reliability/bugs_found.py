@@ -10,17 +10,12 @@ Move a test into the suite once its bug is fixed (see tests/reliability/README.m
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixloop.target import stop_target
-from tests.conftest import CliRunner
-from tests.reliability.killing import thread_of
 from tests.reliability.test_webhook_fuzz import Target, target  # noqa: F401  (the fixture)
 from tests.server.helpers import comment_payload, github_headers, slack_headers
 
@@ -75,34 +70,3 @@ def test_signed_slack_json_that_is_not_an_object_is_4xx_not_500(target: Target, 
     body = "[1, 2]" if route == "/slack/events" else "payload=%5B1%5D"
     response = target.post(route, body, slack_headers(body, timestamp=int(time.time())))
     assert response.status_code < 500, response.text[:200]
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_a_run_killed_between_a_steps_writes_and_the_next_checkpoint_is_resumed(
-    run_cli: CliRunner, tmp_path: Path
-) -> None:
-    """runs.resume_run: a process killed after a node's writes are saved but before the next checkpoint leaves
-    ``snapshot.next == ()`` (the finished task and its result are only in ``snapshot.tasks``); ``resume`` takes
-    that for "nothing to do", prints RUNNING and exits 0, and the run is stuck for good. (Seen from outside:
-    SIGKILL right after ``branch:to:<node>`` lands, e.g. at intake or run_tests.) Made deterministic here by
-    cutting a finished run's checkpoints back to that moment: after ``select``'s writes, before step 2."""
-    out = tmp_path / "out"
-    db = tmp_path / "checkpoints.sqlite"
-    done = run_cli("demo", "--scenario", "handshake-500", "--llm", "none", "--out", str(out), "--checkpointer", str(db))
-    assert done.returncode == 0, done.stderr[-2000:]
-    thread = thread_of(db)
-    with sqlite3.connect(db) as conn:
-        kept = [
-            row[0]
-            for row in conn.execute(
-                "SELECT checkpoint_id FROM checkpoints WHERE checkpoint_ns = '' ORDER BY checkpoint_id"
-            ).fetchall()
-        ][:3]  # input (-1), after intake (0), after select's routing was decided (1)
-        conn.execute(f"DELETE FROM checkpoints WHERE checkpoint_id NOT IN ({','.join('?' * len(kept))})", kept)
-        conn.execute(f"DELETE FROM writes WHERE checkpoint_id NOT IN ({','.join('?' * len(kept))})", kept)
-    resumed = run_cli("resume", thread, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    status = json.loads(run_cli("status", thread, "--json").stdout)["status"]
-    stop_target(out / "workspace")
-    assert status == "diagnosed", f"resume left the run {status}: {resumed.stdout[-600:]}"
