@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from fixloop.agents.reporter import redact_tree, run_json, write_report
 from fixloop.approval import check_approver
@@ -234,13 +234,24 @@ def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Not
         settings = _settings(entry.request)
         graph = build_graph(checkpointer=store.saver)
         snapshot = graph.get_state(_config(thread_id, settings))
-        if not snapshot.next:
-            return _status_doc(entry, snapshot.values)
         if snapshot.interrupts:
             return _status_doc(entry, {**snapshot.values, "status": "awaiting_approval"})
+        if not _unfinished(snapshot):
+            return _status_doc(entry, snapshot.values)
+        where = ", ".join(snapshot.next) or f"the end of {', '.join(t.name for t in snapshot.tasks)}"
         with _context(entry.request, settings, notifier) as ctx:
-            ctx.notify(f"resuming run {thread_id} at {', '.join(snapshot.next)}")
-            return _drive(store, entry, ctx, None)
+            ctx.notify(f"resuming run {thread_id} at {where}")
+            return _drive(store, entry, ctx, None)  # replays the saved writes, then goes on
+
+
+def _unfinished(snapshot: StateSnapshot) -> bool:
+    """Whether the graph has a step left to run or to close.
+
+    ``next`` lists only the tasks still to run: a process killed after a step's writes were saved but
+    before the next checkpoint leaves ``next`` empty while ``tasks`` still holds the finished tasks.
+    Invoking with ``None`` applies those pending writes and continues; a finished graph has no tasks.
+    """
+    return bool(snapshot.next or snapshot.tasks)
 
 
 def _decide(
@@ -325,6 +336,8 @@ def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, 
         values = dict(snapshot.values) if snapshot.values else {}
         if values and snapshot.interrupts:
             values["status"] = "awaiting_approval"
+        elif values and _unfinished(snapshot) and values.get("status") in TERMINAL:
+            values["status"] = "running"  # a step's writes are saved but the graph has not closed the step
         doc = _status_doc(entry, values)
         doc["out_dir"] = entry.out_dir
         if doc.get("status") == "running" and not store.index.driven(thread_id):
