@@ -133,7 +133,7 @@ def _score_fix(row: FixRow, first: dict[str, Any], last: dict[str, Any], count: 
         f for a in proposed[-1:] for f in a["fix"].get("files", [])
     ]
     row.files_touched = list(dict.fromkeys(touched))
-    if row.files_touched or row.gold_files:
+    if row.files_touched:  # nothing proposed: nothing to compare with the gold
         row.files_match = set(row.files_touched) == set(row.gold_files)
     failing = {r["nodeid"] for r in first.get("results", []) if r["outcome"] in ("failed", "error")}
     if failing:
