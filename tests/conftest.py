@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 import fixloop
 
 SRC = Path(fixloop.__file__).resolve().parent.parent
 PROJECT_ROOT = SRC.parent
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # the local server the machine starts (trust auth)
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +52,16 @@ def run_cli() -> CliRunner:
         )
 
     return _run
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A checkpointer URL on the local PostgreSQL server, in a fresh schema dropped afterwards."""
+    schema = f"fixloop_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

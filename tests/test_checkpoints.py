@@ -5,11 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from fixloop.checkpoints import (
@@ -24,8 +21,6 @@ from fixloop.checkpoints import (
     record_run,
 )
 from fixloop.errors import ConfigError, RunNotFoundError
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _entry(thread_id: str, checkpointer: str | None = None) -> RunEntry:
@@ -75,19 +70,6 @@ def test_unknown_thread_is_a_clear_error() -> None:
 def test_every_record_class_is_allowed_in_checkpoints() -> None:
     names = {name for _, name in checkpoint_types()}
     assert {"TestRun", "Category", "FiveWhys", "ApprovalRecord", "RunInfo", "Investigation", "Event"} <= names
-
-
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A fresh schema on the local PostgreSQL server, dropped afterwards."""
-    schema = f"fixloop_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.mark.postgres

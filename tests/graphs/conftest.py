@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from fixloop.target import stop_target
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def read_run(out: Path) -> dict[str, Any]:
@@ -28,16 +24,3 @@ def demo_out(tmp_path: Path) -> Iterator[Path]:
     workspace = out / "workspace"
     if workspace.exists():
         stop_target(workspace)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A checkpointer URL on the local PostgreSQL server, in a fresh schema dropped afterwards."""
-    schema = f"fixloop_graph_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")

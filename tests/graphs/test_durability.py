@@ -35,11 +35,11 @@ def _status(run_cli: CliRunner, thread: str) -> dict[str, Any]:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
-    run_cli: CliRunner, demo_out: Path, pg_url: str
+    run_cli: CliRunner, demo_out: Path, pg_schema_url: str
 ) -> None:
     demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol"]
     # 1. killed inside the parallel investigations (a subgraph node)
-    _assert_killed(run_cli(*demo, "--out", str(demo_out), "--checkpointer", pg_url, env=_killed_at("evidence")))
+    _assert_killed(run_cli(*demo, "--out", str(demo_out), "--checkpointer", pg_schema_url, env=_killed_at("evidence")))
     run = read_run(demo_out)  # the worklog of the steps before the kill is there and readable
     assert run["status"] == "running" and run["iterations"][0]["categories"]
     assert "## Execution log" in (demo_out / "worklog.md").read_text(encoding="utf-8")
