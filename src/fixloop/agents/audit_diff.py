@@ -14,12 +14,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
-
 from fixloop.errors import FixloopError
 from fixloop.integrations.codehost.git import run_git
-from fixloop.tools.worktree import git_apply, normalize_patch, strip_diff_prefix
+from fixloop.tools.worktree import PatchError, git_apply, parse_patch, strip_diff_prefix
 
 IGNORED_DIRS = {
     ".git",
@@ -68,14 +65,10 @@ def is_test_path(path: str) -> bool:
 
 def read_patch(patch: str, repo: Path) -> list[FileChange]:
     """Every file the patch touches, before and after; PatchReadError when it does not parse or apply."""
-    if not patch.strip():
-        raise PatchReadError("the patch is empty")
     try:
-        parsed = PatchSet(normalize_patch(patch))
-    except UnidiffParseError as exc:
-        raise PatchReadError(f"the patch is not a valid unified diff: {exc}") from None
-    if not len(parsed):
-        raise PatchReadError("the patch is not a unified diff: it names no file")
+        parsed = parse_patch(patch)
+    except PatchError as exc:
+        raise PatchReadError(exc.message) from None
     changes: list[FileChange] = []
     with tempfile.TemporaryDirectory(prefix="fixloop-audit-") as scratch_dir:
         scratch = Path(scratch_dir)

@@ -112,8 +112,8 @@ def _with_newline(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def patch_files(patch: str) -> list[str]:
-    """The repo-relative paths a unified diff touches (new path, or old path for a deletion)."""
+def parse_patch(patch: str) -> PatchSet:
+    """The parsed unified diff (hunk counts normalized); PatchError when it is empty or not a diff."""
     if not patch.strip():
         raise PatchError("the patch is empty")
     try:
@@ -122,6 +122,12 @@ def patch_files(patch: str) -> list[str]:
         raise PatchError(f"the patch is not a valid unified diff: {exc}") from None
     if not len(parsed):
         raise PatchError("the patch is not a unified diff: it names no file")
+    return parsed
+
+
+def patch_files(patch: str) -> list[str]:
+    """The repo-relative paths a unified diff touches (new path, or old path for a deletion)."""
+    parsed = parse_patch(patch)
     files: list[str] = []
     for patched in parsed:
         path = strip_diff_prefix(patched.source_file if patched.is_removed_file else patched.target_file)
