@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
 from fixloop.errors import ApprovalError, RunNotFoundError
+from fixloop.integrations.loopback import LoopbackHTTPServer
 
 SLACK_SECRET = "test-signing-secret-0123456789"
 SLACK_TOKEN = "xoxb-test-token-abcdef"
@@ -145,17 +146,15 @@ class LocalGithubIssues:
         self.comments: list[dict[str, Any]] = []
         self.unauthorized = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._http = LoopbackHTTPServer(self._handler(), name="local-github-issues")
+        self._http.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._http.url
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     def bodies(self, repo: str, number: int) -> list[str]:
         with self._lock:

@@ -22,9 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
+
+from fixloop.integrations.loopback import LoopbackHTTPServer
 
 FAULTS = ("timeout", "garbage", "truncated", "wrong-schema")
 DEFAULT_PURPOSE = "*"
@@ -129,8 +131,7 @@ class ScriptedServer:
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackHTTPServer | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -140,20 +141,15 @@ class ScriptedServer:
         class Handler(_Handler):
             scripted = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="scripted-llm", daemon=True
-        )
-        self._thread.start()
+        self._http = LoopbackHTTPServer(Handler, name="scripted-llm")
+        self._http.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> ScriptedServer:
         return self.start()
@@ -165,9 +161,9 @@ class ScriptedServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        if self._http is None:
             raise RuntimeError("scripted server is not running")
-        return int(self._httpd.server_address[1])
+        return self._http.port
 
     @property
     def url(self) -> str:

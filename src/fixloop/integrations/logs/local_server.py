@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from fixloop.integrations.logs.entries import parse_timestamp, severity_rank
+from fixloop.integrations.loopback import LoopbackHTTPServer
 
 _CLAUSE = re.compile(r'^\s*([\w.]+)\s*(>=|<=|!=|=|>|<|:)\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$')
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
@@ -76,25 +76,18 @@ class LocalLoggingServer:
         self.project = project
         self.requests: list[dict[str, Any]] = []
         self.fail_with: int | None = None  # answer every request with this HTTP status
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackHTTPServer(self._handler(), name="local-logging")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._http.url
 
     def start(self) -> LocalLoggingServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-logging", daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._http.stop()
 
     def list_entries(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """The status and JSON answer of one ``entries:list`` request."""

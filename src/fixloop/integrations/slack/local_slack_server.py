@@ -16,9 +16,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from fixloop.integrations.loopback import LoopbackHTTPServer
 
 
 @dataclass
@@ -47,19 +49,16 @@ class LocalSlackServer:
         self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._httpd = ThreadingHTTPServer((host, 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-slack", daemon=True)
+        self._http = LoopbackHTTPServer(self._handler(), name="local-slack", host=host)
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalSlackServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     def __enter__(self) -> LocalSlackServer:
         return self.start()
@@ -69,8 +68,7 @@ class LocalSlackServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.url
 
     @property
     def api_url(self) -> str:
