@@ -269,9 +269,10 @@ def _called_name(call: ast.Call) -> str:
 
 
 def value_origins(repo: Path, sources: list[str], name: str) -> list[Hit]:
-    """Where the value of ``name`` is computed: ``name=<expr>`` keywords and ``name = <expr>`` assignments.
+    """Where the value of ``name`` is computed: ``name=<expr>`` keywords and ``obj.name = <expr>`` assignments.
 
-    A pass-through (``name=self.config.name``, ``name=name``) only hands the value on and is skipped.
+    A pass-through (``name=self.config.name``, ``name=name``) only hands the value on and is skipped;
+    so are plain ``name = <expr>`` assignments, which bind some function's local of the same name.
     """
     hits = []
     for rel in sources:
@@ -291,10 +292,10 @@ def value_origins(repo: Path, sources: list[str], name: str) -> list[Hit]:
 
 
 def _assigned_value(node: ast.AST, name: str) -> ast.expr | None:
-    """The value ``node`` gives ``name`` (``name=<expr>`` keyword or ``name = <expr>``), else None."""
+    """The value ``node`` gives ``name`` (``name=<expr>`` keyword or ``obj.name = <expr>``), else None."""
     if isinstance(node, ast.keyword) and node.arg == name:
         return node.value
-    if isinstance(node, ast.Assign) and any(_names(t) == name for t in node.targets):
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == name for t in node.targets):
         return node.value
     return None
 
