@@ -26,7 +26,7 @@ from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
-from fixloop.costs import run_cost
+from fixloop.costs import category_costs, run_cost
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
 from fixloop.integrations.codehost import build_codehost
@@ -191,7 +191,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     try:
         for values in graph.stream(graph_input, config, context=ctx, stream_mode="values", durability="sync"):
             if isinstance(values, dict) and "run" in values:
-                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
+                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx, values))
     except Exception as exc:
         message = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
         state = graph.get_state(config).values
@@ -199,7 +199,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
         entry.request["error"] = message
         record_run(entry, store)
         if state:
-            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx))
+            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx, state))
         ctx.notify(f"run {entry.thread_id} stopped with an error: {message}", kind="error")
         raise
     snapshot = graph.get_state(config)
@@ -208,7 +208,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.status = status
     entry.request.pop("error", None)
     record_run(entry, store)
-    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
+    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx, state))
     if status in TERMINAL and entry.request.get("extra", {}).get(STOP_TARGET_AT_END):
         stop_target(ctx.repo)  # a demo's target lives as long as its run
     kind = "approval" if status == "awaiting_approval" else "done"
@@ -216,9 +216,12 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     return doc
 
 
-def _cost(ctx: RunContext) -> dict[str, Any]:
-    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far."""
-    return run_cost(ctx.out_dir, ctx.model, ctx.settings.llm.prices)
+def _cost(ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far, and per category."""
+    cost = run_cost(ctx.out_dir, ctx.model, ctx.settings.llm.prices)
+    model_name = state["run"].model_name if "run" in state else getattr(ctx.model, "name", "")
+    cost["categories"] = category_costs(state.get("usage", []), model_name, ctx.settings.llm.prices)
+    return cost
 
 
 @contextmanager
