@@ -102,6 +102,14 @@ def run_cost(out_dir: Path, model: Any, prices: Mapping[str, Any]) -> dict[str, 
     return total
 
 
+def cost_doc(out_dir: Path, model: Any, prices: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
+    """run.json's ``cost``: the run total (``run_cost``) and ``categories`` (``category_costs``) of ``state``."""
+    cost = run_cost(out_dir, model, prices)
+    name = state["run"].model_name if "run" in state else str(getattr(model, "name", ""))
+    cost["categories"] = category_costs(state.get("usage", []), name, prices)
+    return cost
+
+
 def _read_shares(out_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads((out_dir / COST_FILE).read_text(encoding="utf-8"))
