@@ -161,6 +161,7 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
                 feedback=feedback,
                 attempt=number,
                 redact=ctx.redactor.redact,
+                context_tokens=ctx.settings.llm.fix_context_tokens,
             )
         except ModelError as exc:
             failure: ModelError | None = exc
