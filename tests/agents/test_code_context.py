@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from fixloop.agents.code_context import code_context
+from fixloop.config import LLMSettings
 from fixloop.records import EvidenceBundle, FiveWhys, Location
 from fixloop.scenarios import Scenario, list_scenarios, prepare_workspace
 from fixloop.tools.worktree import parse_patch, strip_diff_prefix
@@ -101,7 +102,8 @@ def test_the_context_of_the_fix_location_holds_every_line_the_gold_patch_changes
 ) -> None:
     workspace = prepare_workspace(tmp_path / "workspace", scenario)
     where = scenario.expected_file + (f":{scenario.expected_function}" if scenario.expected_function else "")
-    context = code_context(workspace, FiveWhys(fix_location=where), EvidenceBundle(category_id="c"), 1200)
+    budget = LLMSettings().fix_context_tokens
+    context = code_context(workspace, FiveWhys(fix_location=where), EvidenceBundle(category_id="c"), budget)
     text = excerpt_text(context, scenario.expected_file)
     changed = [
         line.value.strip()

@@ -19,6 +19,7 @@ from tests.tools.localize_repo import make_repo
 TRACE = """Traceback (most recent call last):
   File "{root}/chat/ws.py", line 16, in accept_connection
     session = self.store.open(request.user)
+              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
   File "{root}/chat/sessions.py", line 6, in open
     return self.backends["memory"][user]
 KeyError: 'memory'"""
@@ -76,6 +77,7 @@ def test_bundle_has_every_kind_with_stable_ids(tmp_path: Path) -> None:
     assert {"log-line", "log-template", "code", "commit"} <= set(kinds)
     traceback = next(i for i in bundle.items if i.kind == "log-line")
     assert "KeyError: 'memory'" in traceback.text
+    assert "^^^" not in traceback.text and "session = self.store.open" in traceback.text  # markers dropped
     template = next(i for i in bundle.items if i.kind == "log-template")
     assert "count: 2" in template.text and "during tests:" in template.text
     code = next(i for i in bundle.items if i.kind == "code")

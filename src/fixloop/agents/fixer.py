@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field
 
 from fixloop.agents.code_context import code_context
 from fixloop.agents.model_messages import Redact, message, redactor_or_default
+from fixloop.config import LLMSettings
 from fixloop.errors import ModelError
 from fixloop.interfaces import ChatModel
 from fixloop.prompts import render
 from fixloop.records import Category, EvidenceBundle, EvidenceItem, FiveWhys, FixProposal
 
 PURPOSE = "fix"
-CONTEXT_TOKENS = 1200  # default budget of the source excerpts (``llm.fix_context_tokens``)
+CONTEXT_TOKENS: int = LLMSettings.model_fields["fix_context_tokens"].default  # the source excerpts' budget
 _HEADER_PATH = re.compile(r"^(?:---|\+\+\+) (?P<path>[^\t\n]+)", re.M)
 
 

@@ -13,6 +13,7 @@ environment cannot.) The estimate is deliberately simple and errs on the large s
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ MAX_LOCATIONS = 3
 MAX_COMMITS = 2
 MAX_OUTPUT_CHARS = 1800
 MAX_LINE_CHARS = 240
+MAX_NAMED = 8  # test ids named in the "more tests" item
+_CARETS = re.compile(r"\s*[~^]+\s*")  # Python 3.11+ traceback markers under a source line: no information
 SNIPPET_CONTEXT = 6
 MIN_TRIMMED_CHARS = 200
 LIBRARY_FRAME = "site-packages"  # an installed library's frame in a traceback (folded: it is not the repo's code)
@@ -147,7 +150,8 @@ def _test_drafts(category: Category, run: TestRun) -> list[_Draft]:
     rest = repeated + category.tests[len(scanned) :]
     if rest:
         title = f"{len(rest)} more tests (the same error as a test above, or beyond the first {MAX_TESTS})"
-        drafts.append(_Draft("test-output", title, ", ".join(rest[:20]), "run"))
+        more = f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else ""
+        drafts.append(_Draft("test-output", title, ", ".join(rest[:MAX_NAMED]) + more, "run"))
     return drafts
 
 
@@ -202,7 +206,8 @@ def _stack_trace(entry: LogEntry) -> str:
 def _traceback_draft(entry: LogEntry) -> _Draft:
     first = entry.message.splitlines()[0] if entry.message else ""
     where = f"{entry.source_file}:{entry.source_line}" if entry.source_file else entry.service_name
-    text = f"{entry.timestamp.isoformat()} {entry.severity} {first}\n{_stack_trace(entry)}"
+    trace = "\n".join(line for line in _stack_trace(entry).splitlines() if not _CARETS.fullmatch(line))
+    text = f"{entry.timestamp.isoformat()} {entry.severity} {first}\n{trace}"
     return _Draft("log-line", f"error log with traceback: {first[:80]}", _trim(text), where or "logs")
 
 
