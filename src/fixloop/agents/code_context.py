@@ -147,7 +147,8 @@ def _add_within(files: dict[str, _File], path: str, span: tuple[int, int], budge
 
 
 def _merged(file: _File) -> list[tuple[int, int]]:
-    """The chosen spans with ``AROUND`` lines either side, merged where they touch, in file order."""
+    """The chosen spans with ``AROUND`` lines either side, merged where they touch, in file order, without
+    blank lines at either end."""
     wide = sorted((max(1, s - AROUND), min(len(file.lines), e + AROUND)) for s, e in file.spans)
     merged: list[tuple[int, int]] = []
     for start, end in wide:
@@ -155,7 +156,15 @@ def _merged(file: _File) -> list[tuple[int, int]]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    return merged
+    return [_without_blank_ends(file, start, end) for start, end in merged]
+
+
+def _without_blank_ends(file: _File, start: int, end: int) -> tuple[int, int]:
+    while start < end and not file.lines[start - 1].strip():
+        start += 1
+    while end > start and not file.lines[end - 1].strip():
+        end -= 1
+    return start, end
 
 
 def _excerpt(file: _File, start: int, end: int) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def propose_fix(
     the graph passes the run's); ``feedback`` is why an earlier fix failed
     (validation or audit); ``attempt`` is the caller's fix attempt number, recorded on the proposal.
     The prompt holds the evidence the chain cites (all of it when it cites none) and source excerpts
-    within ``context_tokens`` (``code_context``), not whole files.
+    of the fix location and the ranked locations within ``context_tokens`` (``code_context``), not whole files.
     """
     excerpts = code_context(repo, chain, bundle, context_tokens)
     prompt = render(
@@ -63,7 +63,7 @@ def propose_fix(
         chain=chain,
         evidence=_cited_evidence(chain, bundle, excerpts),
         evidence_heading="Evidence the five whys cite",
-        locations=bundle.locations,
+        locations=[],  # the excerpts below show the ranked locations' code
         files=excerpts,
         attempt=attempt,
         feedback=feedback,
