@@ -329,7 +329,11 @@ def _status_doc(entry: RunEntry, state: dict[str, Any]) -> dict[str, Any]:
     redactor = Redactor(env=os.environ)
     error = entry.request.get("error") if entry.status == "error" else None
     doc = dict(redact_tree(run_json(state, error=error), redactor))
-    attach_cost(doc, cost_doc(Path(entry.out_dir), None, _settings(entry.request).llm.prices, state))
+    try:
+        prices = _settings(entry.request).llm.prices
+    except FixloopError:  # the repo's settings changed since: the status still answers, without prices
+        prices = {}
+    attach_cost(doc, cost_doc(Path(entry.out_dir), None, prices, state))
     return doc
 
 

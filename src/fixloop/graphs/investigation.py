@@ -9,9 +9,10 @@ back to the fixer with the reason on failure, up to ``limits.max_fix_attempts``
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -29,7 +30,7 @@ from fixloop.costs import budget_finding, budget_reason, is_budget_error
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
-from fixloop.records import EvidenceBundle, Finding, FiveWhys, TestRun, UsageRecord, utc_now
+from fixloop.records import EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
 from fixloop.state import (
     CategoryUsage,
     Event,
@@ -43,7 +44,13 @@ from fixloop.target import start_target, stop_target, test_env
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.worktree import apply_patch, commit_all, create_worktree, remove_worktree
-from fixloop.usage_meter import Meter, metered
+from fixloop.usage_meter import metered
+
+
+class Node(Protocol):
+    """A node of this graph (the runtime passed by name, as LangGraph does)."""
+
+    def __call__(self, state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]: ...
 
 
 def branch_name(thread_id: str, iteration: int, category_id: str) -> str:
@@ -51,10 +58,17 @@ def branch_name(thread_id: str, iteration: int, category_id: str) -> str:
     return f"fixloop/{thread_id}/i{iteration}-{category_id}"
 
 
-def _spent(state: InvestigationState, meter: Meter) -> UsageRecord:
-    """This investigation's model usage with the node's own calls added (kept in state: it checkpoints)."""
-    used = meter.usage
-    return state.get("spent", UsageRecord()).plus(used.calls, used.prompt_tokens, used.completion_tokens)
+def _metered(node: Node) -> Node:
+    """``node`` with its model usage added to the investigation's ``spent`` (kept in state: it checkpoints)."""
+
+    @functools.wraps(node)
+    def counted(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        with metered() as meter:
+            update = node(state, runtime)
+        used, spent = meter.usage, state.get("spent", UsageRecord())
+        return {**update, "spent": spent.plus(used.calls, used.prompt_tokens, used.completion_tokens)}
+
+    return counted
 
 
 def _event(state: InvestigationInput, node: str, text: str, detail: str = "") -> Event:
@@ -95,45 +109,33 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
     ctx = runtime.context
     category, bundle = state["category"], state["evidence"]
     findings = list(state.get("findings", []))
-    with metered() as meter:
-        chain = _model_chain(state, ctx, findings)
+    chain = None
+    if ctx.model is not None:
+        try:
+            chain = investigate(
+                ctx.model,
+                category,
+                bundle,
+                feedback=state.get("feedback", ""),
+                focus=state["run"].focus,
+                redact=ctx.redactor.redact,
+            )
+        except ModelError as exc:
+            if is_budget_error(exc):
+                findings.append(budget_finding(exc, "five whys"))
+            findings.append(
+                Finding(
+                    kind="model-degraded",
+                    message=f"the model gave no valid five whys ({exc.one_line()}); rule-based chain used instead",
+                )
+            )
     if chain is None:
         chain = rule_chain(category, bundle, redactor=ctx.redactor)
     for problem in citation_problems(chain, bundle):
         findings.append(Finding(kind="citation", message=f"five whys: {problem}", severity="info"))
     text = f"five whys ({chain.method}): {chain.root_cause or 'no root cause'} (confidence {chain.confidence:.2f})"
     ctx.notify(f"{category.id}: {text}")
-    return {
-        "five_whys": chain,
-        "findings": findings,
-        "spent": _spent(state, meter),
-        "events": [_event(state, "five_whys", text)],
-    }
-
-
-def _model_chain(state: InvestigationState, ctx: RunContext, findings: list[Finding]) -> FiveWhys | None:
-    """The model's five whys, or None (no model, or no valid reply: the finding says why)."""
-    if ctx.model is None:
-        return None
-    try:
-        return investigate(
-            ctx.model,
-            state["category"],
-            state["evidence"],
-            feedback=state.get("feedback", ""),
-            focus=state["run"].focus,
-            redact=ctx.redactor.redact,
-        )
-    except ModelError as exc:
-        if is_budget_error(exc):
-            findings.append(budget_finding(exc, "five whys"))
-        findings.append(
-            Finding(
-                kind="model-degraded",
-                message=f"the model gave no valid five whys ({exc.one_line()}); rule-based chain used instead",
-            )
-        )
-        return None
+    return {"five_whys": chain, "findings": findings, "events": [_event(state, "five_whys", text)]}
 
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
@@ -150,41 +152,31 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
     attempts = list(state.get("attempts", []))
     number = len(attempts) + 1
     feedback = _feedback(state)
-    with metered() as meter:
-        try:
-            fix = propose_fix(
-                ctx.model,
-                state["category"],
-                state["evidence"],
-                state["five_whys"],
-                repo=ctx.repo,
-                feedback=feedback,
-                attempt=number,
-                redact=ctx.redactor.redact,
-                context_tokens=ctx.settings.llm.fix_context_tokens,
-            )
-        except ModelError as exc:
-            failure: ModelError | None = exc
-        else:
-            failure = None
-    if failure is not None:
-        attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {failure.one_line()}", feedback=feedback))
+    try:
+        fix = propose_fix(
+            ctx.model,
+            state["category"],
+            state["evidence"],
+            state["five_whys"],
+            repo=ctx.repo,
+            feedback=feedback,
+            attempt=number,
+            redact=ctx.redactor.redact,
+            context_tokens=ctx.settings.llm.fix_context_tokens,
+        )
+    except ModelError as exc:
+        attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
         update: dict[str, Any] = {
             "attempts": attempts,
-            "spent": _spent(state, meter),
             "events": [_event(state, "fix", f"attempt {number}: the model gave no patch")],
         }
-        if is_budget_error(failure):
-            update["findings"] = [*state.get("findings", []), budget_finding(failure, f"fix attempt {number}")]
+        if is_budget_error(exc):
+            update["findings"] = [*state.get("findings", []), budget_finding(exc, f"fix attempt {number}")]
         return update
     attempts.append(FixAttempt(attempt=number, fix=fix, feedback=feedback))
     text = f"attempt {number}: {fix.summary} ({', '.join(fix.files) or 'no files'})"
     ctx.notify(f"{state['category'].id}: fix {text}")
-    return {
-        "attempts": attempts,
-        "spent": _spent(state, meter),
-        "events": [_event(state, "fix", text, detail=fix.patch)],
-    }
+    return {"attempts": attempts, "events": [_event(state, "fix", text, detail=fix.patch)]}
 
 
 def _feedback(state: InvestigationState) -> str:
@@ -316,28 +308,19 @@ def audit_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[
     attempts = list(state["attempts"])
     attempt = attempts[-1].model_copy()
     assert attempt.fix is not None
-    with metered() as meter:
-        try:
-            audit = audit_patch(
-                attempt.fix.patch,
-                ctx.repo,
-                model=ctx.model,
-                root_cause=state["five_whys"].root_cause,
-                redact=ctx.redactor.redact,
-            )
-        except FixloopError as exc:
-            failure: FixloopError | None = exc
-        else:
-            failure = None
-    if failure is not None:
-        attempt.outcome = f"audit could not run: {failure.one_line()}"
+    try:
+        audit = audit_patch(
+            attempt.fix.patch,
+            ctx.repo,
+            model=ctx.model,
+            root_cause=state["five_whys"].root_cause,
+            redact=ctx.redactor.redact,
+        )
+    except FixloopError as exc:
+        attempt.outcome = f"audit could not run: {exc.one_line()}"
         attempt.validated = False
         attempts[-1] = attempt
-        return {
-            "attempts": attempts,
-            "spent": _spent(state, meter),
-            "events": [_event(state, "audit", attempt.outcome)],
-        }
+        return {"attempts": attempts, "events": [_event(state, "audit", attempt.outcome)]}
     attempt.audit = audit
     if not audit.passed:
         reasons = "; ".join(f"{f.check}: {f.message}" for f in audit.findings[:5])
@@ -345,7 +328,7 @@ def audit_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[
     text = "SSOT audit passed" if audit.passed else attempt.outcome
     attempts[-1] = attempt
     ctx.notify(f"{state['category'].id}: {text}")
-    return {"attempts": attempts, "spent": _spent(state, meter), "events": [_event(state, "audit", text)]}
+    return {"attempts": attempts, "events": [_event(state, "audit", text)]}
 
 
 def route_after_audit(state: InvestigationState) -> Literal["fix", "finish"]:
@@ -376,12 +359,9 @@ def finish_node(state: InvestigationState) -> dict[str, Any]:
         outcome=outcome,
     )
     text = {"diagnosed": "diagnosed", "fixed": "fix validated and audited", "unfixed": "no acceptable fix"}[outcome]
-    spent = state.get("spent", UsageRecord())
+    category, spent = state["category"], state.get("spent", UsageRecord())
     usage = CategoryUsage(
-        iteration=state["iteration"],
-        category_id=state["category"].id,
-        kind=state["category"].kind,
-        **spent.model_dump(),
+        iteration=state["iteration"], category_id=category.id, kind=category.kind, **spent.model_dump()
     )
     return {"investigations": [investigation], "usage": [usage], "events": [_event(state, "finish", text)]}
 
@@ -395,10 +375,10 @@ def build_investigation_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
         output_schema=InvestigationOutput,
     )
     builder.add_node("evidence", evidence_node)
-    builder.add_node("five_whys", five_whys_node)
-    builder.add_node("fix", fix_node)
+    builder.add_node("five_whys", _metered(five_whys_node))
+    builder.add_node("fix", _metered(fix_node))
     builder.add_node("validate", validate_node)
-    builder.add_node("audit", audit_node)
+    builder.add_node("audit", _metered(audit_node))
     builder.add_node("finish", finish_node)
     builder.add_edge(START, "evidence")
     builder.add_edge("evidence", "five_whys")
