@@ -69,7 +69,7 @@ def test_the_fixer_hears_only_the_evidence_the_chain_cites(scenario_repo: Scenar
         prompt = model.server.requests[0].text()
     finally:
         model.close()
-    assert "### E2 [log-template]" in prompt
+    assert "### E2 [log-template]" in prompt and "source: server.log" in prompt  # a source the title lacks
     assert "### E1 " not in prompt and "### E4 " not in prompt and "abc123 change handshake" not in prompt
 
 
