@@ -7,6 +7,10 @@ this script (replaying the scenario's five whys, gold patch and audit), which re
 Tokens are estimated as characters / 4 (no tokenizer is installed; for English and code this is within
 ~15 % of OpenAI's o200k tokenizer). An investigation's prompt tokens are the sum over its calls (five
 whys, fix, audit, and any retry); with several categories the total is divided by their number.
+
+"gold lines shown" checks that the fix prompts still hold the source a patch must change now that they
+show excerpts within ``llm.fix_context_tokens``, not whole files: of the lines the scenario's gold patch
+removes or changes, how many appear verbatim in a fix prompt of the run.
 """
 
 from __future__ import annotations
@@ -66,7 +70,22 @@ def measure(name: str, tmp: Path) -> dict[str, object]:
         "tokens_by_purpose": dict(by_purpose),
         "largest_prompt": max((tokens(r.text()) for r in requests), default=0),
         "per_investigation": total // investigations,
+        "gold_lines_shown": gold_lines_shown(name, [r.text() for r in requests if r.purpose == "fix"]),
     }
+
+
+def gold_lines_shown(name: str, fix_prompts: list[str]) -> str:
+    """``shown/total`` of the gold patch's removed lines found in the fix prompts ("-" without a fix call)."""
+    try:
+        patch = load_scenario(name).gold_patch.read_text(encoding="utf-8")
+    except OSError:
+        return "-"
+    removed = [line[1:].strip() for line in patch.splitlines() if line.startswith("-") and not line.startswith("---")]
+    removed = [line for line in removed if line]
+    if not fix_prompts or not removed:
+        return "-"
+    shown = sum(any(line in prompt for prompt in fix_prompts) for line in removed)
+    return f"{shown}/{len(removed)}"
 
 
 def main() -> None:
@@ -81,12 +100,13 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print("| scenario | status | investigations | calls | prompt tokens / investigation | largest prompt |")
-    print("|---|---|---|---|---|---|")
+    print("| scenario | status | investigations | calls | prompt tokens / investigation | largest prompt | "
+          "gold lines shown |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         calls = ", ".join(f"{k} {v}" for k, v in sorted(row["calls"].items()))  # type: ignore[attr-defined]
         print(f"| {row['scenario']} | {row['status']} | {row['investigations']} | {calls} | "
-              f"{row['per_investigation']} | {row['largest_prompt']} |")  # fmt: skip
+              f"{row['per_investigation']} | {row['largest_prompt']} | {row['gold_lines_shown']} |")  # fmt: skip
     with_model = [int(r["per_investigation"]) for r in rows if r["calls"]]  # type: ignore[call-overload]
     if with_model:
         worst, mean = max(with_model), sum(with_model) / len(with_model)

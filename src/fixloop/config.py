@@ -93,6 +93,7 @@ class LLMSettings(Section):
     timeout: float = 60.0
     max_retries: int = 3
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model -> ($/1M in, $/1M out)
+    fix_context_tokens: int = 800  # the fix prompt's source excerpts (agents/code_context.py), in tokens
 
 
 class LimitSettings(Section):

@@ -3,6 +3,9 @@
 A cap (``limits.max_llm_calls``, ``limits.max_tokens``) is enforced by the model client
 (``BudgetExceededError``); the graph turns it into a ``budget-exceeded`` finding, stops
 asking the model on that branch and ends the run ``gave_up`` with the reason.
+
+Usage per category comes from the state's ``usage`` list (one entry per investigation, counted by
+``usage_meter``); the run total from ``OUT/cost.json`` (every process that drove the run).
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import uuid
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fixloop.records import Finding
+from fixloop.records import Finding, UsageRecord
+
+if TYPE_CHECKING:  # state imports run_record, which renders the usage table from here
+    from fixloop.state import CategoryUsage
 
 BUDGET_FINDING = "budget-exceeded"
 
@@ -39,9 +45,12 @@ def budget_reason(findings: Sequence[Finding]) -> str:
 def estimate_usd(
     model_name: str, prompt_tokens: int, completion_tokens: int, prices: Mapping[str, Any]
 ) -> float | None:
-    """Estimated cost from ``llm.prices`` (model -> ($ per 1M prompt tokens, $ per 1M completion tokens))."""
-    bare = model_name.split(":", 1)[-1]
-    price = prices.get(model_name) or prices.get(bare)
+    """Estimated cost from ``llm.prices`` (model -> ($ per 1M prompt tokens, $ per 1M completion tokens)).
+
+    The price is looked up by the full name (``openai:gpt-4.1-mini``), then the bare model (``gpt-4.1-mini``),
+    then the provider (``scripted`` for every ``scripted:<scenario>``)."""
+    provider, _, bare = model_name.rpartition(":")
+    price = prices.get(model_name) or prices.get(bare) or (prices.get(provider) if provider else None)
     if price is None:
         return None
     per_in, per_out = price
@@ -93,6 +102,14 @@ def run_cost(out_dir: Path, model: Any, prices: Mapping[str, Any]) -> dict[str, 
     return total
 
 
+def cost_doc(out_dir: Path, model: Any, prices: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
+    """run.json's ``cost``: the run total (``run_cost``) and ``categories`` (``category_costs``) of ``state``."""
+    cost = run_cost(out_dir, model, prices)
+    name = state["run"].model_name if "run" in state else str(getattr(model, "name", ""))
+    cost["categories"] = category_costs(state.get("usage", []), name, prices)
+    return cost
+
+
 def _read_shares(out_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads((out_dir / COST_FILE).read_text(encoding="utf-8"))
@@ -108,3 +125,51 @@ def _share_key(model: Any) -> str:
         _KEYS[ident] = uuid.uuid4().hex
         weakref.finalize(model, _KEYS.pop, ident, None)
     return _KEYS[ident]
+
+
+def category_costs(usage: Sequence[CategoryUsage], model_name: str, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """run.json's ``cost.categories``: each category's calls, tokens and estimated price, summed over its
+    investigations (a rejected fix investigates the same category again in the same iteration)."""
+    totals: dict[tuple[int, str], tuple[str, int, UsageRecord]] = {}
+    for entry in usage:
+        key = (entry.iteration, entry.category_id)
+        kind, count, used = totals.get(key, (entry.kind, 0, UsageRecord()))
+        totals[key] = (kind, count + 1, used.plus(entry.calls, entry.prompt_tokens, entry.completion_tokens))
+    return [
+        {
+            "iteration": iteration,
+            "category": category_id,
+            "kind": kind,
+            "investigations": count,
+            "calls": used.calls,
+            "prompt_tokens": used.prompt_tokens,
+            "completion_tokens": used.completion_tokens,
+            "tokens": used.tokens,
+            "estimated_usd": estimate_usd(model_name, used.prompt_tokens, used.completion_tokens, prices),
+        }
+        for (iteration, category_id), (kind, count, used) in totals.items()
+    ]
+
+
+def usage_table(cost: Mapping[str, Any]) -> list[str]:
+    """The worklog's usage table: one row per category, the calls no category accounts for, the run total."""
+    rows = list(cost.get("categories", []))
+    lines = [
+        "| iteration | category | calls | tokens in | tokens out | est. cost |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['iteration']} | `{r['category']}` ({r['kind']}) | {_usage_cells(r)} |" for r in rows]
+    keys = ("calls", "prompt_tokens", "completion_tokens")
+    rest = {k: int(cost.get(k, 0)) - sum(int(r[k]) for r in rows) for k in keys}
+    if any(rest.values()):  # e.g. the calls of a step killed mid-way and run again on resume
+        prices = [cost.get("estimated_usd"), *(r["estimated_usd"] for r in rows)]
+        rest_usd = None if None in prices else round(prices[0] - sum(prices[1:]), 6)
+        lines.append(f"| - | not attributed to a category | {_usage_cells({**rest, 'estimated_usd': rest_usd})} |")
+    lines.append(f"| | **run total** | {_usage_cells(cost)} |")
+    return lines
+
+
+def _usage_cells(row: Mapping[str, Any]) -> str:
+    price = row.get("estimated_usd")
+    money = f"${price:.4f}" if price is not None else "-"
+    return f"{row.get('calls', 0)} | {row.get('prompt_tokens', 0)} | {row.get('completion_tokens', 0)} | {money}"

@@ -319,3 +319,23 @@ class ProbeReport(Record):
     events: list[str] = Field(default_factory=list)  # event types received in order (first client)
     revision: str | None = None
     started_at: datetime = Field(default_factory=utc_now)
+
+
+class UsageRecord(Record):
+    """Model calls and tokens spent by one part of a run (e.g. one category's investigation)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def plus(self, calls: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> UsageRecord:
+        """A new record with these amounts added."""
+        return UsageRecord(
+            calls=self.calls + calls,
+            prompt_tokens=self.prompt_tokens + prompt_tokens,
+            completion_tokens=self.completion_tokens + completion_tokens,
+        )

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from fixloop.agents.fixability import fixability, fixability_markdown
 from fixloop.autonomy import effective_level
+from fixloop.costs import usage_table
 from fixloop.records import EvidenceBundle, Record, TestRun
 
 ARTIFACTS = "artifacts"
@@ -219,6 +220,8 @@ def trust_worklog(state: Mapping[str, Any], cost: Mapping[str, Any] | None = Non
             + "."
         )
         lines.append("")
+        if cost.get("categories"):
+            lines += ["Model usage per category:", "", *usage_table(cost), ""]
     for inv in state.get("investigations", []):
         lines.append(f"### Iteration {inv.iteration}: `{inv.category.id}`")
         lines.extend(trust_markdown(run, inv))

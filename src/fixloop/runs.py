@@ -20,13 +20,13 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, StateSnapshot
 
-from fixloop.agents.reporter import redact_tree, run_json, write_report
+from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_report
 from fixloop.approval import check_approver
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
 from fixloop.context import RunContext
-from fixloop.costs import run_cost
+from fixloop.costs import cost_doc
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
 from fixloop.integrations.codehost import build_codehost
@@ -62,6 +62,7 @@ class RunRequest:
     scenario: str | None = None  # for the scripted model: whose gold patch it replays
     checkpointer: str | None = None  # sqlite path or postgresql:// URL; default sqlite in FIXLOOP_HOME
     thread_id: str | None = None  # chosen by the caller (e.g. a Slack thread), else generated
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # added to llm.prices (the eval's)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,7 +130,8 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
 def _settings(stored: dict[str, Any]) -> Settings:
     config = Path(stored["config_file"]) if stored.get("config_file") else None
     settings = load_settings(Path(stored["repo"]), config)
-    updates: dict[str, Any] = {"llm": settings.llm.model_copy(update={"mode": stored["llm"]})}
+    llm = {"mode": stored["llm"], "prices": {**settings.llm.prices, **stored.get("prices", {})}}
+    updates: dict[str, Any] = {"llm": type(settings.llm).model_validate({**settings.llm.model_dump(), **llm})}
     if stored.get("max_iterations"):
         updates["limits"] = settings.limits.model_copy(update={"max_iterations": stored["max_iterations"]})
     return settings.model_copy(update=updates)
@@ -191,7 +193,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     try:
         for values in graph.stream(graph_input, config, context=ctx, stream_mode="values", durability="sync"):
             if isinstance(values, dict) and "run" in values:
-                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
+                write_report(values, ctx.out_dir, ctx.redactor, cost=_cost(ctx, values))
     except Exception as exc:
         message = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
         state = graph.get_state(config).values
@@ -199,7 +201,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
         entry.request["error"] = message
         record_run(entry, store)
         if state:
-            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx))
+            write_report(state, ctx.out_dir, ctx.redactor, error=message, cost=_cost(ctx, state))
         ctx.notify(f"run {entry.thread_id} stopped with an error: {message}", kind="error")
         raise
     snapshot = graph.get_state(config)
@@ -208,7 +210,7 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     entry.status = status
     entry.request.pop("error", None)
     record_run(entry, store)
-    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx))
+    doc = write_report({**state, "status": status}, ctx.out_dir, ctx.redactor, cost=_cost(ctx, state))
     if status in TERMINAL and entry.request.get("extra", {}).get(STOP_TARGET_AT_END):
         stop_target(ctx.repo)  # a demo's target lives as long as its run
     kind = "approval" if status == "awaiting_approval" else "done"
@@ -216,9 +218,9 @@ def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: 
     return doc
 
 
-def _cost(ctx: RunContext) -> dict[str, Any]:
-    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far."""
-    return run_cost(ctx.out_dir, ctx.model, ctx.settings.llm.prices)
+def _cost(ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+    """Model calls, tokens and estimated price (``llm.prices``) of the whole run so far, and per category."""
+    return cost_doc(ctx.out_dir, ctx.model, ctx.settings.llm.prices, state)
 
 
 @contextmanager
@@ -326,7 +328,13 @@ def _status_doc(entry: RunEntry, state: dict[str, Any]) -> dict[str, Any]:
         return {"thread_id": entry.thread_id, "focus": entry.focus, "status": entry.status, "iterations": []}
     redactor = Redactor(env=os.environ)
     error = entry.request.get("error") if entry.status == "error" else None
-    return dict(redact_tree(run_json(state, error=error), redactor))
+    doc = dict(redact_tree(run_json(state, error=error), redactor))
+    try:
+        prices = _settings(entry.request).llm.prices
+    except FixloopError:  # the repo's settings changed since: the status still answers, without prices
+        prices = {}
+    attach_cost(doc, cost_doc(Path(entry.out_dir), None, prices, state))
+    return doc
 
 
 def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from fixloop.records import (
     Selection,
     TestRun,
     TierVerdict,
+    UsageRecord,
     utc_now,
 )
 from fixloop.run_record import PhaseRecord
@@ -116,6 +117,17 @@ class Investigation(Record):
         return (self.iteration, self.category.id)
 
 
+class CategoryUsage(UsageRecord):
+    """The model usage of one investigation of a category (five whys, fix attempts, audits).
+
+    A rejected fix sends the category back to the fixer in the same iteration: that second investigation
+    adds a second entry, so the state's ``usage`` list is append-only and summed per category."""
+
+    iteration: int = 0
+    category_id: str = ""
+    kind: str = ""
+
+
 def merge_investigations(current: list[Investigation], update: list[Investigation]) -> list[Investigation]:
     """Reducer: a newer record for the same (iteration, category) replaces the old one, order kept."""
     merged = {inv.key(): inv for inv in current}
@@ -155,6 +167,7 @@ class RemediationState(TypedDict, total=False):
     merged_revision: str  # the commit the last merge produced, for the deploy
     feedback: str  # a reviewer's rejection reason, for the next fixer attempt
     outcome: str  # why the run ended the way it did
+    usage: Annotated[list[CategoryUsage], operator.add]  # model usage per investigation (costs.py sums it)
 
 
 class InvestigationInput(TypedDict):
@@ -174,10 +187,13 @@ class InvestigationState(InvestigationInput, total=False):
     five_whys: FiveWhys
     attempts: list[FixAttempt]
     findings: list[Finding]
+    spent: UsageRecord  # model usage of this investigation so far (each model-calling node adds its own)
     investigations: Annotated[list[Investigation], merge_investigations]
     events: Annotated[list[Event], operator.add]
+    usage: Annotated[list[CategoryUsage], operator.add]
 
 
 class InvestigationOutput(TypedDict, total=False):
     investigations: Annotated[list[Investigation], merge_investigations]
     events: Annotated[list[Event], operator.add]
+    usage: Annotated[list[CategoryUsage], operator.add]

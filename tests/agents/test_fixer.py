@@ -55,6 +55,22 @@ def test_prompt_shows_chain_evidence_and_the_file_to_change(scenario_repo: Scena
     assert "### E2 [log-template] RuntimeError in handshake" in prompt
     assert "raise RuntimeError('session store missing')" in prompt  # the current (faulty) file content
     assert "audit: x" in prompt
+    assert "### E3 [code]" not in prompt  # its line is in the source excerpts shown below it
+    assert "lines 1-" in prompt or "lines 2-" in prompt  # excerpts say where they are in the file
+
+
+def test_the_fixer_hears_only_the_evidence_the_chain_cites(scenario_repo: ScenarioRepo) -> None:
+    cited = chain()
+    for step in cited.steps:
+        step.evidence = ["E2"]
+    model = scripted_model(Settings(), scenario_repo.scenario)
+    try:
+        propose_fix(model, category(), bundle(), cited, repo=scenario_repo.repo, redact=redact_canary)
+        prompt = model.server.requests[0].text()
+    finally:
+        model.close()
+    assert "### E2 [log-template]" in prompt and "source: server.log" in prompt  # a source the title lacks
+    assert "### E1 " not in prompt and "### E4 " not in prompt and "abc123 change handshake" not in prompt
 
 
 def test_secrets_never_reach_the_model(scenario_repo: ScenarioRepo) -> None:

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from fixloop.errors import UsageError
-from fixloop.evaluation.fix_metrics import FixRow
+from fixloop.evaluation.fix_eval import SCRIPTED_PRICES
+from fixloop.evaluation.fix_metrics import FixRow, score_run
 from fixloop.evaluation.parallel import Job, run_jobs
 from fixloop.evaluation.results_table import render_report
 from fixloop.evaluation.runner import EvalReport, fix_totals
+from fixloop.scenarios import load_scenario
 from tests.conftest import PROJECT_ROOT, SRC, CliRunner
 
 EVAL_ARGS = ("eval", "--stage", "fix", "--llm", "scripted", "--scenario", "handshake-500", "--json", "--workers", "1")
@@ -84,6 +86,24 @@ def test_handshake_scenario_reaches_green_end_to_end(eval_runs: dict[str, tuple[
 
 
 @pytest.mark.slow
+def test_tokens_and_cost_per_green_run_come_from_the_run(eval_runs: dict[str, tuple[int, dict[str, Any], str]]) -> None:
+    _, report, _ = eval_runs["green"]
+    row, totals = _row(report), report["fix"]["totals"]
+    cost = json.loads((Path(row["out_dir"]) / "run.json").read_text())["cost"]
+    assert (row["tokens_in"], row["tokens_out"]) == (cost["prompt_tokens"], cost["completion_tokens"])
+    assert row["tokens_in"] > 0 and row["tokens_out"] > 0
+    per_in, per_out = SCRIPTED_PRICES["scripted"]  # the eval's illustrative price of the scripted double
+    expected = (row["tokens_in"] * per_in + row["tokens_out"] * per_out) / 1_000_000
+    assert row["estimated_usd"] == pytest.approx(expected, abs=1e-6) and expected > 0
+    assert sum(c["prompt_tokens"] for c in cost["categories"]) == cost["prompt_tokens"]  # all in categories
+    assert totals["usd_per_green"] == pytest.approx(row["estimated_usd"], abs=1e-6)  # one scenario, green
+    assert "illustrative" in report["fix"]["price"]
+    table = render_report(EvalReport.model_validate(report))
+    assert f"| {row['tokens_in']}/{row['tokens_out']} | {row['estimated_usd']:.4f} |" in table
+    assert "**Cost per green run $" in table and "/ the 1 that ended green" in table
+
+
+@pytest.mark.slow
 def test_json_schema_says_what_it_measures(eval_runs: dict[str, tuple[int, dict[str, Any], str]]) -> None:
     _, report, _ = eval_runs["green"]
     keys = {"stage", "llm", "command", "date", "machine", "workers", "wall_seconds", "triage", "fix", "ok"}
@@ -105,7 +125,9 @@ def test_a_run_that_does_not_reach_green_is_reported(eval_runs: dict[str, tuple[
     assert row["found_kinds"] == ["server-error"]  # the triage still worked
     assert row["patch_applied"] is False and row["failing_fixed"] is False and row["prs"] == 0
     assert report["fix"]["totals"]["green"] == 0.0 and not report["ok"]
+    assert row["estimated_usd"] > 0 and "usd_per_green" not in report["fix"]["totals"]  # paid, but nothing green
     table = render_report(EvalReport.model_validate(report))
+    assert "cost per green run: n/a (no scenario ended green)" in table
     assert "| **gave_up** | green |" in table
     assert "Not as expected:" in table and "handshake-500: gave_up" in table
 
@@ -130,6 +152,31 @@ def test_totals_leave_out_what_does_not_apply() -> None:
     assert totals["failing_fixed"] == 1.0  # b's None is left out, not counted as a pass or a miss
     assert totals["green"] == 1.0 and totals["as_expected"] == 1.0 and totals["errors"] == 1.0
     assert "tokens_in" not in totals  # never invented when the runs did not record them
+    assert "usd_per_green" not in totals
+
+
+def test_cost_per_green_run_divides_every_scenario_cost_by_the_green_ones() -> None:
+    base = {"llm": "scripted", "expected_kinds": ["auth"], "expected_file": "a.py", "tokens_in": 10, "tokens_out": 1}
+    rows = [
+        FixRow(scenario="a", **base, status="green", estimated_usd=0.002),
+        FixRow(scenario="b", **base, status="green", estimated_usd=0.003),
+        FixRow(scenario="c", **base, status="gave_up", estimated_usd=0.005),  # its cost counts too
+    ]
+    totals = fix_totals(rows)
+    assert totals["estimated_usd"] == pytest.approx(0.01) and totals["usd_per_green"] == pytest.approx(0.005)
+    assert totals["tokens_in"] == 30.0
+    rows[2].estimated_usd = None  # a model without a price: no total made up from the others
+    assert "estimated_usd" not in fix_totals(rows) and "usd_per_green" not in fix_totals(rows)
+
+
+def test_a_row_takes_tokens_and_price_from_the_runs_cost() -> None:
+    row = FixRow(scenario="a", llm="scripted", expected_kinds=["auth"], expected_file="a.py")
+    score_run(
+        row,
+        load_scenario("handshake-500"),
+        {"status": "green", "cost": {"prompt_tokens": 7, "completion_tokens": 2, "estimated_usd": 0.5}},
+    )
+    assert (row.tokens_in, row.tokens_out, row.estimated_usd) == (7, 2, 0.5)
 
 
 def home_and_pid(fail: bool) -> tuple[str, int]:

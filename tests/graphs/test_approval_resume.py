@@ -117,5 +117,10 @@ def test_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
     fixed = [c for c in _categories(status) if c["pr"]]
     assert fixed and all(REASON in c["attempts"][0]["feedback"] for c in fixed)  # the fixer heard the reviewer
     assert {pr["number"] for pr in status["prs"]} == prs  # the same PRs were updated, none opened
+    before = {c["id"]: c["usage"]["calls"] for c in _categories(run)}
+    # model usage per category adds the second investigation (another process) to the first
+    assert all(c["usage"]["investigations"] == 2 and c["usage"]["calls"] > before[c["id"]] for c in fixed)
+    cost = status["cost"]
+    assert cost["processes"] >= 2 and cost["calls"] == sum(u["calls"] for u in cost["categories"])
 
     _approve_to_green(run_cli, thread, elsewhere)

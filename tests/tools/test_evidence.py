@@ -19,6 +19,7 @@ from tests.tools.localize_repo import make_repo
 TRACE = """Traceback (most recent call last):
   File "{root}/chat/ws.py", line 16, in accept_connection
     session = self.store.open(request.user)
+              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
   File "{root}/chat/sessions.py", line 6, in open
     return self.backends["memory"][user]
 KeyError: 'memory'"""
@@ -76,6 +77,7 @@ def test_bundle_has_every_kind_with_stable_ids(tmp_path: Path) -> None:
     assert {"log-line", "log-template", "code", "commit"} <= set(kinds)
     traceback = next(i for i in bundle.items if i.kind == "log-line")
     assert "KeyError: 'memory'" in traceback.text
+    assert "^^^" not in traceback.text and "session = self.store.open" in traceback.text  # markers dropped
     template = next(i for i in bundle.items if i.kind == "log-template")
     assert "count: 2" in template.text and "during tests:" in template.text
     code = next(i for i in bundle.items if i.kind == "code")
@@ -145,3 +147,25 @@ def test_secrets_in_logs_and_output_are_redacted(tmp_path: Path) -> None:
     for canary in (secret, jwt, "hunter2pw"):
         assert canary not in dumped
     assert "[REDACTED:" in dumped
+
+
+def test_one_test_output_per_distinct_error_with_library_frames_folded(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    f = "tests/e2e/test_ws_events.py"
+    names = [f"test_same_{n}" for n in range(6)]
+    run = s.make_run(
+        [s.result(f"{f}::{name}", longrepr=s.HANDSHAKE_500, offset=1.0 + n) for n, name in enumerate(names)]
+        + [s.result(f"{f}::test_other", longrepr=s.CONCURRENT_500, offset=9.0)]
+    )
+    category = categorize(run, [], repo=repo)[0]
+    bundle = gather_evidence(category, run, repo=repo, logs=None, settings=Settings())
+    outputs = [i for i in bundle.items if i.kind == "test-output"]
+    shown = [i for i in outputs if " failed in " in i.title]
+    assert len(shown) == len({i.text.splitlines()[-1] for i in shown})  # no error shown twice
+    assert f"{f}::test_same_0" in [i.source for i in shown]
+    first = next(i for i in shown if i.source == f"{f}::test_same_0")
+    assert "... (2 library frames)" in first.text  # three site-packages frames in a row: the last one stays
+    assert "client.py:587" not in first.text and "client.py:330: in process_response" in first.text
+    assert "E   websockets.exceptions.InvalidStatus" in first.text
+    (rest,) = [i for i in outputs if "more tests" in i.title]
+    assert all(f"{f}::{name}" in rest.text for name in names[1:])  # the repeats are still named

@@ -10,18 +10,20 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fixloop.agents.code_context import code_context
 from fixloop.agents.model_messages import Redact, message, redactor_or_default
+from fixloop.config import LLMSettings
 from fixloop.errors import ModelError
 from fixloop.interfaces import ChatModel
 from fixloop.prompts import render
-from fixloop.records import Category, EvidenceBundle, FiveWhys, FixProposal
+from fixloop.records import Category, EvidenceBundle, EvidenceItem, FiveWhys, FixProposal
 
 PURPOSE = "fix"
-MAX_FILE_CHARS = 12_000  # per file shown to the model
-MAX_FILES = 3
+CONTEXT_TOKENS: int = LLMSettings.model_fields["fix_context_tokens"].default  # the source excerpts' budget
 _HEADER_PATH = re.compile(r"^(?:---|\+\+\+) (?P<path>[^\t\n]+)", re.M)
 
 
@@ -44,20 +46,25 @@ def propose_fix(
     feedback: str = "",
     attempt: int = 1,
     max_attempts: int = 3,
+    context_tokens: int = CONTEXT_TOKENS,
 ) -> FixProposal:
     """A patch against ``repo``'s working tree; raises ModelError when the model gives none (caller degrades).
 
     ``redact`` masks secrets in everything sent to the model (default: a ``Redactor`` over the environment;
     the graph passes the run's); ``feedback`` is why an earlier fix failed
     (validation or audit); ``attempt`` is the caller's fix attempt number, recorded on the proposal.
+    The prompt holds the evidence the chain cites (all of it when it cites none) and source excerpts
+    of the fix location and the ranked locations within ``context_tokens`` (``code_context``), not whole files.
     """
+    excerpts = code_context(repo, chain, bundle, context_tokens)
     prompt = render(
         "fix.md.j2",
         category=category,
         chain=chain,
-        evidence=bundle.items,
-        locations=bundle.locations,
-        files=_files_to_show(repo, chain, bundle),
+        evidence=_cited_evidence(chain, bundle, excerpts),
+        evidence_heading="Evidence the five whys cite",
+        locations=[],  # the excerpts below show the ranked locations' code
+        files=excerpts,
         attempt=attempt,
         feedback=feedback,
     )
@@ -79,6 +86,19 @@ def propose_fix(
     raise ModelError(
         f"model {model.name} gave no applicable patch for {category.id} in {max_attempts} tries: {problem}"
     )
+
+
+def _cited_evidence(chain: FiveWhys, bundle: EvidenceBundle, files: list[dict[str, Any]]) -> list[EvidenceItem]:
+    """The items the chain cites (all when it cites none), less the code snippets the excerpts already show."""
+    cited = {eid for step in chain.steps for eid in step.evidence}
+    items = [item for item in bundle.items if item.id in cited] or bundle.items
+    shown = {(f["path"], n) for f in files for part in f["excerpts"] for n in range(part["start"], part["end"] + 1)}
+    return [item for item in items if not (item.kind == "code" and _source_line(item.source) in shown)]
+
+
+def _source_line(source: str) -> tuple[str, int] | None:
+    path, _, line = source.rpartition(":")
+    return (path, int(line)) if line.isdigit() else None
 
 
 def check_patch(patch: str, repo: Path) -> tuple[str, list[str]]:
@@ -143,21 +163,6 @@ def _numstat_paths(output: str) -> list[str]:
             paths.extend(p for p in fields[i + 1 : i + 3] if p)
             i += 3
     return paths
-
-
-def _files_to_show(repo: Path, chain: FiveWhys, bundle: EvidenceBundle) -> list[dict[str, str]]:
-    wanted = [chain.fix_location.split(":", 1)[0].strip()] + [loc.file for loc in bundle.locations]
-    shown: list[dict[str, str]] = []
-    for path in dict.fromkeys(p for p in wanted if p):
-        if len(shown) == MAX_FILES:
-            break
-        if _path_problem(path, repo):
-            continue
-        text = (repo / path).read_text(encoding="utf-8", errors="replace")
-        if len(text) > MAX_FILE_CHARS:
-            text = text[:MAX_FILE_CHARS] + "\n... (cut)"
-        shown.append({"path": path, "text": text})
-    return shown
 
 
 def _git(repo: Path, *args: str, input_text: str) -> subprocess.CompletedProcess[str]:

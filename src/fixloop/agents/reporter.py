@@ -134,11 +134,21 @@ def write_report(
     doc = redact_tree(run_json(state, error=error), redactor)
     doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
     if cost is not None:
-        doc["cost"] = cost
+        attach_cost(doc, cost)
     _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
     worklog = render_worklog(state, error=error) + trust_worklog(state, cost)
     _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))
     return doc
+
+
+def attach_cost(doc: dict[str, Any], cost: dict[str, Any]) -> None:
+    """Put ``cost`` into the run.json ``doc``; each category gets its line of ``cost.categories`` as ``usage``
+    (None: not investigated)."""
+    doc["cost"] = cost
+    by_key = {(u["iteration"], u["category"]): u for u in cost.get("categories", [])}
+    for iteration in doc["iterations"]:
+        for category in iteration["categories"]:
+            category["usage"] = by_key.get((iteration["iteration"], category["id"]))
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -33,6 +33,10 @@ SCRIPTED_NOTE = (
     "the scripted model's replies are derived from each scenario's gold patch, so these figures measure "
     "the plumbing, not a model (triage, evidence, validation, SSOT audit, PR, approval, merge, deploy, re-test)"
 )
+# The scripted double has no price of its own; the eval gives every ``scripted:<scenario>`` this one so
+# that the cost figures are not zero. It is ILLUSTRATIVE ($ per 1M prompt / completion tokens, in the range
+# of a small hosted model's list price): it checks the cost plumbing, it is no model's bill.
+SCRIPTED_PRICES: dict[str, tuple[float, float]] = {"scripted": (0.40, 1.60)}
 
 
 def evaluate_fix_scenario(scenario: Scenario, folder: Path, llm: LLMChoice) -> FixRow:
@@ -58,6 +62,7 @@ def evaluate_fix_scenario(scenario: Scenario, folder: Path, llm: LLMChoice) -> F
             llm=llm,
             out_dir=folder / "out",
             scenario=scenario.name,
+            prices=SCRIPTED_PRICES if llm == "scripted" else {},
         )
         thread_id = start_run(request)
         doc = _approve_until_done(thread_id, load_settings(workspace))
@@ -94,6 +99,19 @@ def approver_for(settings: Settings) -> str:
         if name.strip().casefold() != REQUESTED_BY:
             return name
     raise ConfigError("the eval needs an approver other than 'eval' in approval.approvers")
+
+
+def price_note(llm: LLMChoice) -> str:
+    """Where the eval's estimated cost comes from, for the table's footer and the JSON."""
+    if llm == "scripted":
+        per_in, per_out = SCRIPTED_PRICES["scripted"]
+        return (
+            f"illustrative ${per_in:.2f} / ${per_out:.2f} per 1M prompt / completion tokens given to the scripted "
+            "double by the eval only, to exercise the cost plumbing (not a real model's cost)"
+        )
+    if llm == "openai":
+        return "llm.prices of the target's settings for the configured model"
+    return ""
 
 
 def check_model_configured(llm: LLMChoice) -> str:

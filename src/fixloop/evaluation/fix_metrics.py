@@ -50,6 +50,7 @@ class FixRow(BaseModel):
     iterations: int = 0
     tokens_in: int | None = None  # None: the run did not record model usage
     tokens_out: int | None = None
+    estimated_usd: float | None = None  # None: no usage recorded, or no price for the model (llm.prices)
     status: str = "error"
     outcome: str = ""
     as_expected: bool = False
@@ -157,10 +158,13 @@ def _no_regression(first: dict[str, Any], last: dict[str, Any]) -> bool:
 
 
 def _score_usage(row: FixRow, doc: dict[str, Any]) -> None:
-    usage = doc.get("usage") or doc.get("model_usage")
-    if isinstance(usage, dict):
-        row.tokens_in = int(usage.get("prompt_tokens", 0) or 0)
-        row.tokens_out = int(usage.get("completion_tokens", 0) or 0)
+    """Tokens and estimated price of the whole run (run.json's ``cost``: every process that drove it)."""
+    cost = doc.get("cost")
+    if isinstance(cost, dict):
+        row.tokens_in = int(cost.get("prompt_tokens", 0) or 0)
+        row.tokens_out = int(cost.get("completion_tokens", 0) or 0)
+        price = cost.get("estimated_usd")
+        row.estimated_usd = float(price) if price is not None else None
 
 
 def _as_expected(row: FixRow) -> bool:

@@ -28,8 +28,9 @@ def render_fix(result: FixEvalResult) -> str:
         lines += [f"**This measures the plumbing, not a model:** {result.measures}.", ""]
     lines += [
         "| scenario | kinds expected | found (categories) | rank | citations | patch applied | failing fixed | "
-        "no regression | SSOT audit | files vs gold | PRs | approvals | tokens in/out | s | status | expected |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "no regression | SSOT audit | files vs gold | PRs | approvals | tokens in/out | est. $ | s | status | "
+        "expected |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_fix_line(r) for r in result.rows]
     t = result.totals
@@ -49,6 +50,8 @@ def render_fix(result: FixEvalResult) -> str:
             if "tokens_in" in t
             else "tokens: not recorded by the run"
         ),
+        "",
+        _cost_footer(result),
     ]
     notes = [f"- {r.scenario}: {r.error}" for r in result.rows if r.error]
     notes += [f"- {r.scenario}: {r.status} — {r.outcome}" for r in result.rows if not r.as_expected and not r.error]
@@ -62,14 +65,30 @@ def _fix_line(r: FixRow) -> str:
     if r.files_match is not None:
         files += " (= gold)" if r.files_match else f" (gold: {', '.join(r.gold_files) or '-'})"
     tokens = f"{r.tokens_in}/{r.tokens_out}" if r.tokens_in is not None else "n/a"
+    usd = f"{r.estimated_usd:.4f}" if r.estimated_usd is not None else "n/a"
     status = r.status if r.as_expected else f"**{r.status}**"
     expected = r.expected_end if r.llm != "none" else "diagnosed"
     return (
         f"| {r.scenario} | {', '.join(r.expected_kinds)} | {', '.join(r.found_kinds) or '-'} ({r.categories})"
         f"{'' if r.category_ok else ' MISS'} | {r.rank or '-'} | {_mark(r.citations_ok)} | "
         f"{_mark(r.patch_applied)} | {_mark(r.failing_fixed)} | {_mark(r.no_regression)} | "
-        f"{_mark(r.audit_passed)} | {files} | {r.prs} | {', '.join(r.approvals) or '-'} | {tokens} | "
+        f"{_mark(r.audit_passed)} | {files} | {r.prs} | {', '.join(r.approvals) or '-'} | {tokens} | {usd} | "
         f"{r.seconds:.0f} | {status} | {expected} |"
+    )
+
+
+def _cost_footer(result: FixEvalResult) -> str:
+    """How the cost per green run is computed, with its figures and where the price comes from."""
+    t = result.totals
+    price = f" Price: {result.price}." if result.price else ""
+    if "estimated_usd" not in t:
+        return f"Cost per green run: n/a (a run recorded no usage, or its model has no price in llm.prices).{price}"
+    if "usd_per_green" not in t:
+        return f"Estimated cost ${t['estimated_usd']:.4f}; cost per green run: n/a (no scenario ended green).{price}"
+    return (
+        f"**Cost per green run ${t['usd_per_green']:.4f}** = the estimated cost of all {t['scenarios']:.0f} scenarios "
+        f"(green or not: ${t['estimated_usd']:.4f}, each run's run.json `cost`, tokens x llm.prices) / the "
+        f"{t['green']:.0f} that ended green.{price}"
     )
 
 

@@ -18,7 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fixloop.evaluation.fix_eval import SCRIPTED_NOTE, LLMChoice, check_model_configured, evaluate_fix_scenario
+from fixloop.evaluation.fix_eval import (
+    SCRIPTED_NOTE,
+    LLMChoice,
+    check_model_configured,
+    evaluate_fix_scenario,
+    price_note,
+)
 from fixloop.evaluation.fix_metrics import FixRow
 from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job, run_jobs
 from fixloop.evaluation.triage_eval import GOALS, ScenarioRow, TriageEvalResult, _totals, evaluate_scenario
@@ -33,6 +39,7 @@ class FixEvalResult(BaseModel):
     llm: str
     model: str = ""
     measures: str = ""  # what the figures measure (the scripted model: the plumbing, not a model)
+    price: str = ""  # where the estimated cost's price comes from (the scripted model's is illustrative)
     rows: list[FixRow] = Field(default_factory=list)
     totals: dict[str, float] = Field(default_factory=dict)
 
@@ -91,6 +98,7 @@ def run_eval(
             llm=llm,
             model=model,
             measures=SCRIPTED_NOTE if llm == "scripted" else "",
+            price=price_note(llm),
             rows=fix_rows,
             totals=fix_totals(fix_rows),
         )
@@ -188,6 +196,10 @@ def fix_totals(rows: list[FixRow]) -> dict[str, float]:
     if all(r.tokens_in is not None for r in rows) and rows:
         totals["tokens_in"] = float(sum(r.tokens_in or 0 for r in rows))
         totals["tokens_out"] = float(sum(r.tokens_out or 0 for r in rows))
+    if all(r.estimated_usd is not None for r in rows) and rows:
+        totals["estimated_usd"] = round(sum(r.estimated_usd or 0.0 for r in rows), 6)
+        if totals["green"]:  # every scenario's cost, green or not, over the scenarios that ended green
+            totals["usd_per_green"] = round(totals["estimated_usd"] / totals["green"], 6)
     return totals
 
 

@@ -9,9 +9,10 @@ back to the fixer with the reason on failure, up to ``limits.max_fix_attempts``
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -29,8 +30,9 @@ from fixloop.costs import budget_finding, budget_reason, is_budget_error
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
-from fixloop.records import EvidenceBundle, Finding, TestRun, utc_now
+from fixloop.records import EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
 from fixloop.state import (
+    CategoryUsage,
     Event,
     FixAttempt,
     Investigation,
@@ -42,11 +44,31 @@ from fixloop.target import start_target, stop_target, test_env
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.worktree import apply_patch, commit_all, create_worktree, remove_worktree
+from fixloop.usage_meter import metered
+
+
+class Node(Protocol):
+    """A node of this graph (the runtime passed by name, as LangGraph does)."""
+
+    def __call__(self, state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]: ...
 
 
 def branch_name(thread_id: str, iteration: int, category_id: str) -> str:
     """The fix branch of one category in one iteration (a PR is found again by it)."""
     return f"fixloop/{thread_id}/i{iteration}-{category_id}"
+
+
+def _metered(node: Node) -> Node:
+    """``node`` with its model usage added to the investigation's ``spent`` (kept in state: it checkpoints)."""
+
+    @functools.wraps(node)
+    def counted(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        with metered() as meter:
+            update = node(state, runtime)
+        used, spent = meter.usage, state.get("spent", UsageRecord())
+        return {**update, "spent": spent.plus(used.calls, used.prompt_tokens, used.completion_tokens)}
+
+    return counted
 
 
 def _event(state: InvestigationInput, node: str, text: str, detail: str = "") -> Event:
@@ -140,6 +162,7 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
             feedback=feedback,
             attempt=number,
             redact=ctx.redactor.redact,
+            context_tokens=ctx.settings.llm.fix_context_tokens,
         )
     except ModelError as exc:
         attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
@@ -336,7 +359,11 @@ def finish_node(state: InvestigationState) -> dict[str, Any]:
         outcome=outcome,
     )
     text = {"diagnosed": "diagnosed", "fixed": "fix validated and audited", "unfixed": "no acceptable fix"}[outcome]
-    return {"investigations": [investigation], "events": [_event(state, "finish", text)]}
+    category, spent = state["category"], state.get("spent", UsageRecord())
+    usage = CategoryUsage(
+        iteration=state["iteration"], category_id=category.id, kind=category.kind, **spent.model_dump()
+    )
+    return {"investigations": [investigation], "usage": [usage], "events": [_event(state, "finish", text)]}
 
 
 def build_investigation_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
@@ -348,10 +375,10 @@ def build_investigation_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
         output_schema=InvestigationOutput,
     )
     builder.add_node("evidence", evidence_node)
-    builder.add_node("five_whys", five_whys_node)
-    builder.add_node("fix", fix_node)
+    builder.add_node("five_whys", _metered(five_whys_node))
+    builder.add_node("fix", _metered(fix_node))
     builder.add_node("validate", validate_node)
-    builder.add_node("audit", audit_node)
+    builder.add_node("audit", _metered(audit_node))
     builder.add_node("finish", finish_node)
     builder.add_edge(START, "evidence")
     builder.add_edge("evidence", "five_whys")

@@ -13,6 +13,7 @@ environment cannot.) The estimate is deliberately simple and errs on the large s
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,8 +34,12 @@ MAX_TEMPLATES = 4
 MAX_LOCATIONS = 3
 MAX_COMMITS = 2
 MAX_OUTPUT_CHARS = 1800
-SNIPPET_CONTEXT = 6
+MAX_LINE_CHARS = 240
+MAX_NAMED = 8  # test ids named in the "more tests" item
+_CARETS = re.compile(r"\s*[~^]+\s*")  # Python 3.11+ traceback markers under a source line: no information
+SNIPPET_CONTEXT = 4  # lines either side of a ranked location (the fixer sees the whole function)
 MIN_TRIMMED_CHARS = 200
+LIBRARY_FRAME = "site-packages"  # an installed library's frame in a traceback (folded: it is not the repo's code)
 ERROR_SEVERITIES = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
 
 
@@ -121,34 +126,67 @@ def relevant_entries(entries: list[LogEntry], tests: list[str], *, strict: bool 
 
 
 def _test_drafts(category: Category, run: TestRun) -> list[_Draft]:
+    """The output of up to ``MAX_TESTS`` failing tests, one per distinct error (the same ``E`` lines as a
+    test already shown add nothing), then the realness findings, then the other tests' ids."""
     by_id = {r.nodeid: r for r in run.results}
-    drafts = []
-    for nodeid in category.tests[:MAX_TESTS]:
+    drafts: list[_Draft] = []
+    errors: set[tuple[str, ...]] = set()
+    scanned = category.tests[: MAX_TESTS * 3]
+    repeated: list[str] = []
+    for nodeid in scanned:
         result = by_id.get(nodeid)
         if result is None or result.outcome == "passed":
             continue
-        drafts.append(
-            _Draft("test-output", f"{nodeid} {result.outcome} in {result.phase}", _trim_output(result), nodeid)
-        )
+        text = _trim_output(result)
+        error = tuple(line.strip() for line in text.splitlines() if line.startswith("E "))
+        if len(drafts) == MAX_TESTS or (error and error in errors):
+            repeated.append(nodeid)
+            continue
+        errors.add(error)
+        drafts.append(_Draft("test-output", f"{nodeid} {result.outcome} in {result.phase}", text, nodeid))
     for item in category.findings[:MAX_TESTS]:
         text = item.message + (f"\n{item.evidence}" if item.evidence else "")
         drafts.append(_Draft("finding", f"realness finding {item.kind}", _trim(text), item.test or "run"))
-    if len(category.tests) > MAX_TESTS:
-        rest = ", ".join(category.tests[MAX_TESTS : MAX_TESTS + 20])
-        drafts.append(_Draft("test-output", f"{len(category.tests) - MAX_TESTS} more tests", rest, "run"))
+    rest = repeated + category.tests[len(scanned) :]
+    if rest:
+        title = f"{len(rest)} more tests (the same error as a test above, or beyond the first {MAX_TESTS})"
+        more = f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else ""
+        drafts.append(_Draft("test-output", title, ", ".join(rest[:MAX_NAMED]) + more, "run"))
     return drafts
 
 
 def _trim_output(result: TestResult) -> str:
     report = result.longrepr or result.skip_reason
     lines = report.splitlines()
-    decisive = [line for line in lines if line.startswith(("E ", ">")) or ".py:" in line]
-    head = "\n".join(decisive[-30:]) if decisive else "\n".join(lines[-30:])
+    decisive = _fold_library_frames([line for line in lines if line.startswith(("E ", ">")) or ".py:" in line])
+    head = "\n".join(_cut(line) for line in (decisive[-30:] if decisive else lines[-30:]))
     extra = []
     for name, stream in (("stdout", result.stdout), ("stderr", result.stderr), ("log", result.log)):
         if stream.strip():
             extra.append(f"--- captured {name} (tail)\n" + "\n".join(stream.strip().splitlines()[-8:]))
     return _trim("\n".join([head, *extra]))
+
+
+def _cut(line: str, limit: int = MAX_LINE_CHARS) -> str:
+    """One output line at most ``limit`` characters (pytest's assertion reprs can run to kilobytes)."""
+    return line if len(line) <= limit else line[:limit] + f" ... ({len(line) - limit} characters cut)"
+
+
+def _fold_library_frames(lines: list[str]) -> list[str]:
+    """Runs of installed-library frames (``site-packages``) fold into one line; the last frame, where the
+    error was raised, stays."""
+    folded: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if LIBRARY_FRAME in line and not line.startswith(("E ", ">")):
+            run.append(line)
+            continue
+        if len(run) > 1:
+            folded.append(f"... ({len(run) - 1} library frames)")
+        folded += run[-1:]
+        run = []
+        folded.append(line)
+    return folded[:-1]
 
 
 def _trim(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
@@ -168,7 +206,8 @@ def _stack_trace(entry: LogEntry) -> str:
 def _traceback_draft(entry: LogEntry) -> _Draft:
     first = entry.message.splitlines()[0] if entry.message else ""
     where = f"{entry.source_file}:{entry.source_line}" if entry.source_file else entry.service_name
-    text = f"{entry.timestamp.isoformat()} {entry.severity} {first}\n{_stack_trace(entry)}"
+    trace = "\n".join(line for line in _stack_trace(entry).splitlines() if not _CARETS.fullmatch(line))
+    text = f"{entry.timestamp.isoformat()} {entry.severity} {first}\n{trace}"
     return _Draft("log-line", f"error log with traceback: {first[:80]}", _trim(text), where or "logs")
 
 
@@ -181,7 +220,8 @@ def _template_draft(template: LogTemplate, logs: LogSource | None) -> _Draft:
     if template.sources:
         lines.append("logged at: " + ", ".join(template.sources[:3]))
     if template.tests:
-        lines.append("during tests: " + ", ".join(template.tests[:5]))
+        more = f" and {len(template.tests) - 3} more" if len(template.tests) > 3 else ""
+        lines.append("during tests: " + ", ".join(template.tests[:3]) + more)
     lines += [f"example: {example.splitlines()[0][:300]}" for example in template.examples[:2]]
     source = f"{logs.name if logs else 'logs'} template {template.id}"
     return _Draft(

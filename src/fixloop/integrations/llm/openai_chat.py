@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from fixloop.errors import ConfigError, ModelError
 from fixloop.interfaces import ChatMessage, ModelUsage
+from fixloop.usage_meter import charge
 
 if TYPE_CHECKING:
     import openai
@@ -206,13 +207,17 @@ class OpenAIChatModel:
                     hint="raise limits.max_tokens",
                 )
             self.usage.calls += 1
+        charge(calls=1)
 
     def _charge_tokens(self, usage: Any) -> None:
         if usage is None:
             return
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
         with self._lock:
-            self.usage.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-            self.usage.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+            self.usage.prompt_tokens += prompt
+            self.usage.completion_tokens += completion
+        charge(prompt_tokens=prompt, completion_tokens=completion)
 
 
 def schema_name(purpose: str) -> str:
