@@ -54,6 +54,8 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                     "audit": _dump(inv.audit if inv else None),
                     "pr": _dump(inv.pr if inv else None),
                     "outcome": inv.outcome if inv else "pending",
+                    "report": inv.report if inv else "",  # why a report and no code fix ("" = may be fixed)
+                    "covered_by": inv.covered_by if inv else "",  # the category whose PR carries this fix too
                     "investigation_started": inv.started_at.isoformat() if inv else None,
                     "investigation_finished": inv.finished_at.isoformat() if inv and inv.finished_at else None,
                     "investigation_findings": [f.model_dump(mode="json") for f in inv.findings] if inv else [],
@@ -73,6 +75,7 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                 "realness_findings": [f.model_dump(mode="json") for f in rec.findings],
                 "tiers": [v.model_dump(mode="json") for v in rec.verdicts],
                 "categories": categories,
+                "reruns": [r.model_dump(mode="json") for r in rec.reruns],
             }
         )
     doc: dict[str, Any] = {

@@ -23,7 +23,7 @@ from langgraph.types import Checkpointer, Command, Send, interrupt
 
 from fixloop.agents.fixability import fixability, may_reach
 from fixloop.agents.reporter import pr_body
-from fixloop.agents.triage import categorize
+from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
@@ -31,9 +31,16 @@ from fixloop.costs import budget_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
-from fixloop.records import ApprovalRecord, DeployRecord, PullRequestRecord, utc_now
+from fixloop.records import ApprovalRecord, Category, DeployRecord, PullRequestRecord, TestRun, utc_now
 from fixloop.run_record import capture_phase
-from fixloop.state import Event, Investigation, InvestigationInput, IterationRecord, RemediationState
+from fixloop.state import (
+    Event,
+    Investigation,
+    InvestigationInput,
+    IterationRecord,
+    RemediationState,
+    RerunRecord,
+)
 from fixloop.target import target_status, test_env
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
@@ -101,7 +108,7 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     number = state["iteration"]
     out = ctx.out_dir / f"iteration-{number}"
     out.mkdir(parents=True, exist_ok=True)
-    env = {**ctx.settings.target.env, **test_env(ctx.repo)}
+    env = _target_env(ctx)
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
     test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
@@ -117,6 +124,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
         update={"command": test_run.command}
     )
     return {"iterations": [record], "events": [event]}
+
+
+def _target_env(ctx: RunContext) -> dict[str, str]:
+    return {**ctx.settings.target.env, **test_env(ctx.repo)}
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -139,18 +150,45 @@ def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> di
     record = _current(state)
     assert record.test_run is not None
     categories = categorize(record.test_run, record.findings, repo=ctx.repo, redactor=ctx.redactor)
-    record = record.model_copy(update={"categories": categories})
-    names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
-    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", f"categories: {names}")]}
-    ctx.notify(f"categories: {names}")
     serious = [f for f in record.findings if f.severity != "info"]
-    if record.verdicts and all(v.holds for v in record.verdicts) and not serious:
+    green = bool(record.verdicts) and all(v.holds for v in record.verdicts) and not serious
+    reruns: list[RerunRecord] = []
+    if not green:
+        categories, reruns = _flaky_reruns(ctx, record, categories)
+    record = record.model_copy(update={"categories": categories, "reruns": reruns})
+    names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
+    text = f"categories: {names}" + (f" (after {len(reruns)} re-runs of the failing tests)" if reruns else "")
+    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", text)]}
+    ctx.notify(text)
+    if green:
         update.update(status="green", outcome=f"every tier holds its tolerance in iteration {record.iteration}")
     elif not categories:
         update.update(status="gave_up", outcome="tiers fail but no failure category was found")
     elif reason := _limit_reason(state):
         update.update(status="gave_up", outcome=reason)
     return update
+
+
+def _flaky_reruns(
+    ctx: RunContext, record: IterationRecord, categories: list[Category]
+) -> tuple[list[Category], list[RerunRecord]]:
+    """Re-run the failing tests on the same commit (``tests.flaky_reruns`` times); those that pass go ``flaky``."""
+    assert record.test_run is not None
+    out = ctx.out_dir / f"iteration-{record.iteration}"
+    env = _target_env(ctx)
+    done: list[TestRun] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        done.append(result)
+        return result
+
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    records = [
+        RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
+        for n, r in enumerate(reruns, start=1)
+    ]
+    return categories, records
 
 
 def _limit_reason(state: RemediationState) -> str:
@@ -204,14 +242,9 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
         update.update(status="diagnosed", outcome="diagnosed without a model (--llm none): no patch proposed")
     elif level == "diagnose":
         update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
-    elif (
-        not fixed
-        and investigations
-        and all(inv.category.kind == "flaky" and not inv.attempts for inv in investigations)
-    ):
-        names = ", ".join(inv.category.id for inv in investigations)
-        text = f"flaky failures ({names}) reported; a flaky category gets no code fix ([autonomy] fix_flaky)"
-        update.update(status="diagnosed", outcome=text)
+    elif not fixed and investigations and all(inv.report and not inv.attempts for inv in investigations):
+        reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
+        update.update(status="diagnosed", outcome=f"reported, no code fix: {reports}")
     elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
         update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:
