@@ -67,7 +67,9 @@ def test_refused_unavailable_and_infrastructure_skips_of_a_running_target_are_re
     running = _target(running=True)
     refused = _env("[Errno 111] Connection refused", exc="ConnectionRefusedError")
     assert "unreachable" in report_reason(refused, _bundle(), target=running)
-    assert "unreachable" in report_reason(_env("server said no", exc="InvalidStatus", status=503), _bundle(), target=None)
+    assert "unreachable" in report_reason(
+        _env("server said no", exc="InvalidStatus", status=503), _bundle(), target=None
+    )
     skipped = _env("staging service not reachable", exc="Skipped")
     assert "skipped for infrastructure" in report_reason(skipped, _bundle(), target=running)
 
