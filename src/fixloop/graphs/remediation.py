@@ -22,6 +22,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Command, Send, interrupt
 
 from fixloop.agents.fixability import fixability, may_reach
+from fixloop.agents.pr_groups import pr_groups
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
@@ -271,22 +272,21 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
     run = state["run"]
     updated: list[Investigation] = []
     prs: list[PullRequestRecord] = []
-    for inv in _current_investigations(state):
-        if inv.outcome != "fixed" or inv.branch is None or inv.fix is None:
-            continue
-        if not may_reach(inv, run.gates, "pr"):
-            continue  # its fixability score stops it before a PR (run.json "fixability")
-        title = f"fixloop: {inv.fix.summary} [{inv.category.id}]"
-        body = ctx.redactor.redact(pr_body(run, inv))
+    # a fixability score below the PR gate stops a category before a PR (run.json "fixability")
+    ready = [inv for inv in _current_investigations(state) if _fixed(inv) and may_reach(inv, run.gates, "pr")]
+    for lead, *covered in pr_groups(ready):
+        assert lead.fix is not None and lead.branch is not None
+        ids = ", ".join(inv.category.id for inv in (lead, *covered))
         pr = ctx.codehost.open_or_update_pr(
-            branch=inv.branch,
+            branch=lead.branch,
             base=ctx.settings.codehost.base_branch,
-            title=title,
-            body=body,
-            category_id=inv.category.id,
+            title=f"fixloop: {lead.fix.summary} [{ids}]",
+            body=ctx.redactor.redact(pr_body(run, lead, covered)),
+            category_id=lead.category.id,
         )
         crash_point("open_prs:after")
-        updated.append(inv.model_copy(update={"pr": pr}))
+        updated.append(lead.model_copy(update={"pr": pr}))
+        updated += [inv.model_copy(update={"pr": pr, "covered_by": lead.category.id}) for inv in covered]
         prs.append(pr)
     listing = ", ".join(f"#{p.number} {p.url}" for p in prs)
     update: dict[str, Any] = {
@@ -306,8 +306,14 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
 # ---------------------------------------------------------------- 8: approval
 
 
+def _fixed(inv: Investigation) -> bool:
+    return inv.outcome == "fixed" and inv.branch is not None and inv.fix is not None
+
+
 def _open_prs(state: RemediationState) -> list[PullRequestRecord]:
-    return [inv.pr for inv in _current_investigations(state) if inv.pr is not None and inv.pr.state == "open"]
+    """The open PRs of this iteration, once each (one PR may cover several categories)."""
+    prs = {inv.pr.number: inv.pr for inv in _current_investigations(state) if inv.pr is not None}
+    return [pr for pr in prs.values() if pr.state == "open"]
 
 
 def approval_node(
@@ -398,8 +404,8 @@ def merge_node(
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)
         revision = sha or revision
-        inv = next(i for i in _current_investigations(state) if i.pr is not None and i.pr.number == pr.number)
-        updated.append(inv.model_copy(update={"pr": record}))
+        covering = [i for i in _current_investigations(state) if i.pr is not None and i.pr.number == pr.number]
+        updated += [inv.model_copy(update={"pr": record}) for inv in covering]
     text = f"merged {', '.join(f'#{p.number}' for p in merged)} (approved by {approver}); revision {revision}"
     ctx.notify(text)
     return Command(
