@@ -23,14 +23,6 @@ from langgraph.types import Checkpointer, Command, Send, interrupt
 
 from fixloop.agents.fixability import fixability, may_reach
 from fixloop.agents.pr_groups import pr_groups
-from fixloop.agents.quarantine import (
-    QuarantinePlan,
-    commit_quarantine,
-    no_quarantine_note,
-    plan_quarantine,
-    quarantine_body,
-    quarantine_title,
-)
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
@@ -40,7 +32,7 @@ from fixloop.costs import budget_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
-from fixloop.paths import fixloop_home
+from fixloop.graphs.quarantine_prs import open_quarantine_pr, quarantine_plans
 from fixloop.records import ApprovalRecord, Category, DeployRecord, PullRequestRecord, TestRun, utc_now
 from fixloop.run_record import capture_phase
 from fixloop.state import (
@@ -253,7 +245,7 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
     elif level == "diagnose":
         update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
     elif not fixed and investigations and all(inv.report and not inv.attempts for inv in investigations):
-        plans, notes = _quarantine_plans(state, runtime.context)
+        plans, notes = quarantine_plans(runtime.context, run, investigations)
         if not plans:  # else on to open_prs: a quarantine PR (not a fix), approved like any PR
             reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
             update.update(status="diagnosed", outcome="; ".join([f"reported, no code fix: {reports}", *notes]))
@@ -299,9 +291,9 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
         updated.append(lead.model_copy(update={"pr": pr}))
         updated += [inv.model_copy(update={"pr": pr, "covered_by": lead.category.id}) for inv in covered]
         prs.append(pr)
-    plans, _ = _quarantine_plans(state, ctx)
+    plans, _ = quarantine_plans(ctx, run, _current_investigations(state))
     for inv, plan in plans:
-        pr = _open_quarantine_pr(ctx, state, inv, plan)
+        pr = open_quarantine_pr(ctx, run, inv, plan, _current(state).reruns)
         updated.append(inv.model_copy(update={"pr": pr, "branch": pr.branch}))
         prs.append(pr)
     listing = ", ".join(f"#{p.number} {p.url}" for p in prs)
@@ -317,47 +309,6 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
     else:
         ctx.notify(f"PRs ready for approval: {listing}", kind="approval")
     return update
-
-
-def _quarantine_plans(
-    state: RemediationState, ctx: RunContext
-) -> tuple[list[tuple[Investigation, QuarantinePlan]], list[str]]:
-    """Reported flaky categories a quarantine PR can mark ([autonomy] quarantine_flaky), and notes on the rest."""
-    run = state["run"]
-    if not ctx.settings.autonomy.quarantine_flaky or effective_level(run) not in ("pr", "merge"):
-        return [], []
-    plans: list[tuple[Investigation, QuarantinePlan]] = []
-    notes: list[str] = []
-    for inv in _current_investigations(state):
-        if inv.category.kind != "flaky" or not inv.report:
-            continue
-        plan = plan_quarantine(ctx.repo, inv.category.tests)
-        if plan is not None and plan.marked:
-            plans.append((inv, plan))
-        else:
-            notes.append(no_quarantine_note(inv, plan))
-    return plans, notes
-
-
-def _open_quarantine_pr(
-    ctx: RunContext, state: RemediationState, inv: Investigation, plan: QuarantinePlan
-) -> PullRequestRecord:
-    assert ctx.codehost is not None
-    run = state["run"]
-    name = f"i{inv.iteration}-quarantine-{inv.category.id}"
-    branch = f"fixloop/{run.thread_id}/{name}"
-    worktree = fixloop_home() / "worktrees" / run.thread_id / name
-    title = quarantine_title(inv, plan)
-    commit_quarantine(ctx.repo, branch, plan, worktree, f"{title}\n\nMarks: {', '.join(plan.marked)}")
-    pr = ctx.codehost.open_or_update_pr(
-        branch=branch,
-        base=ctx.settings.codehost.base_branch,
-        title=title,
-        body=ctx.redactor.redact(quarantine_body(run.thread_id, inv, plan, _current(state).reruns)),
-        category_id=inv.category.id,
-    )
-    crash_point("open_prs:after")
-    return pr
 
 
 # ---------------------------------------------------------------- 8: approval
