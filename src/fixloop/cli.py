@@ -278,7 +278,6 @@ def test(
 
     from fixloop.config import load_settings
     from fixloop.paths import fixloop_home
-    from fixloop.tools.select_tests import select_tests
     from fixloop.tools.test_phase import RESULTS_FILE, phase_ok, run_test_phase, target_env
     from fixloop.tools.views import show_test_phase
 
@@ -286,7 +285,11 @@ def test(
     if not ids and not focus:
         raise UsageError("nothing to run", hint="pass test ids/files or --focus TEXT")
     settings = load_settings(root, config)
-    selection = select_tests(root, focus, settings) if focus else None
+    selection = None
+    if focus:
+        from fixloop.tools.select_tests import select_tests  # only with --focus: ids alone need no scan
+
+        selection = select_tests(root, focus, settings)
     targets = list(ids or []) or (selection.test_targets() if selection else [])
     if not targets:
         message = selection.message if selection else "no tests given"

@@ -104,7 +104,8 @@ def _check_artifacts(artifacts: list[dict[str, Any]], out_dir: Path, report: Ver
             report.problems.append(f"artifact {rel} was modified (SHA-256 differs from run.json)")
         else:
             good[rel] = str(artifact["sha256"])
-    report.checked.append(f"{len(good)}/{len(artifacts)} artifacts present and unmodified")
+    if len(good) == len(artifacts):  # a shortfall is reported once, by the problems above
+        report.checked.append(f"{len(good)}/{len(artifacts)} artifacts present and unmodified")
     return good
 
 

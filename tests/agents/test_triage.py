@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from fixloop.agents.triage import categorize, detect_flaky, mark_flaky
+from fixloop.config import Settings
 from fixloop.records import Finding, TestRun
+from fixloop.tools.realness import check_realness
 from tests.agents import failure_samples as s
 
 
@@ -127,13 +129,13 @@ def test_setup_timeout_finding_joins_the_timeout_category_of_its_test() -> None:
     assert categories[0].findings[0].kind == "setup-timeout"
 
 
-def test_a_timeout_finding_does_not_override_the_failure_it_is_about() -> None:
+def test_timeout_in_a_refused_connection_s_source_line_makes_no_second_category() -> None:
     nodeid = "tests/e2e/test_health.py::test_health_check"
     run = s.make_run([s.result(nodeid, longrepr=s.REFUSED)])
-    findings = [Finding(kind="timeout", test=nodeid, message=f"{nodeid} timed out in call")]
-    categories = categorize(run, findings)
-    assert [c.kind for c in categories] == ["environment"]
-    assert categories[0].findings[0].kind == "timeout"
+    assert "timeout=5" in s.REFUSED
+    findings = check_realness(run, Settings())
+    assert [f.kind for f in findings if "timeout" in f.kind] == []
+    assert [c.kind for c in categorize(run, findings)] == ["environment"]
 
 
 def _rerun_of(run: TestRun, passing: set[str]) -> TestRun:

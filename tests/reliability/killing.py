@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,21 +69,31 @@ class Kill:
     landed: bool = False  # False: the process ended before the run reached the node
 
 
-def kill_at(proc: subprocess.Popen[str], db: Path, kill: Kill, *, timeout: float = 600.0) -> Kill:
-    """Wait until ``proc`` routes the run to ``kill.node`` (a write beyond ``kill.seen_before``), then SIGKILL it."""
+def _kill_when(
+    proc: subprocess.Popen[str], reached: Callable[[], bool], kill: Kill, *, timeout: float, waiting_for: str
+) -> Kill:
+    """SIGKILL ``proc`` as soon as ``reached()``; ``kill.landed`` says whether it died of it (not on its own)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if branch_writes(db, kill.node) > kill.seen_before:
+        if reached():
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
             kill.landed = proc.returncode == -signal.SIGKILL
             return kill
         if proc.poll() is not None:
             return kill
-        time.sleep(0.02)
+        time.sleep(0.01)
     proc.kill()
     proc.wait(timeout=60)
-    raise AssertionError(f"the run never reached {kill.node} in {timeout:.0f} s")
+    raise AssertionError(f"{waiting_for} in {timeout:.0f} s")
+
+
+def kill_at(proc: subprocess.Popen[str], db: Path, kill: Kill, *, timeout: float = 600.0) -> Kill:
+    """Wait until ``proc`` routes the run to ``kill.node`` (a write beyond ``kill.seen_before``), then SIGKILL it."""
+    return _kill_when(
+        proc, lambda: branch_writes(db, kill.node) > kill.seen_before, kill,
+        timeout=timeout, waiting_for=f"the run never reached {kill.node}",
+    )  # fmt: skip
 
 
 RESUMING = "resuming run "  # the line ``fixloop resume`` prints once the run is loaded and about to go on
@@ -95,16 +106,7 @@ def resumed_lines(log: Path) -> int:
 def kill_on_resume(proc: subprocess.Popen[str], log: Path, kill: Kill, lines_before: int, timeout: float = 600) -> Kill:
     """SIGKILL ``proc`` (a ``fixloop resume``) as soon as it announces that it goes on: for a node the killed
     process had already routed to, the resumed one starts right in it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if resumed_lines(log) > lines_before:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-            kill.landed = proc.returncode == -signal.SIGKILL
-            return kill
-        if proc.poll() is not None:
-            return kill
-        time.sleep(0.01)
-    proc.kill()
-    proc.wait(timeout=60)
-    raise AssertionError(f"the resumed run never announced itself in {timeout:.0f} s")
+    return _kill_when(
+        proc, lambda: resumed_lines(log) > lines_before, kill,
+        timeout=timeout, waiting_for="the resumed run never announced itself",
+    )  # fmt: skip

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,3 +96,54 @@ def test_unit_tests_are_not_expected_to_use_the_network_and_threshold_is_configu
 def test_nothing_ran_and_whole_run_timeout_are_findings() -> None:
     assert [f.kind for f in check_realness(_run([]), Settings())] == ["no-tests"]
     assert [f.kind for f in check_realness(_run([], timed_out=True), Settings())] == ["timeout"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_timeout_in_a_traceback_source_line_is_no_timeout_finding(tmp_path: Path) -> None:
+    port = _closed_port()
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "tests/e2e/test_health_e2e.py": f"""
+                import urllib.request
+
+
+                def fetch(url, timeout=5.0):
+                    return urllib.request.urlopen(url, timeout=timeout)
+
+
+                def test_health_check():
+                    fetch("http://127.0.0.1:{port}/health")
+            """
+        },
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out")
+    (result,) = run.results
+    assert result.outcome == "failed" and "Connection refused" in result.longrepr
+    assert "timeout=" in result.longrepr  # the source lines of the traceback say it...
+    assert [f for f in check_realness(run, Settings()) if "timeout" in f.kind] == []  # ...the failure does not
+
+
+def test_a_real_pytest_timeout_hang_is_a_timeout_finding(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "tests/e2e/test_hang_e2e.py": """
+                import time
+
+
+                def test_waits_forever():
+                    time.sleep(60)
+            """
+        },
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=1.0, extra_args=["-p", "timeout"])
+    (result,) = run.results
+    assert "Failed: Timeout (>1.0s) from pytest-timeout" in result.longrepr
+    findings = check_realness(run, Settings())
+    assert [(f.kind, f.test) for f in findings] == [("timeout", "tests/e2e/test_hang_e2e.py::test_waits_forever")]

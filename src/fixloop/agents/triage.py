@@ -106,16 +106,10 @@ def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
 
 def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun) -> None:
     by_test: dict[tuple[str, str], _Group] = {(g.kind, t): g for g in groups.values() for t in g.tests}
-    failed_in: dict[str, _Group] = {t: g for g in groups.values() for t in g.tests}
     for item in findings:
         kind = finding_kind(item.kind, item.message)
         if item.test is not None and (kind, item.test) in by_test:
             by_test[(kind, item.test)].findings.append(item)
-            continue
-        if item.test is not None and kind == "timeout" and item.test in failed_in:
-            # The failure's own exception says what happened; a timeout finding about the same test
-            # (e.g. a "timeout=" in the traceback's source lines) does not make a second category.
-            failed_in[item.test].findings.append(item)
             continue
         if item.test is None:
             host = next(

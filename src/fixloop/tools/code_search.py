@@ -213,3 +213,147 @@ def module_file(sources: list[str], module: str) -> str | None:
     matches = [s for s in sources if s.endswith(f"/{module}.py") or s == f"{module}.py"]
     matches = [s for s in matches if not s.startswith("tests/")] or matches
     return matches[0] if len(matches) == 1 else None
+
+
+# ---------------------------------------------------------------- data flow (one step)
+
+
+@dataclass(frozen=True)
+class GuardedCall:
+    """A ``module.function(...)`` call in the ``try`` body whose ``except`` handler holds a line."""
+
+    module: str
+    function: str
+    line: int
+    inputs: tuple[str, ...]  # argument names read from elsewhere (attributes, parameters)
+
+
+def guarded_calls(repo: Path, rel: str, line: int) -> list[GuardedCall]:
+    """Calls of imported modules guarded by the ``try`` whose ``except`` handler contains ``line``.
+
+    An error logged in an ``except`` handler was raised inside one of these calls: the handler
+    only reports it.
+    """
+    tree = _parse(str(repo / rel))
+    if tree is None:
+        return []
+    modules = _imported_modules(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        if not any(h.lineno <= line <= (h.end_lineno or h.lineno) for h in node.handlers):
+            continue
+        function = _enclosing_def(tree, node.lineno)
+        calls = [c for stmt in node.body for c in ast.walk(stmt) if isinstance(c, ast.Call)]
+        return [
+            GuardedCall(c.func.value.id, c.func.attr, c.lineno, _inputs(c, function))
+            for c in calls
+            if isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name) and c.func.value.id in modules
+        ]
+    return []
+
+
+def call_inputs(repo: Path, rel: str, line: int, function: str) -> tuple[str, ...]:
+    """The inputs (see ``GuardedCall.inputs``) of the call of ``function`` on ``line`` of ``rel``."""
+    tree = _parse(str(repo / rel))
+    if tree is None:
+        return ()
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and call.lineno == line and _called_name(call) == function:
+            return _inputs(call, _enclosing_def(tree, line))
+    return ()
+
+
+def _called_name(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def value_origins(repo: Path, sources: list[str], name: str) -> list[Hit]:
+    """Where the value of ``name`` is computed: ``name=<expr>`` keywords and ``obj.name = <expr>`` assignments.
+
+    A pass-through (``name=self.config.name``, ``name=name``) only hands the value on and is skipped;
+    so are plain ``name = <expr>`` assignments, which bind some function's local of the same name.
+    """
+    hits = []
+    for rel in sources:
+        lines = read_lines(repo, rel)
+        if not any(name in text for text in lines):
+            continue
+        tree = _parse(str(repo / rel))
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            value = _assigned_value(node, name)
+            if value is None or _names(value) == name or isinstance(value, ast.Constant):
+                continue
+            number = getattr(node, "lineno", None) or value.lineno
+            hits.append(Hit(rel, number, lines[number - 1].strip() if number <= len(lines) else "", name))
+    return hits
+
+
+def _assigned_value(node: ast.AST, name: str) -> ast.expr | None:
+    """The value ``node`` gives ``name`` (``name=<expr>`` keyword or ``obj.name = <expr>``), else None."""
+    if isinstance(node, ast.keyword) and node.arg == name:
+        return node.value
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == name for t in node.targets):
+        return node.value
+    return None
+
+
+def names_read(path: Path, function: str) -> set[str]:
+    """Every name and attribute ``function`` of ``path`` reads."""
+    tree = _parse(str(path))
+    if tree is None:
+        return set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.name == function or function.endswith(f".{node.name}")
+        ):
+            found = set()
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name):
+                    found.add(child.id)
+                elif isinstance(child, ast.Attribute):
+                    found.add(child.attr)
+            return found
+    return set()
+
+
+def _inputs(call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> tuple[str, ...]:
+    """Arguments whose value comes from outside the calling function: attributes and its parameters."""
+    params = set()
+    if function is not None:
+        args = function.args
+        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg not in ("self", "cls")}
+    out: list[str] = []
+    for value in [*call.args, *(k.value for k in call.keywords)]:
+        if isinstance(value, ast.Attribute) or (isinstance(value, ast.Name) and value.id in params):
+            out.append(_names(value))
+    return tuple(dict.fromkeys(out))
+
+
+def _names(node: ast.expr) -> str:
+    """The last name of a reference (``self.config.jwt_secret`` -> ``jwt_secret``), '' for other expressions."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _enclosing_def(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    defs = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    return max(defs, key=lambda node: node.lineno, default=None)  # the innermost
+
+
+def function_span(path: Path, name: str) -> tuple[int, int] | None:
+    """The (first, last) line of function ``name`` (or ``Class.name``) of ``path``."""
+    for qualified, start, end in _function_spans(str(path)):
+        if qualified == name or qualified.endswith(f".{name}") or name.endswith(f".{qualified}"):
+            return start, end
+    return None

@@ -6,6 +6,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fixloop.tools.worktree import PatchError, parse_patch
+
 MAX_FILES_PER_COMMIT = 40  # a commit touching more is a bulk import/reformat, not a focused change
 
 
@@ -58,3 +60,29 @@ def commit_diff(repo: Path, sha: str, path: str, *, max_chars: int = 1500) -> st
     if not out:
         return ""
     return out if len(out) <= max_chars else out[:max_chars] + "\n... (diff trimmed)"
+
+
+@dataclass
+class Change:
+    """What one commit changed in one file: the touched line spans (new file) and the changed lines."""
+
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+def commit_change(repo: Path, sha: str, path: str) -> Change:
+    """The hunks ``sha`` made to ``path`` (no context lines); empty when unavailable."""
+    out = _git(repo, "show", "--format=", "--unified=0", sha, "--", path)
+    change = Change()
+    if not out:
+        return change
+    try:
+        parsed = parse_patch(out)
+    except PatchError:
+        return change
+    for patched in parsed:
+        for hunk in patched:
+            start = hunk.target_start
+            change.spans.append((start, start + max(hunk.target_length, 1) - 1))
+            change.lines += [str(line.value).strip() for line in hunk if line.is_added or line.is_removed]
+    return change

@@ -10,8 +10,17 @@ Signals, each adding to a file's score with a reason (weights below):
   raised, and where constants holding them are used; a literal found in many files counts less;
 - timeouts: the module function the code calls right after emitting the last event received;
 - flaky: functions rebinding module-level state (``global``), the usual cross-request race;
-- recent focused commits (``git log``) touching a candidate, or any source file (less);
+- one step of data flow: an error logged in an ``except`` handler was raised inside the call its
+  ``try`` guards (that callee counts, the handler only reports); the values that call (or the call
+  a hang waits in) receives from elsewhere count where they are computed (e.g. config loading);
+- an unreachable target (connection refused) in an ``environment`` category: the run's settings
+  file, which names the target and its start environment;
+- recent focused commits (``git log``) touching a candidate, or any source file (less); more when
+  the commit's diff changes the candidate's ranked function or a name that function reads;
 - the focus word in the path.
+
+Literal matches are lexical evidence: their sum per file is capped so that they cannot outweigh
+a traceback or a log site.
 """
 
 from __future__ import annotations
@@ -22,21 +31,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from fixloop.config import find_config_file
 from fixloop.interfaces import LogEntry
 from fixloop.records import Category, Frame, Location, TestResult, TestRun
 from fixloop.tools.code_search import (
     Hit,
+    call_inputs,
     constant_name,
     enclosing_function,
     function_line,
+    function_span,
     global_writers,
+    guarded_calls,
     module_file,
+    names_read,
     next_module_call,
+    read_lines,
     search_literals,
     search_names,
     source_files,
+    value_origins,
 )
-from fixloop.tools.git_history import Commit, focused_commits
+from fixloop.tools.git_history import Commit, commit_change, focused_commits
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 
 W_SOURCE_LOCATION = 3.0
@@ -45,6 +61,12 @@ W_WARNING_SITE = 1.0
 W_LOG_FRAME = 2.0
 W_APP_FRAME = 2.0
 W_INNERMOST = 2.0  # extra for the frame that raised
+W_INNERMOST_LOG = 4.0  # extra for the innermost own frame of a traceback the target logged: where it raised
+W_GUARDED_CALL = 2.0  # the callee whose error an ``except`` handler logged
+W_INPUT_ORIGIN = 1.5  # where a value passed into the failing call is computed
+W_UNREACHABLE = 3.0  # the settings file naming a target that refused connections
+W_COMMIT_HIT = 2.0  # a recent diff changed the ranked function or a name it reads
+LITERAL_CAP = 3.0  # most that literal matches add to one file
 W_TEST_FRAME = 0.5
 W_TEST_FRAME_DEFECT = 4.0
 W_LITERAL_RAISE = 2.0
@@ -63,6 +85,12 @@ _TRUNCATED = re.compile(r"\S*\.\.\.\S*")  # pytest's "'agent_start...nt_complete
 _RAISING = re.compile(r"\braise\b|\.(?:error|exception|critical|warning)\(|close\(|\bcode\s*=|status", re.IGNORECASE)
 _SEGMENT_TAIL = re.compile(r"\s*\(.*\)\s*$")
 _GOT_LIST = re.compile(r"got \[([^\]]*)\]")
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
+_UNREACHABLE = re.compile(
+    r"Connection ?refused|ECONNREFUSED|Errno 111|No route to host|Network is unreachable"
+    r"|Name or service not known|nodename nor servname|getaddrinfo failed",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -74,13 +102,26 @@ class _Candidate:
     strength: float = 0.0  # weight of the signal that set function/line
     reasons: list[str] = field(default_factory=list)
     seen: set[tuple[str, int | None, str]] = field(default_factory=set)
+    literal_total: float = 0.0
 
-    def add(self, weight: float, reason: str, *, function: str = "", line: int | None = None, key: str = "") -> None:
+    def add(
+        self,
+        weight: float,
+        reason: str,
+        *,
+        function: str = "",
+        line: int | None = None,
+        key: str = "",
+        literal: bool = False,
+    ) -> None:
         """Add ``weight`` once per distinct (reason, line, key): a hundred equal log lines are one signal."""
         marker = (reason, None if key else line, key)
         if marker in self.seen:
             return
         self.seen.add(marker)
+        if literal:
+            weight = min(weight, max(0.0, LITERAL_CAP - self.literal_total))
+            self.literal_total += weight
         self.score += weight
         if reason not in self.reasons:
             self.reasons.append(reason)
@@ -95,11 +136,39 @@ class _Ranking:
         self.candidates: dict[str, _Candidate] = {}
 
     def bump(
-        self, path: str, weight: float, reason: str, *, function: str = "", line: int | None = None, key: str = ""
+        self,
+        path: str,
+        weight: float,
+        reason: str,
+        *,
+        function: str = "",
+        line: int | None = None,
+        key: str = "",
+        literal: bool = False,
     ) -> None:
         rel = _relative(path, self.repo, self.sources)
         if rel is not None and weight > 0:
-            self.candidates.setdefault(rel, _Candidate(rel)).add(weight, reason, function=function, line=line, key=key)
+            candidate = self.candidates.setdefault(rel, _Candidate(rel))
+            candidate.add(weight, reason, function=function, line=line, key=key, literal=literal)
+
+    def bump_call(self, module: str, function: str, weight: float, reason: str) -> str | None:
+        """Bump the repo file of ``module`` at ``function``; its path, or None when it is not the repo's."""
+        target = module_file(self.sources, module)
+        if target is not None:
+            line = function_line(self.repo / target, function)
+            self.bump(target, weight, reason, function=function, line=line)
+        return target
+
+    def bump_origins(self, names: Iterable[str], call: str, exclude: str) -> None:
+        """Where the values ``names`` (passed into ``call`` in file ``exclude``) are computed."""
+        for name in names:
+            hits = [h for h in value_origins(self.repo, self.sources, name) if h.file != exclude]
+            hits = [h for h in hits if not is_test_file(h.file)]
+            spread = len({h.file for h in hits}) or 1
+            for hit in hits:
+                function = enclosing_function(self.repo / hit.file, hit.line)
+                reason = f"computes {name}, passed to {call}"
+                self.bump(hit.file, W_INPUT_ORIGIN / spread, reason, function=function, line=hit.line, key=name)
 
     def top(self, k: int) -> list[Location]:
         ranked = sorted(self.candidates.values(), key=lambda c: (-c.score, is_test_file(c.file), c.file))[:k]
@@ -127,6 +196,8 @@ def localize(
     _log_signals(ranking, errors, warnings)
     results = [r for r in run.results if r.nodeid in set(category.tests)]
     _traceback_signals(ranking, category, results)
+    if category.kind == "environment":
+        _unreachable_target_signal(ranking, category, results)
     literals = failure_literals(category, run, errors or warnings)
     _literal_signals(ranking, category, literals)
     if category.kind == "timeout":
@@ -148,6 +219,8 @@ def _log_signals(ranking: _Ranking, errors: list[LogEntry], warnings: list[LogEn
                 weight, reason = W_CAUGHT, "error caught and logged here"
             elif any_traceback:  # a traceback elsewhere explains the error; this site only reports it
                 weight, reason = W_CAUGHT, "error reported here"
+            elif _guarded_signals(ranking, entry):
+                weight, reason = W_CAUGHT, "error caught and reported here"
             else:
                 weight, reason = W_SOURCE_LOCATION, "sourceLocation of an error log entry"
             ranking.bump(entry.source_file, weight, reason, function=entry.source_function, line=entry.source_line)
@@ -156,13 +229,32 @@ def _log_signals(ranking: _Ranking, errors: list[LogEntry], warnings: list[LogEn
             ranking.bump(frame.file, W_LOG_FRAME, reason, function=frame.function, line=frame.line, key="frame")
             if index == 0:
                 reason = "raised here (innermost frame in the logs)"
-                ranking.bump(frame.file, W_INNERMOST, reason, function=frame.function, line=frame.line)
+                ranking.bump(frame.file, W_INNERMOST_LOG, reason, function=frame.function, line=frame.line)
     for entry in warnings:
         if entry.source_file:
-            reason = "warning logged here"
-            ranking.bump(
-                entry.source_file, W_WARNING_SITE, reason, function=entry.source_function, line=entry.source_line
-            )
+            if _guarded_signals(ranking, entry):  # caught and reported: scaled as warnings are
+                weight, reason = W_CAUGHT * W_WARNING_SITE / W_SOURCE_LOCATION, "warning caught and reported here"
+            else:
+                weight, reason = W_WARNING_SITE, "warning logged here"
+            ranking.bump(entry.source_file, weight, reason, function=entry.source_function, line=entry.source_line)
+
+
+def _guarded_signals(ranking: _Ranking, entry: LogEntry) -> bool:
+    """A log entry written in an ``except`` handler: the guarded calls raised, their inputs come from elsewhere.
+
+    True when the entry's site is such a handler of a call into the repo's own modules.
+    """
+    rel = _relative(entry.source_file, ranking.repo, ranking.sources)
+    if rel is None or entry.source_line is None:
+        return False
+    found = False
+    for call in guarded_calls(ranking.repo, rel, entry.source_line):
+        where = f"{rel}:{entry.source_line}"
+        reason = f"raised inside {call.module}.{call.function}, whose error is caught and logged at {where}"
+        if ranking.bump_call(call.module, call.function, W_GUARDED_CALL, reason) is not None:
+            found = True
+            ranking.bump_origins(call.inputs, f"{call.module}.{call.function} (error logged at {where})", rel)
+    return found
 
 
 def _traceback_signals(ranking: _Ranking, category: Category, results: list[TestResult]) -> None:
@@ -213,7 +305,8 @@ def _literal_signals(ranking: _Ranking, category: Category, literals: dict[str, 
             defined_in[constant_name(hit.text)] = hit.file
         what = "raised/logged" if raising else "defined"
         function = enclosing_function(ranking.repo / hit.file, hit.line)
-        ranking.bump(hit.file, weight, f"error literal {what} here", function=function, line=hit.line, key=hit.literal)
+        reason = f"error literal {what} here"
+        ranking.bump(hit.file, weight, reason, function=function, line=hit.line, key=hit.literal, literal=True)
     uses = [h for h in search_names(ranking.repo, ranking.sources, constants) if not is_test_file(h.file)]
     uses = [h for h in uses if defined_in.get(_name_of(h, constants)) != h.file]  # not the defining module itself
     use_spread = _spread(uses)
@@ -221,9 +314,8 @@ def _literal_signals(ranking: _Ranking, category: Category, literals: dict[str, 
         name = _name_of(hit, constants)
         weight = W_CONSTANT_USE / use_spread.get(hit.literal, 1)
         function = enclosing_function(ranking.repo / hit.file, hit.line)
-        ranking.bump(
-            hit.file, weight, f"uses {name} ('{hit.literal}')", function=function, line=hit.line, key=hit.literal
-        )
+        reason = f"uses {name} ('{hit.literal}')"
+        ranking.bump(hit.file, weight, reason, function=function, line=hit.line, key=hit.literal, literal=True)
 
 
 def _name_of(hit: Hit, constants: dict[str, str]) -> str:
@@ -267,12 +359,11 @@ def _last_event_signal(ranking: _Ranking, results: list[TestResult], entries: li
             call = next_module_call(ranking.repo, site.file, site.line)
             if call is None:
                 continue
-            module, function, _ = call
-            target = module_file(ranking.sources, module)
-            if target is not None:
-                line = function_line(ranking.repo / target, function)
-                reason = f"{module}.{function} runs right after the last event the client received ('{event}')"
-                ranking.bump(target, W_NEXT_CALL, reason, function=function, line=line)
+            module, function, line = call
+            reason = f"{module}.{function} runs right after the last event the client received ('{event}')"
+            if ranking.bump_call(module, function, W_NEXT_CALL, reason) is not None:
+                inputs = call_inputs(ranking.repo, site.file, line, function)
+                ranking.bump_origins(inputs, f"{module}.{function} (the call that did not return)", site.file)
 
 
 def _shared_state_signal(ranking: _Ranking) -> None:
@@ -290,9 +381,45 @@ def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
         reason = f"changed by recent commit {commit.sha[:8]} ({commit.subject[:60]})"
         for path in commit.files:
             if path in ranking.candidates:
-                ranking.candidates[path].add(W_COMMIT, reason)
+                candidate = ranking.candidates[path]
+                candidate.add(W_COMMIT, reason)
+                hit = _commit_hit(ranking.repo, commit, candidate)
+                if hit:
+                    candidate.add(W_COMMIT_HIT, f"recent commit {commit.sha[:8]} changed {hit}")
             elif path.endswith(".py") and path in ranking.sources:
                 ranking.bump(path, W_COMMIT_NEW, reason)
+
+
+def _commit_hit(repo: Path, commit: Commit, candidate: _Candidate) -> str:
+    """What of the candidate's ranked function ``commit`` changed: the function itself or a name it reads."""
+    if not candidate.function or not candidate.file.endswith(".py"):
+        return ""
+    span = function_span(repo / candidate.file, candidate.function)
+    change = commit_change(repo, commit.sha, candidate.file)
+    if span is not None and any(start <= span[1] and span[0] <= end for start, end in change.spans):
+        return candidate.function
+    assigned = {m.group(1) for text in change.lines if (m := _ASSIGNED.match(text))}
+    read = assigned & names_read(repo / candidate.file, candidate.function)
+    return f"{', '.join(sorted(read))}, read by {candidate.function}" if read else ""
+
+
+def _unreachable_target_signal(ranking: _Ranking, category: Category, results: list[TestResult]) -> None:
+    """The target refused connections: its address and start environment come from the run's settings file."""
+    texts = [category.signature.message, *(_e_lines(r.longrepr) for r in results)]
+    if not any(_UNREACHABLE.search(text) for text in texts):
+        return
+    source, table = find_config_file(ranking.repo)
+    if source is None:
+        return
+    rel = source.relative_to(ranking.repo).as_posix()
+    lines = read_lines(ranking.repo, rel)
+    header = "[tool.fixloop.target]" if rel.endswith("pyproject.toml") else "[target]"
+    line = next((n for n, text in enumerate(lines, start=1) if text.strip() == header), None)
+    target = table.get("target", {}) if isinstance(table.get("target"), dict) else {}
+    url = target.get("http_url") or target.get("ws_url") or ""
+    at = f" at {url}" if url else ""
+    reason = f"target unreachable{at} (connection refused): its address and start environment come from {rel}"
+    ranking.candidates.setdefault(rel, _Candidate(rel)).add(W_UNREACHABLE, reason, line=line)
 
 
 def _focus_signal(ranking: _Ranking, focus: str) -> None:

@@ -13,7 +13,13 @@ NETWORK_PATH_WORDS = frozenset({"e2e", "staging", "integration", "mission_critic
 NETWORK_MARKERS = frozenset(
     {"e2e", "staging", "integration", "network", "real_services", "live", "mission_critical", "websocket", "websockets"}
 )
-TIMEOUT_PATTERN = re.compile(r"\bTimeout\b|Timeout \(>|timed out", re.IGNORECASE)
+TIMEOUT_PATTERN = re.compile(r"\bTimeout\b(?!\s*=)|Timeout \(>|timed out", re.IGNORECASE)
+# Where a failure states what happened: pytest's "E   " lines, an exception line of a native
+# traceback, pytest-timeout's "+++ Timeout +++" banner, fixloop's own "Timeout: ..." marker. Source
+# lines and the argument lines of a traceback ("timeout=5.0", "timeout = 5.0") are left out.
+MESSAGE_LINE = re.compile(
+    r"^(?:E\s|Failed: |Timeout: |\+{3,} ?Timeout|[A-Za-z_][\w.]*(?:Error|Exception|Failed|[Tt]imeout)(?::|$))"
+)
 SWALLOWED_PATTERNS = (
     re.compile(r"Traceback \(most recent call last\)"),
     re.compile(r"^(?:ERROR|CRITICAL)\b", re.MULTILINE),
@@ -109,7 +115,7 @@ def _timeouts(run: TestRun) -> list[Finding]:
             )
         )
     for r in run.results:
-        if r.outcome in ("failed", "error") and TIMEOUT_PATTERN.search(r.longrepr[:2000]):
+        if r.outcome in ("failed", "error") and says_timeout(r.longrepr):
             setup = r.phase == "setup"
             out.append(
                 Finding(
@@ -121,6 +127,12 @@ def _timeouts(run: TestRun) -> list[Finding]:
                 )
             )
     return out
+
+
+def says_timeout(longrepr: str) -> bool:
+    """The failure's own message says it timed out (not a ``timeout=`` in a traceback's source lines)."""
+    lines = (line for line in longrepr.splitlines() if MESSAGE_LINE.match(line))
+    return any(TIMEOUT_PATTERN.search(line) for line in lines)
 
 
 def _fake_pass(result: TestResult, limit: float) -> list[Finding]:

@@ -16,13 +16,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import BaseModel, ValidationError
 
 from fixloop.errors import ConfigError, ModelError
 from fixloop.interfaces import ChatMessage, ModelUsage
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,25 @@ class OpenAIChatModel:
         self._sleep = sleep
         self._lock = threading.Lock()  # parallel investigations share one model and one budget
         self._closers: list[Callable[[], None]] = []
-        try:
-            self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
-        except openai.OpenAIError as exc:
-            raise ConfigError(f"cannot build the model client for {self.name}: {exc}") from None
+        if not api_key:
+            raise ConfigError(f"cannot build the model client for {self.name}: the API key is empty")
+        self._client_args: dict[str, Any] = {"base_url": base_url, "api_key": api_key, "timeout": timeout}
+        self._built: openai.OpenAI | None = None
+        self._build_lock = threading.Lock()
+
+    @property
+    def _client(self) -> openai.OpenAI:
+        """The ``openai`` client, built on the first call: importing ``openai`` costs ~0.5 s, which a
+        resumed run or a ``--llm none`` run should not pay before it needs the model."""
+        with self._build_lock:
+            if self._built is None:
+                import openai
+
+                try:
+                    self._built = openai.OpenAI(**self._client_args, max_retries=0)
+                except openai.OpenAIError as exc:
+                    raise ConfigError(f"cannot build the model client for {self.name}: {exc}") from None
+            return self._built
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIChatModel(name={self.name!r}, base_url={self.base_url!r})"
@@ -94,7 +111,8 @@ class OpenAIChatModel:
 
     def close(self) -> None:
         """Close the HTTP client and whatever was started for this model (the scripted server)."""
-        self._client.close()
+        if self._built is not None:
+            self._built.close()
         while self._closers:
             self._closers.pop()()
 
@@ -130,6 +148,8 @@ class OpenAIChatModel:
             "type": "json_schema",
             "json_schema": {"name": schema_name(purpose), "schema": schema.model_json_schema(), "strict": False},
         }
+        import openai  # already imported by ``_client``; local so that the module itself stays light
+
         last = ""
         for attempt in range(self.retry.max_retries + 1):
             self._charge_call()
