@@ -128,6 +128,8 @@ class AutonomySettings(Section):
     # the lowest fixability score a category needs to reach each level on its own
     gates: dict[str, float] = Field(default_factory=lambda: {"patch": 0.4, "pr": 0.66, "merge": 0.66})
     fix_flaky: bool = False  # a flaky category gets a report, not a code fix, unless this is set
+    # also open a "quarantine, not a fix" PR marking flaky tests with the repo's own registered flaky marker
+    quarantine_flaky: bool = False
 
 
 class Settings(BaseSettings):

@@ -72,6 +72,14 @@ class Event(Record):
     command: list[str] = Field(default_factory=list)  # the command run, when there was one
 
 
+class RerunRecord(Record):
+    """One re-run of failing tests on the same commit (the evidence behind a ``flaky`` label)."""
+
+    rerun: int  # 1-based
+    command: list[str] = Field(default_factory=list)
+    outcomes: dict[str, str] = Field(default_factory=dict)  # node id -> outcome in this re-run
+
+
 class IterationRecord(Record):
     """One pass of select/run/realness/categorize."""
 
@@ -83,6 +91,7 @@ class IterationRecord(Record):
     categories: list[Category] = Field(default_factory=list)
     revision: str | None = None
     phase: PhaseRecord | None = None  # the verifiable record of this iteration's test phase
+    reruns: list[RerunRecord] = Field(default_factory=list)  # failing tests re-run on the same commit
 
 
 class FixAttempt(Record):
@@ -112,6 +121,8 @@ class Investigation(Record):
     pr: PullRequestRecord | None = None
     findings: list[Finding] = Field(default_factory=list)
     outcome: Literal["diagnosed", "fixed", "unfixed"] = "diagnosed"
+    report: str = ""  # why this category gets a report and no code fix ("" = it may be fixed)
+    covered_by: str = ""  # the category whose PR also carries this one's (identical) fix
 
     def key(self) -> tuple[int, str]:
         return (self.iteration, self.category.id)
@@ -188,6 +199,7 @@ class InvestigationState(InvestigationInput, total=False):
     attempts: list[FixAttempt]
     findings: list[Finding]
     spent: UsageRecord  # model usage of this investigation so far (each model-calling node adds its own)
+    report: str  # set by the evidence step: report only, no fix (flaky, infrastructure)
     investigations: Annotated[list[Investigation], merge_investigations]
     events: Annotated[list[Event], operator.add]
     usage: Annotated[list[CategoryUsage], operator.add]

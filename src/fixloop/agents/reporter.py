@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                     "audit": _dump(inv.audit if inv else None),
                     "pr": _dump(inv.pr if inv else None),
                     "outcome": inv.outcome if inv else "pending",
+                    "report": inv.report if inv else "",  # why a report and no code fix ("" = may be fixed)
+                    "covered_by": inv.covered_by if inv else "",  # the category whose PR carries this fix too
                     "investigation_started": inv.started_at.isoformat() if inv else None,
                     "investigation_finished": inv.finished_at.isoformat() if inv and inv.finished_at else None,
                     "investigation_findings": [f.model_dump(mode="json") for f in inv.findings] if inv else [],
@@ -73,6 +75,7 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                 "realness_findings": [f.model_dump(mode="json") for f in rec.findings],
                 "tiers": [v.model_dump(mode="json") for v in rec.verdicts],
                 "categories": categories,
+                "reruns": [r.model_dump(mode="json") for r in rec.reruns],
             }
         )
     doc: dict[str, Any] = {
@@ -157,14 +160,18 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def pr_body(run: RunInfo, inv: Investigation) -> str:
-    """A PR body: the model used, the five whys with evidence, the audit, the tests before and after."""
+def pr_body(run: RunInfo, inv: Investigation, covered: Sequence[Investigation] = ()) -> str:
+    """A PR body: the model used, the five whys with evidence, the audit, the tests before and after.
+
+    ``covered``: other categories of the same fault whose (equal or contained) fix this PR carries too.
+    """
     from fixloop.agents.worklog_sections import five_whys_markdown
 
     label = llm_label(run)
     lines = [
         f"Automated fix by fixloop for category `{inv.category.id}` ({inv.category.kind}) of run `{run.thread_id}`.",
         "",
+        *_covered_section(inv, covered),
         f"**Model:** {label['mode']} `{label['model']}`"
         + (" — a scripted test double, not a real model" if label["mode"] == "scripted" else ""),
         f"**Requested by:** {run.requested_by} via {run.source}",
@@ -176,7 +183,7 @@ def pr_body(run: RunInfo, inv: Investigation) -> str:
         inv.fix.summary if inv.fix else "(none)",
         "",
         "## Tests",
-        f"- before: failing {', '.join(f'`{t}`' for t in inv.category.tests) or '(none)'}",
+        f"- before: failing {', '.join(f'`{t}`' for t in _tests(inv, covered)) or '(none)'}",
         f"- after (in an isolated worktree against a target started from it): {inv.fix.validation if inv.fix else ''}",
         "",
         "## SSOT audit",
@@ -188,3 +195,17 @@ def pr_body(run: RunInfo, inv: Investigation) -> str:
         lines.extend(f"- {f.check}: {f.message}" for f in inv.audit.findings)
     lines.extend(["", "## Trust", *trust_markdown(run, inv)])
     return "\n".join(lines) + "\n"
+
+
+def _covered_section(inv: Investigation, covered: Sequence[Investigation]) -> list[str]:
+    if not covered:
+        return []
+    lines = [f"**One fault, one PR:** this fix also covers {len(covered)} more categories of the same kind:", ""]
+    for item in [inv, *covered]:
+        c = item.category
+        lines.append(f"- `{c.id}` ({c.kind}): {c.title} — {len(c.tests)} tests")
+    return [*lines, ""]
+
+
+def _tests(inv: Investigation, covered: Sequence[Investigation]) -> list[str]:
+    return list(dict.fromkeys(t for item in [inv, *covered] for t in item.category.tests))

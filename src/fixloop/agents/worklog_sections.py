@@ -164,6 +164,18 @@ def _categorization(iterations: list[IterationRecord]) -> list[str]:
         lines.append(f"**Infrastructure** ({len(infra)} categories):")
         for c in infra:
             lines.append(f"- `{c.id}` {c.kind}: {c.title} — {', '.join(f'`{t}`' for t in c.tests)}")
+        lines.extend(_reruns(rec))
+    return lines
+
+
+def _reruns(rec: IterationRecord) -> list[str]:
+    """The re-runs of the failing tests on the same commit: the evidence of a ``flaky`` label."""
+    if not rec.reruns:
+        return []
+    lines = [f"**Re-runs on the same commit** ({len(rec.reruns)}, `tests.flaky_reruns`):"]
+    for rerun in rec.reruns:
+        outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
+        lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
     return lines
 
 
@@ -213,6 +225,8 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
         if inv.finished_at is not None:
             took = f" (investigated {_ts(inv.started_at)} → {_ts(inv.finished_at)})"
         lines.append(f"### `{inv.category.id}` ({inv.category.kind}), iteration {inv.iteration}{took}")
+        if inv.report:
+            lines.append(f"**Reported, no code fix** — {inv.report}")
         lines.append(five_whys_markdown(inv))
         for f in inv.findings:
             lines.append(f"- finding **{f.kind}**: {f.message}")

@@ -23,6 +23,7 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
+from fixloop.agents.report_only import recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
@@ -96,12 +97,16 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
+    report = report_reason(
+        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky
+    )
     return {
         "started_at": started,
         "evidence": bundle,
         "findings": findings,
         "attempts": [],
-        "events": [_event(state, "evidence", text)],
+        "report": report,
+        "events": [_event(state, "evidence", text + (f"; report only: {report}" if report else ""))],
     }
 
 
@@ -139,9 +144,8 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
 
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
-    flaky_report_only = state["category"].kind == "flaky" and not runtime.context.settings.autonomy.fix_flaky
     capped = bool(budget_reason(state.get("findings", [])))
-    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or flaky_report_only or capped:
+    if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or state.get("report") or capped:
         return "finish"
     return "fix"
 
@@ -357,6 +361,7 @@ def finish_node(state: InvestigationState) -> dict[str, Any]:
         branch=branch_name(state["run"].thread_id, state["iteration"], state["category"].id) if accepted else None,
         findings=list(state.get("findings", [])),
         outcome=outcome,
+        report=state.get("report", ""),
     )
     text = {"diagnosed": "diagnosed", "fixed": "fix validated and audited", "unfixed": "no acceptable fix"}[outcome]
     category, spent = state["category"], state.get("spent", UsageRecord())

@@ -22,8 +22,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Command, Send, interrupt
 
 from fixloop.agents.fixability import fixability, may_reach
+from fixloop.agents.pr_groups import pr_groups
 from fixloop.agents.reporter import pr_body
-from fixloop.agents.triage import categorize
+from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
@@ -31,9 +32,17 @@ from fixloop.costs import budget_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
-from fixloop.records import ApprovalRecord, DeployRecord, PullRequestRecord, utc_now
+from fixloop.graphs.quarantine_prs import open_quarantine_pr, quarantine_plans
+from fixloop.records import ApprovalRecord, Category, DeployRecord, PullRequestRecord, TestRun, utc_now
 from fixloop.run_record import capture_phase
-from fixloop.state import Event, Investigation, InvestigationInput, IterationRecord, RemediationState
+from fixloop.state import (
+    Event,
+    Investigation,
+    InvestigationInput,
+    IterationRecord,
+    RemediationState,
+    RerunRecord,
+)
 from fixloop.target import target_status, test_env
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
@@ -101,7 +110,7 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     number = state["iteration"]
     out = ctx.out_dir / f"iteration-{number}"
     out.mkdir(parents=True, exist_ok=True)
-    env = {**ctx.settings.target.env, **test_env(ctx.repo)}
+    env = _target_env(ctx)
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
     test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
@@ -117,6 +126,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
         update={"command": test_run.command}
     )
     return {"iterations": [record], "events": [event]}
+
+
+def _target_env(ctx: RunContext) -> dict[str, str]:
+    return {**ctx.settings.target.env, **test_env(ctx.repo)}
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -139,18 +152,45 @@ def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> di
     record = _current(state)
     assert record.test_run is not None
     categories = categorize(record.test_run, record.findings, repo=ctx.repo, redactor=ctx.redactor)
-    record = record.model_copy(update={"categories": categories})
-    names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
-    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", f"categories: {names}")]}
-    ctx.notify(f"categories: {names}")
     serious = [f for f in record.findings if f.severity != "info"]
-    if record.verdicts and all(v.holds for v in record.verdicts) and not serious:
+    green = bool(record.verdicts) and all(v.holds for v in record.verdicts) and not serious
+    reruns: list[RerunRecord] = []
+    if not green:
+        categories, reruns = _flaky_reruns(ctx, record, categories)
+    record = record.model_copy(update={"categories": categories, "reruns": reruns})
+    names = ", ".join(f"{c.id} ({len(c.tests)} tests)" for c in categories) or "none"
+    text = f"categories: {names}" + (f" (after {len(reruns)} re-runs of the failing tests)" if reruns else "")
+    update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", text)]}
+    ctx.notify(text)
+    if green:
         update.update(status="green", outcome=f"every tier holds its tolerance in iteration {record.iteration}")
     elif not categories:
         update.update(status="gave_up", outcome="tiers fail but no failure category was found")
     elif reason := _limit_reason(state):
         update.update(status="gave_up", outcome=reason)
     return update
+
+
+def _flaky_reruns(
+    ctx: RunContext, record: IterationRecord, categories: list[Category]
+) -> tuple[list[Category], list[RerunRecord]]:
+    """Re-run the failing tests on the same commit (``tests.flaky_reruns`` times); those that pass go ``flaky``."""
+    assert record.test_run is not None
+    out = ctx.out_dir / f"iteration-{record.iteration}"
+    env = _target_env(ctx)
+    done: list[TestRun] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        done.append(result)
+        return result
+
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    records = [
+        RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
+        for n, r in enumerate(reruns, start=1)
+    ]
+    return categories, records
 
 
 def _limit_reason(state: RemediationState) -> str:
@@ -204,14 +244,11 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
         update.update(status="diagnosed", outcome="diagnosed without a model (--llm none): no patch proposed")
     elif level == "diagnose":
         update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
-    elif (
-        not fixed
-        and investigations
-        and all(inv.category.kind == "flaky" and not inv.attempts for inv in investigations)
-    ):
-        names = ", ".join(inv.category.id for inv in investigations)
-        text = f"flaky failures ({names}) reported; a flaky category gets no code fix ([autonomy] fix_flaky)"
-        update.update(status="diagnosed", outcome=text)
+    elif not fixed and investigations and all(inv.report and not inv.attempts for inv in investigations):
+        plans, notes = quarantine_plans(runtime.context, run, investigations)
+        if not plans:  # else on to open_prs: a quarantine PR (not a fix), approved like any PR
+            reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
+            update.update(status="diagnosed", outcome="; ".join([f"reported, no code fix: {reports}", *notes]))
     elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
         update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:
@@ -238,22 +275,26 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
     run = state["run"]
     updated: list[Investigation] = []
     prs: list[PullRequestRecord] = []
-    for inv in _current_investigations(state):
-        if inv.outcome != "fixed" or inv.branch is None or inv.fix is None:
-            continue
-        if not may_reach(inv, run.gates, "pr"):
-            continue  # its fixability score stops it before a PR (run.json "fixability")
-        title = f"fixloop: {inv.fix.summary} [{inv.category.id}]"
-        body = ctx.redactor.redact(pr_body(run, inv))
+    # a fixability score below the PR gate stops a category before a PR (run.json "fixability")
+    ready = [inv for inv in _current_investigations(state) if _fixed(inv) and may_reach(inv, run.gates, "pr")]
+    for lead, *covered in pr_groups(ready):
+        assert lead.fix is not None and lead.branch is not None
+        ids = ", ".join(inv.category.id for inv in (lead, *covered))
         pr = ctx.codehost.open_or_update_pr(
-            branch=inv.branch,
+            branch=lead.branch,
             base=ctx.settings.codehost.base_branch,
-            title=title,
-            body=body,
-            category_id=inv.category.id,
+            title=f"fixloop: {lead.fix.summary} [{ids}]",
+            body=ctx.redactor.redact(pr_body(run, lead, covered)),
+            category_id=lead.category.id,
         )
         crash_point("open_prs:after")
-        updated.append(inv.model_copy(update={"pr": pr}))
+        updated.append(lead.model_copy(update={"pr": pr}))
+        updated += [inv.model_copy(update={"pr": pr, "covered_by": lead.category.id}) for inv in covered]
+        prs.append(pr)
+    plans, _ = quarantine_plans(ctx, run, _current_investigations(state))
+    for inv, plan in plans:
+        pr = open_quarantine_pr(ctx, run, inv, plan, _current(state).reruns)
+        updated.append(inv.model_copy(update={"pr": pr, "branch": pr.branch}))
         prs.append(pr)
     listing = ", ".join(f"#{p.number} {p.url}" for p in prs)
     update: dict[str, Any] = {
@@ -273,8 +314,14 @@ def open_prs_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
 # ---------------------------------------------------------------- 8: approval
 
 
+def _fixed(inv: Investigation) -> bool:
+    return inv.outcome == "fixed" and inv.branch is not None and inv.fix is not None
+
+
 def _open_prs(state: RemediationState) -> list[PullRequestRecord]:
-    return [inv.pr for inv in _current_investigations(state) if inv.pr is not None and inv.pr.state == "open"]
+    """The open PRs of this iteration, once each (one PR may cover several categories)."""
+    prs = {inv.pr.number: inv.pr for inv in _current_investigations(state) if inv.pr is not None}
+    return [pr for pr in prs.values() if pr.state == "open"]
 
 
 def approval_node(
@@ -365,8 +412,8 @@ def merge_node(
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)
         revision = sha or revision
-        inv = next(i for i in _current_investigations(state) if i.pr is not None and i.pr.number == pr.number)
-        updated.append(inv.model_copy(update={"pr": record}))
+        covering = [i for i in _current_investigations(state) if i.pr is not None and i.pr.number == pr.number]
+        updated += [inv.model_copy(update={"pr": record}) for inv in covering]
     text = f"merged {', '.join(f'#{p.number}' for p in merged)} (approved by {approver}); revision {revision}"
     ctx.notify(text)
     return Command(
