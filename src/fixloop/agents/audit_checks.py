@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from fixloop.agents.audit_diff import FileChange, is_test_path
 from fixloop.agents.audit_index import Definition, RepoIndex, key_uses, module_definitions
 from fixloop.records import AuditFinding
+from fixloop.tools.python_ast import parse_python
 
 IGNORED_NAMES = {"main", "app", "router", "logger", "log", "pytestmark", "setup", "teardown", "_"}
 
@@ -20,7 +21,7 @@ def _loc(o: Definition) -> str:
 
 def parse(text: str, path: str) -> ast.Module | AuditFinding:
     try:
-        return ast.parse(text, filename=path)
+        return parse_python(text, path)
     except SyntaxError as exc:
         return AuditFinding(
             check="syntax-error",

@@ -23,6 +23,7 @@ from fixloop.errors import ModelError
 from fixloop.interfaces import ChatMessage, ChatModel
 from fixloop.prompts import render
 from fixloop.records import AuditFinding, AuditResult
+from fixloop.tools.python_ast import parse_python
 
 SYSTEM_PROMPT = "You are a strict, independent code reviewer. Answer only in the requested JSON schema."
 
@@ -98,7 +99,7 @@ def _post_patch_index(repo: Path, changes: list[FileChange], new_trees: dict[str
             continue
         try:
             text = (repo / rel).read_text(encoding="utf-8", errors="replace")
-            tree = ast.parse(text, filename=rel)
+            tree = parse_python(text, rel)
         except (SyntaxError, ValueError, OSError):
             continue
         index.add_module(tree, rel, test=is_test_path(rel), text=text)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fixloop.records import EvidenceBundle, FiveWhys
+from fixloop.tools.python_ast import parse_python
 
 MAX_FILES = 3
 AROUND = 2  # lines shown before and after each span
@@ -71,7 +72,7 @@ def _load(repo: Path, path: str) -> _File | None:
     tree = None
     if path.endswith(".py"):
         try:
-            tree = ast.parse(text)
+            tree = parse_python(text, path)
         except (SyntaxError, ValueError):
             tree = None
     return _File(path, text.splitlines(), tree)

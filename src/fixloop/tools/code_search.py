@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from fixloop.tools.python_ast import parse_python
+
 MAX_FILES = 4000
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".fixloop", "site-packages", "build"})
 _CONSTANT_DEF = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*(?::[^=]+)?=")
@@ -143,7 +145,7 @@ def _function_spans(path: str) -> tuple[tuple[str, int, int], ...]:
 @lru_cache(maxsize=256)
 def _parse(path: str) -> ast.Module | None:
     try:
-        return ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+        return parse_python(Path(path).read_text(encoding="utf-8", errors="replace"), path)
     except (OSError, SyntaxError, ValueError):
         return None
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fixloop.tools.python_ast import parse_python
+
 SKIP_DIRS = frozenset(
     {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "site-packages", ".mypy_cache", ".fixloop"}
 )
@@ -100,7 +102,7 @@ def scan_source(path: str, source: str) -> FileScan:
     """Scan one file's source text; a syntax error is recorded, never raised."""
     scan = FileScan(path=path)
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source, path)
     except (SyntaxError, ValueError) as exc:
         scan.syntax_error = f"{type(exc).__name__}: {exc}"
         scan.strings = [source[:MAX_STRING]]
