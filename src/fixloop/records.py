@@ -91,6 +91,7 @@ class TestResult(Record):
     connections: list[Connection] = Field(default_factory=list)
     file: str = ""  # the test file, relative to the repo
     keywords: list[str] = Field(default_factory=list)  # markers on the test
+    call_duration: float | None = None  # seconds in the test body alone (None: it never got there)
 
 
 class TestRun(Record):

@@ -147,3 +147,13 @@ def test_a_real_pytest_timeout_hang_is_a_timeout_finding(tmp_path: Path) -> None
     assert "Failed: Timeout (>1.0s) from pytest-timeout" in result.longrepr
     findings = check_realness(run, Settings())
     assert [(f.kind, f.test) for f in findings] == [("timeout", "tests/e2e/test_hang_e2e.py::test_waits_forever")]
+
+
+def test_a_fake_pass_is_judged_by_the_test_body_not_its_slow_fixtures() -> None:
+    """On a loaded machine fixtures can take longer than the threshold; the body still did nothing."""
+    file = "tests/e2e/test_x.py"
+    slow_setup = TestResult(nodeid=f"{file}::test_fake", outcome="passed", duration=0.4, call_duration=0.0001,
+                            file=file)  # fmt: skip
+    slow_body = slow_setup.model_copy(update={"nodeid": f"{file}::test_slow", "call_duration": 0.2})
+    kinds = kinds_by_test(check_realness(_run([slow_setup, slow_body]), Settings()))
+    assert kinds == {"test_fake": {"fake-pass", "no-network"}, "test_slow": {"no-network"}}

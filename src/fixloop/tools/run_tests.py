@@ -237,6 +237,7 @@ def _result(rec: dict[str, Any], prefix: str) -> TestResult:
         outcome=rec["outcome"],
         phase=rec["phase"],
         duration=float(rec.get("duration") or 0.0),
+        call_duration=None if rec.get("call_duration") is None else float(rec["call_duration"]),
         longrepr=rec.get("longrepr", ""),
         stdout=rec.get("stdout", ""),
         stderr=rec.get("stderr", ""),
