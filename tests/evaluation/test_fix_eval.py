@@ -193,3 +193,19 @@ def test_jobs_run_in_their_own_processes_and_homes(tmp_path: Path) -> None:
     assert isinstance(results["bad"], RuntimeError)
     with pytest.raises(UsageError, match="at least 1"):
         list(run_jobs(jobs, workers=0))
+
+
+def test_a_report_only_scenario_is_not_scored_on_fixing_its_failures() -> None:
+    """flaky-race must end in a report: its still-failing test is not a "failing fixed: no"."""
+    scenario = load_scenario("flaky-race")
+    failing = {"nodeid": "tests/e2e/test_x.py::test_race", "outcome": "failed"}
+    doc = {"status": "diagnosed", "iterations": [{"categories": [], "results": [failing]}], "prs": []}
+    row = FixRow(scenario=scenario.name, llm="scripted", expected_kinds=scenario.expected_kinds,
+                 expected_file=scenario.expected_file)  # fmt: skip
+    score_run(row, scenario, doc)
+    assert row.failing_fixed is None and row.prs == 0
+    green_expected = load_scenario("handshake-500")
+    other = FixRow(scenario=green_expected.name, llm="scripted", expected_kinds=green_expected.expected_kinds,
+                   expected_file=green_expected.expected_file)  # fmt: skip
+    score_run(other, green_expected, doc)
+    assert other.failing_fixed is False  # where a fix is expected, a failure left failing counts

@@ -91,7 +91,7 @@ def score_run(row: FixRow, scenario: Scenario, doc: dict[str, Any]) -> None:
     first, last = iterations[0], iterations[-1]
     _score_triage(row, scenario, first.get("categories", []))
     if row.llm != "none":
-        _score_fix(row, first, last, len(iterations))
+        _score_fix(row, first, last, len(iterations), fix_expected=expected_end(scenario) == "green")
     row.as_expected = _as_expected(row)
 
 
@@ -118,7 +118,8 @@ def _score_triage(row: FixRow, scenario: Scenario, categories: list[dict[str, An
     row.citations_ok = not row.citation_problems
 
 
-def _score_fix(row: FixRow, first: dict[str, Any], last: dict[str, Any], count: int) -> None:
+def _score_fix(row: FixRow, first: dict[str, Any], last: dict[str, Any], count: int, *, fix_expected: bool) -> None:
+    """Patch, audit, files and regressions; "failing fixed" only where a fix is expected (not for a report)."""
     categories = first.get("categories", [])
     attempts = [a for c in categories for a in c.get("attempts", [])]
     proposed = [a for a in attempts if a.get("fix")]
@@ -137,7 +138,7 @@ def _score_fix(row: FixRow, first: dict[str, Any], last: dict[str, Any], count: 
     if row.files_touched:  # nothing proposed: nothing to compare with the gold
         row.files_match = set(row.files_touched) == set(row.gold_files)
     failing = {r["nodeid"] for r in first.get("results", []) if r["outcome"] in ("failed", "error")}
-    if failing:
+    if failing and fix_expected:
         row.failing_fixed = count > 1 and failing <= _passing(last)
     if count > 1:
         row.no_regression = _no_regression(first, last)
