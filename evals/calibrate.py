@@ -4,7 +4,8 @@ For every scenario: a real demo run (``--llm scripted``, stop at ``patch`` so th
 opened), then per category: its fixability score and parts, the level the score allows,
 the level reached, and whether the category was *fixed correctly* (patch validated, stress
 re-runs green, audit passed, and the patch touches the scenario's root-cause file).
-A flaky scenario counts as handled correctly when it gets a report and no code fix.
+A flaky or report-only (infrastructure) scenario counts as handled correctly when it gets a report and
+no code fix (the expectation comes from the scenario; fixloop decides from the evidence).
 
     FIXLOOP_HOME=$(mktemp -d) PYTHONPATH=src python evals/calibrate.py --json /tmp/calibration.json
     FIXLOOP_HOME=$(mktemp -d) PYTHONPATH=src python evals/calibrate.py --wrong-fix --scenario jwt-skew ...
@@ -70,8 +71,8 @@ def calibrate(names: list[str], work: Path, runs: list[dict[str, Any]]) -> list[
                 touches = scenario.expected_file in fix.get("files", [])
                 validated = bool(fix.get("validated"))
                 audit_ok = bool((category.get("audit") or {}).get("passed"))
-                if category["kind"] == "flaky":
-                    correct = not fix and not category.get("attempts")
+                if scenario.flaky or scenario.extra.get("report_only") is True:  # the harness's expectation
+                    correct = not fix and not category.get("attempts")  # a report, no code fix
                 else:
                     correct = validated and stress_ok and touches and audit_ok
                 rows.append(
