@@ -145,9 +145,7 @@ class GithubRoutes:
             return accepted(verb, thread=conv.thread_id)
         try:
             command = parse_start(args)
-            llm = command.llm or self.options.default_llm
-            if llm not in self.options.allowed_llm:
-                raise UsageError(f"llm {llm!r} is not allowed here ({', '.join(self.options.allowed_llm)})")
+            llm = self.options.llm_for(command.llm)
         except UsageError as exc:
             self._chat(self._say, full_name, number, f":warning: {exc.one_line()}\n\n`{USAGE}`")
             return accepted("invalid")

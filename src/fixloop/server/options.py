@@ -51,6 +51,13 @@ class ServerOptions:
         if self.default_llm not in self.allowed_llm:
             raise UsageError(f"default llm {self.default_llm!r} is not one of {', '.join(self.allowed_llm)}")
 
+    def llm_for(self, requested: str | None) -> str:
+        """The model mode a chat-started run uses: the one asked for, else the default; refused when not allowed."""
+        llm = requested or self.default_llm
+        if llm not in self.allowed_llm:
+            raise UsageError(f"llm {llm!r} is not allowed here ({', '.join(self.allowed_llm)})")
+        return llm
+
     def is_demo(self, repo: str) -> bool:
         return self.demo and repo == DEMO_REPO
 

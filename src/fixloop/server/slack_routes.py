@@ -76,9 +76,7 @@ class SlackRoutes:
         try:
             command = parse_start(form.get("text", ""))
             repo = self._repo(command.repo)
-            llm = command.llm or self.options.default_llm
-            if llm not in self.options.allowed_llm:
-                raise UsageError(f"llm {llm!r} is not allowed here ({', '.join(self.options.allowed_llm)})")
+            llm = self.options.llm_for(command.llm)
         except UsageError as exc:
             return ephemeral(f":warning: {exc.one_line()}\n{USAGE}")
         requested_by = self.ops.slack_name(user)
