@@ -12,12 +12,14 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from fixloop.errors import FixloopError, NotReadyError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="fixloop",
@@ -58,6 +60,8 @@ class EvalStage(StrEnum):
 
 
 def _console() -> Console:
+    from rich.console import Console  # loaded when there is something to show, not at start-up
+
     return Console(highlight=False, soft_wrap=True)
 
 
@@ -278,8 +282,8 @@ def test(
 
     from fixloop.config import load_settings
     from fixloop.paths import fixloop_home
-    from fixloop.tools.test_phase import RESULTS_FILE, phase_ok, run_test_phase, target_env
-    from fixloop.tools.views import show_test_phase
+    from fixloop.target import available_test_env
+    from fixloop.tools.pytest_process import start_pytest
 
     root = existing_repo(repo)
     if not ids and not focus:
@@ -298,10 +302,13 @@ def test(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = run_test_phase(
-        root, targets, settings, selection=selection, env=target_env(root), out_dir=out_dir,
-        timeout=timeout, workers=workers,
-    )  # fmt: skip
+    env = available_test_env(root)
+    started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    # pytest starts up in its own process now; what judges and shows its results loads meanwhile
+    from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
+    from fixloop.tools.views import show_test_phase
+
+    report = finish_test_phase(started, settings, selection=selection, env=env)
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -337,10 +344,10 @@ def triage(
     settings = load_settings(where, config)
     rerun_fn = None
     if reruns:
+        from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
-        from fixloop.tools.test_phase import target_env
 
-        rerun_env = target_env(where)
+        rerun_env = available_test_env(where)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fixloop.config import load_settings
-from fixloop.errors import TargetError
+from fixloop.errors import FixloopError, TargetError
 
 STATE_DIR = ".fixloop"
 STATE_FILE = "target.json"
@@ -195,6 +195,14 @@ def test_env(repo: Path) -> dict[str, str]:
 
 
 test_env.__test__ = False  # type: ignore[attr-defined]
+
+
+def available_test_env(repo: Path) -> dict[str, str]:
+    """``test_env(repo)``, or {} when the repo has no target or it cannot be read (tests then run without it)."""
+    try:
+        return test_env(repo)
+    except (FixloopError, OSError):
+        return {}
 
 
 # ---------------------------------------------------------------- helpers

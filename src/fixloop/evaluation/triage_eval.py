@@ -36,12 +36,12 @@ from fixloop.integrations.logs.query import query_for_tests
 from fixloop.interfaces import LogEntry
 from fixloop.records import Category, TestPhaseReport, TestRun
 from fixloop.scenarios import Scenario, prepare_workspace
-from fixloop.target import HTTP_URL_ENV, WS_URL_ENV, start_target, stop_target, target_status
+from fixloop.target import HTTP_URL_ENV, WS_URL_ENV, available_test_env, start_target, stop_target, target_status
 from fixloop.tools.evidence import relevant_entries
 from fixloop.tools.localize import localize
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.select_tests import select_tests
-from fixloop.tools.test_phase import run_test_phase, target_env
+from fixloop.tools.test_phase import run_test_phase
 
 GOALS = {"category_accuracy": 0.95, "top1": 0.70, "top3": 0.90}
 # Re-runs of failing tests per scenario: the first takes every failing test, later ones one test per
@@ -152,7 +152,7 @@ def _start(repo: Path, row: ScenarioRow) -> dict[str, str]:
     """Start the target; when the start fails (a scenario may break startup), point the tests at its port."""
     try:
         start_target(repo)
-        return target_env(repo)
+        return available_test_env(repo)
     except TargetError:
         row.target_started = False
         info = target_status(repo)

@@ -1,4 +1,8 @@
-"""One test phase as the loop runs it: select (optional), run, check realness, judge tiers."""
+"""One test phase as the loop runs it: select (optional), run, check realness, judge tiers.
+
+``run_test_phase`` does it in one call; ``fixloop test`` calls ``start_pytest`` first and
+``finish_test_phase`` after, so this module and the models it reads load while pytest starts.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +15,12 @@ from fixloop.config import Settings
 from fixloop.errors import FixloopError
 from fixloop.records import Finding, Selection, TestPhaseReport
 from fixloop.tools.probe_http import probe_http
+from fixloop.tools.pytest_process import StartedTests, start_pytest
 from fixloop.tools.realness import check_realness
-from fixloop.tools.run_tests import run_tests
+from fixloop.tools.run_tests import collect_run
 from fixloop.tools.tiers import evaluate_tiers
 
 RESULTS_FILE = "results.json"
-
-
-def target_env(repo: Path) -> dict[str, str]:
-    """Env for the target's tests from ``fixloop.target.test_env``; {} while it is unavailable or nothing runs."""
-    try:
-        from fixloop.target import test_env
-
-        return dict(test_env(repo))
-    except (FixloopError, ImportError, OSError):
-        return {}
 
 
 def target_ports(env: dict[str, str]) -> list[int]:
@@ -87,7 +82,15 @@ def run_test_phase(
 ) -> TestPhaseReport:
     """Run ``targets``, add realness findings and tier verdicts, and write ``out_dir/results.json``."""
     env = dict(env or {})
-    run = run_tests(repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    started = start_pytest(repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
+    return finish_test_phase(started, settings, selection=selection, env=env)
+
+
+def finish_test_phase(
+    started: StartedTests, settings: Settings, *, selection: Selection | None = None, env: dict[str, str]
+) -> TestPhaseReport:
+    """Wait for a started run, then judge it: realness findings, tier verdicts, ``results.json`` in its folder."""
+    run = collect_run(started)
     run.revision = reported_revision(env, settings.target.health_path)
     ports = target_ports(env)
     report = TestPhaseReport(
@@ -96,7 +99,7 @@ def run_test_phase(
         findings=missing_env(selection, env, settings) + check_realness(run, settings, target_ports=ports or None),
         tiers=evaluate_tiers(selection, run) if selection else [],
     )
-    (out_dir / RESULTS_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    (started.out / RESULTS_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
     return report
 
 

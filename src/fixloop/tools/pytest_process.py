@@ -1,0 +1,198 @@
+"""Start the target's pytest in its own environment and wait for it (or kill it when it outlives its limit).
+
+Light on purpose: it imports neither pydantic models nor the report stack, so a caller can start the
+tests first and load what reads their results while the target's pytest starts up (``fixloop test``
+does: see ``tools/test_phase.py``). ``tools/run_tests.py`` turns a finished process into a ``TestRun``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from fixloop.errors import TestRunError
+
+if TYPE_CHECKING:
+    from fixloop.config import Settings
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "pytest_plugin"
+PLUGIN_NAME = "fixloop_report"
+REPORT_FILE = "fixloop-report.jsonl"
+OUTPUT_FILE = "pytest-output.txt"
+JUNIT_FILE = "junit.xml"
+KILL_GRACE = 5.0
+
+
+def pytest_argv(repo: Path, settings: Settings) -> tuple[list[str], str]:
+    """The argv prefix that runs pytest for ``repo`` and the interpreter it uses.
+
+    The repo's ``.venv/bin/python`` wins, then ``tests.command``, then ``tests.interpreter``, then ours.
+    """
+    venv = repo / ".venv" / "bin" / "python"
+    if venv.exists():
+        return [str(venv), "-m", "pytest"], str(venv)
+    if settings.tests.command:
+        return list(settings.tests.command), settings.tests.command[0]
+    if settings.tests.interpreter:
+        return [settings.tests.interpreter, "-m", "pytest"], settings.tests.interpreter
+    return [sys.executable, "-m", "pytest"], sys.executable
+
+
+def module_available(interpreter: str, module: str, env: dict[str, str]) -> bool:
+    """Whether ``module`` imports in ``interpreter`` (e.g. xdist in the target's venv)."""
+    code = f"import importlib.util,sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 1)"
+    try:
+        return subprocess.run([interpreter, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@dataclass
+class StartedTests:
+    """A pytest process that is running (or has run) ``targets``; ``wait()`` once for its exit code."""
+
+    repo: Path
+    out: Path
+    targets: list[str]
+    command: list[str]
+    interpreter: str
+    per_test: float
+    started_at: datetime
+    process: subprocess.Popen[bytes]
+    output_sink: BinaryIO
+    timer: threading.Timer | None
+    expired: threading.Event = field(default_factory=threading.Event)
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+
+    @property
+    def report_file(self) -> Path:
+        return self.out / REPORT_FILE
+
+    @property
+    def output_file(self) -> Path:
+        return self.out / OUTPUT_FILE
+
+    @property
+    def junit_file(self) -> Path:
+        return self.out / JUNIT_FILE
+
+    @property
+    def timed_out(self) -> bool:
+        return self.expired.is_set()
+
+    def wait(self) -> int:
+        """Block until pytest exits (or is killed at the run's limit); returns its exit code."""
+        if self.exit_code is None:
+            try:
+                self.exit_code = self.process.wait()
+            finally:
+                if self.timer is not None:
+                    self.timer.cancel()
+                self.output_sink.close()
+            self.finished_at = datetime.now(UTC)
+        return self.exit_code
+
+
+def start_pytest(
+    repo: Path,
+    targets: list[str],
+    settings: Settings,
+    *,
+    env: dict[str, str] | None = None,
+    out_dir: Path | None = None,
+    timeout: float | None = None,
+    workers: int = 0,
+    run_timeout: float | None = None,
+    extra_args: list[str] | None = None,
+) -> StartedTests:
+    """Start pytest on ``targets`` in ``repo`` with fixloop's reporting plugin; it runs in its own process group."""
+    repo = repo.resolve()
+    if not repo.is_dir():
+        raise TestRunError(f"repo {repo} is not a folder")
+    out = (out_dir or Path(tempfile.mkdtemp(prefix="fixloop-test-"))).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / REPORT_FILE
+    for old in out.glob(REPORT_FILE + "*"):
+        old.unlink()
+    per_test = timeout if timeout is not None else settings.tests.timeout
+    whole = run_timeout if run_timeout is not None else settings.tests.run_timeout
+    prefix, interpreter = pytest_argv(repo, settings)
+    child_env = _child_env(settings, env, report, per_test)
+    workers = workers or settings.tests.workers
+    parallel = ["-n", str(workers)] if workers > 0 and module_available(interpreter, "xdist", child_env) else []
+    command = [
+        *prefix,
+        "-p",
+        PLUGIN_NAME,
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={out / JUNIT_FILE}",
+        "--continue-on-collection-errors",
+        "-q",
+        "-rfEs",
+        *parallel,
+        *(extra_args or []),
+        *targets,
+    ]
+    sink = (out / OUTPUT_FILE).open("wb")
+    started_at = datetime.now(UTC)
+    try:
+        process = subprocess.Popen(
+            command, cwd=repo, env=child_env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        sink.close()
+        raise TestRunError(f"cannot start pytest ({command[0]}): {exc}") from None
+    started = StartedTests(
+        repo=repo, out=out, targets=list(targets), command=command, interpreter=interpreter, per_test=per_test,
+        started_at=started_at, process=process, output_sink=sink, timer=None,
+    )  # fmt: skip
+    if whole > 0:
+        # a timer instead of wait(timeout=...): that one polls with sleeps and adds up to 50 ms
+        started.timer = threading.Timer(whole, _on_limit, args=(started,))
+        started.timer.daemon = True
+        started.timer.start()
+    return started
+
+
+def _on_limit(started: StartedTests) -> None:
+    started.expired.set()
+    _kill_group(started.process)
+
+
+def _child_env(settings: Settings, env: dict[str, str] | None, report: Path, per_test: float) -> dict[str, str]:
+    child = dict(os.environ)
+    child.update(settings.target.env)
+    child.update(env or {})
+    child["PYTHONPATH"] = os.pathsep.join(p for p in [str(PLUGIN_DIR), child.get("PYTHONPATH", "")] if p)
+    child["FIXLOOP_REPORT_FILE"] = str(report)
+    if per_test > 0:
+        child["FIXLOOP_TEST_TIMEOUT"] = f"{per_test:g}"
+        child["PYTEST_TIMEOUT"] = f"{per_test:g}"  # honoured by pytest-timeout when the target has it
+    child.pop("PYTEST_ADDOPTS", None)
+    child.pop("PYTEST_XDIST_WORKER", None)
+    child.setdefault("PYTHONUNBUFFERED", "1")
+    return child
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

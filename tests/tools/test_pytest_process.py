@@ -1,0 +1,49 @@
+"""start_pytest: the target's pytest starts and the caller goes on; wait() reaps it once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixloop.config import Settings, TestSettings
+from fixloop.errors import TestRunError
+from fixloop.tools.pytest_process import PLUGIN_NAME, start_pytest
+from tests.tools.conftest import write_files
+
+WAITS_FOR_GO = """
+import os
+import time
+from pathlib import Path
+
+
+def test_waits_for_go():
+    go = Path(os.environ["GO_FILE"])
+    deadline = time.monotonic() + 120
+    while not go.exists():
+        assert time.monotonic() < deadline, "nobody said go"
+        time.sleep(0.02)
+"""
+
+
+def test_it_returns_while_pytest_runs_and_wait_gives_the_exit_code(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"tests/test_go.py": WAITS_FOR_GO})
+    go = tmp_path / "go"
+    started = start_pytest(repo, ["tests"], Settings(), env={"GO_FILE": str(go)}, out_dir=tmp_path / "out")
+    # the test cannot end before the go file exists, so pytest is still running here
+    assert started.process.poll() is None and started.exit_code is None
+    assert started.command[started.command.index("-p") + 1] == PLUGIN_NAME
+    go.touch()
+    assert started.wait() == 0
+    assert started.wait() == 0  # reaped once, answered again
+    assert started.finished_at is not None and started.finished_at >= started.started_at
+    assert not started.timed_out
+    assert '"outcome": "passed"' in started.report_file.read_text(encoding="utf-8")
+    assert started.junit_file.exists()
+
+
+def test_an_interpreter_that_cannot_start_is_a_test_run_error(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"tests/test_a.py": "def test_a():\n    pass\n"})
+    settings = Settings(tests=TestSettings(command=[str(tmp_path / "no-such-python"), "-m", "pytest"]))
+    with pytest.raises(TestRunError, match="cannot start pytest"):
+        start_pytest(repo, ["tests"], settings, out_dir=tmp_path / "out")
