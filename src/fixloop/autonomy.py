@@ -54,8 +54,8 @@ def effective_level(run: Any) -> AutonomyLevel:
     return lowest(run.stop_at, lowered) if lowered else cast(AutonomyLevel, run.stop_at)
 
 
-def lower_stop_at(thread_id: str, level: str, *, checkpointer: str | None = None) -> str:
-    """Lower a run's level (refuse to raise it); return what happens next, in one line."""
+def lower_stop_at(thread_id: str, level: str, *, checkpointer: str | None = None, by: str | None = None) -> str:
+    """Lower a run's level (refuse to raise it); return what happens next, in one line. ``by`` is recorded."""
     from fixloop.checkpoints import find_run
 
     entry = find_run(thread_id, checkpointer)
@@ -73,11 +73,13 @@ def lower_stop_at(thread_id: str, level: str, *, checkpointer: str | None = None
         return f"run {thread_id} is already at level {current}"
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{STOP_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"level": level, "was": current, "at": utc_now().isoformat()}) + "\n", encoding="utf-8")
+    record = {"level": level, "was": current, "at": utc_now().isoformat(), **({"by": by} if by else {})}
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / STOP_FILE)
     after = {
         "diagnose": "no patch, PR or merge from now on",
         "patch": "validated patches, no PR or merge from now on",
         "pr": "PRs may be opened but nothing is merged",
     }.get(level, "")
-    return f"run {thread_id}: level lowered from {current} to {level}: {after}"
+    who = f" (asked by {by})" if by else ""
+    return f"run {thread_id}: level lowered from {current} to {level}{who}: {after}"

@@ -20,7 +20,7 @@ import uvicorn
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
-from fixloop.errors import ApprovalError, RunNotFoundError
+from fixloop.errors import ApprovalError, RunNotFoundError, UsageError
 from fixloop.integrations.loopback import LoopbackHTTPServer
 
 SLACK_SECRET = "test-signing-secret-0123456789"
@@ -253,6 +253,14 @@ class ScriptedRunner:
         self.runs: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
+
+    def stop(self, thread_id: str, *, by: str) -> str:
+        with self._lock:
+            self.calls.append(("stop", {"thread_id": thread_id, "by": by}))
+            run = self.runs.get(thread_id)
+        if run is None or run["status"] in ("green", "diagnosed"):
+            raise UsageError(f"run {thread_id} already ended: there is nothing left to stop")
+        return f"run {thread_id}: level lowered from merge to diagnose (asked by {by})"
 
     def started(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -206,8 +206,10 @@ def test_mentions_in_the_thread_steer_the_same_run(live: LiveFactory) -> None:
         server.slack.wait_for(lambda m: "Approval record: alice — reject" in m.text)
         mention(server, parent, "approve", "UMALLORY")
         server.slack.wait_for(lambda m: m.text.startswith(":no_entry: approve by mallory refused"))
-        mention(server, parent, "stop", "UALICE")
-        server.slack.wait_for(lambda m: "`stop` is not available" in m.text)
+        mention(server, parent, "stop", "UCAROL")
+        stopped = server.slack.wait_for(lambda m: m.text.startswith(":octagonal_sign:"))
+        assert stopped.thread_ts == parent.ts and "lowered from merge to diagnose (asked by carol)" in stopped.text
+        assert ("stop", {"thread_id": thread_id, "by": "carol"}) in server.runner.calls  # type: ignore[attr-defined]
         # a retry of an event Slack already delivered does nothing
         before = len(server.runner.calls)  # type: ignore[attr-defined]
         body = '{"type": "url_verification", "challenge": "abc"}'

@@ -222,14 +222,12 @@ class ChatOps:
             return f"status of `{thread_id}` is not available: {exc.one_line()}"
 
     def stop(self, thread_id: str, *, by: str) -> str:
-        stop = getattr(self.runner, "stop", None)
-        if stop is None:
-            return "`stop` is not available: this fixloop's runs cannot be stopped from chat yet"
+        """Anyone in the thread may stop a run: it only lowers what the run may do (never raises it)."""
         try:
-            stop(thread_id, by=by)
+            answer = self.runner.stop(thread_id, by=by)
         except FixloopError as exc:
-            return f"stop refused: {exc.one_line()}"
-        return f"run `{thread_id}` asked to stop by {by}"
+            return f"stop by {by} refused: {exc.one_line()}"
+        return f":octagonal_sign: {answer}. If it waits for approval, `reject <reason>` ends it now."
 
     # ------------------------------------------------------------ faces and progress
 

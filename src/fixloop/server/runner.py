@@ -36,6 +36,8 @@ class Runner(Protocol):
 
     def status(self, thread_id: str) -> dict[str, Any]: ...
 
+    def stop(self, thread_id: str, *, by: str) -> str: ...
+
     def list(self) -> list[dict[str, Any]]: ...
 
 
@@ -96,6 +98,12 @@ class RunsRunner:
         from fixloop import runs
 
         return runs.run_status(thread_id, checkpointer=self.checkpointer)
+
+    def stop(self, thread_id: str, *, by: str) -> str:
+        """Chat's emergency brake: lower the run to ``diagnose`` (no patch, PR, merge or deploy from its next step)."""
+        from fixloop.autonomy import lower_stop_at
+
+        return lower_stop_at(thread_id, "diagnose", checkpointer=self.checkpointer, by=by)
 
     def list(self) -> list[dict[str, Any]]:
         from fixloop import runs
