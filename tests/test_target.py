@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from fixloop.errors import TargetError
 from fixloop.scenarios import load_scenario, prepare_workspace
-from fixloop.target import restart_target, start_target, stop_target, target_status, test_env
+from fixloop.target import available_test_env, restart_target, start_target, stop_target, target_status, test_env
 from tests.conftest import CliRunner
 
 
@@ -46,7 +47,7 @@ def test_start_status_stop(workspace: Path) -> None:
     finally:
         assert stop_target(workspace)
     assert target_status(workspace) is None
-    assert test_env(workspace) == {}
+    assert test_env(workspace) == {} and available_test_env(workspace) == {}
     assert not stop_target(workspace)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{info.http_url}/health", timeout=2)
@@ -83,6 +84,12 @@ def test_crash_on_start_is_a_clear_error(workspace: Path) -> None:
     assert failed is not None and not failed.running
     assert "CHAT_PORT must be a int" in failed.error
     assert test_env(workspace) == {}
+    # the tests still get the down target's URLs: they fail with connection refused, as against a down staging
+    down = available_test_env(workspace)
+    assert down["CHAT_HTTP_URL"] == failed.http_url and down["CHAT_WS_URL"] == failed.ws_url
+    assert len(down["CHAT_JWT_SECRET"]) >= 32
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        urllib.request.urlopen(f"{down['CHAT_HTTP_URL']}/health", timeout=2)
     logged = [json.loads(line) for line in (workspace / ".fixloop" / "target.log").read_text().splitlines()]
     assert logged[-1]["severity"] == "CRITICAL"
     assert "startup failed" in logged[-1]["jsonPayload"]["message"]

@@ -198,11 +198,26 @@ test_env.__test__ = False  # type: ignore[attr-defined]
 
 
 def available_test_env(repo: Path) -> dict[str, str]:
-    """``test_env(repo)``, or {} when the repo has no target or it cannot be read (tests then run without it)."""
+    """Env for the target's tests: ``test_env`` while the target runs; the URLs of a recorded target that is
+    down (its start failed, or it died) so that its tests fail the way they would against a staging service
+    that is down — connection refused — not with a missing setting; {} when there is no target.
+
+    A down target's token secret is a throwaway (a failed start records none): nothing can check it.
+    """
     try:
-        return test_env(repo)
+        running = test_env(repo)
+        info = None if running else target_status(repo)
+        if running or info is None:
+            return running
+        settings = load_settings(repo)
     except (FixloopError, OSError):
         return {}
+    return {
+        **settings.target.env,
+        HTTP_URL_ENV: info.http_url,
+        WS_URL_ENV: info.ws_url,
+        settings.target.token_secret_env: secrets.token_urlsafe(32),
+    }
 
 
 # ---------------------------------------------------------------- helpers

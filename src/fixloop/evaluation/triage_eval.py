@@ -19,7 +19,6 @@ the triage is not told which scenario is the flaky one. Only the harness uses th
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 import time
@@ -36,7 +35,7 @@ from fixloop.integrations.logs.query import query_for_tests
 from fixloop.interfaces import LogEntry
 from fixloop.records import Category, TestPhaseReport, TestRun
 from fixloop.scenarios import Scenario, prepare_workspace
-from fixloop.target import HTTP_URL_ENV, WS_URL_ENV, available_test_env, start_target, stop_target, target_status
+from fixloop.target import available_test_env, start_target, stop_target, target_status
 from fixloop.tools.evidence import relevant_entries
 from fixloop.tools.localize import localize
 from fixloop.tools.run_tests import run_tests
@@ -149,22 +148,14 @@ def evaluate_scenario(scenario: Scenario, workspace: Path, *, reruns: int | None
 
 
 def _start(repo: Path, row: ScenarioRow) -> dict[str, str]:
-    """Start the target; when the start fails (a scenario may break startup), point the tests at its port."""
+    """Start the target; when the start fails (a scenario may break startup), the tests get its URLs anyway."""
     try:
         start_target(repo)
-        return available_test_env(repo)
     except TargetError:
         row.target_started = False
-        info = target_status(repo)
-        if info is None:
+        if target_status(repo) is None:
             raise
-        settings = load_settings(repo)
-        return {
-            **settings.target.env,
-            HTTP_URL_ENV: info.http_url,
-            WS_URL_ENV: info.ws_url,
-            settings.target.token_secret_env: secrets.token_urlsafe(32),
-        }
+    return available_test_env(repo)
 
 
 def _test_until_failure(

@@ -43,7 +43,7 @@ from fixloop.state import (
     RemediationState,
     RerunRecord,
 )
-from fixloop.target import target_status, test_env
+from fixloop.target import available_test_env, target_status
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.select_tests import select_tests
@@ -129,7 +129,8 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
 
 
 def _target_env(ctx: RunContext) -> dict[str, str]:
-    return {**ctx.settings.target.env, **test_env(ctx.repo)}
+    """The target's test env; a target that is down still gives its URLs (its tests then say connection refused)."""
+    return {**ctx.settings.target.env, **available_test_env(ctx.repo)}
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
