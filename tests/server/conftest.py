@@ -58,6 +58,12 @@ class LiveServer:
     github: LocalGithubIssues
     runner: Runner
 
+    @property
+    def scripted(self) -> ScriptedRunner:
+        """The runner as the ScriptedRunner that records every call (the default runner)."""
+        assert isinstance(self.runner, ScriptedRunner), self.runner
+        return self.runner
+
 
 @pytest.fixture
 def slack_server() -> Iterator[LocalSlackServer]:
