@@ -23,6 +23,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -40,7 +41,21 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def measure(name: str, tmp: Path) -> dict[str, object]:
+class Row(TypedDict):
+    """One scenario's measurements (printed as a JSON line, then as a table row)."""
+
+    scenario: str
+    exit: int
+    status: str
+    investigations: int
+    calls: dict[str, int]
+    tokens_by_purpose: dict[str, int]
+    largest_prompt: int
+    per_investigation: int
+    gold_lines_shown: str
+
+
+def measure(name: str, tmp: Path) -> Row:
     out = tmp / name
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "FIXLOOP_HOME": str(tmp / "home"),
            "FIXLOOP_LLM__BASE_URL": "", "OPENAI_API_KEY": "sk-bench-not-a-key"}  # fmt: skip
@@ -93,7 +108,7 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", help="scenario name (repeatable; default: all)")
     args = parser.parse_args()
     names = args.scenario or [s.name for s in list_scenarios()]
-    rows = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp:
         for name in names:
             row = measure(name, Path(tmp))
@@ -104,10 +119,10 @@ def main() -> None:
           "gold lines shown |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        calls = ", ".join(f"{k} {v}" for k, v in sorted(row["calls"].items()))  # type: ignore[attr-defined]
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(row["calls"].items()))
         print(f"| {row['scenario']} | {row['status']} | {row['investigations']} | {calls} | "
               f"{row['per_investigation']} | {row['largest_prompt']} | {row['gold_lines_shown']} |")  # fmt: skip
-    with_model = [int(r["per_investigation"]) for r in rows if r["calls"]]  # type: ignore[call-overload]
+    with_model = [int(r["per_investigation"]) for r in rows if r["calls"]]
     if with_model:
         worst, mean = max(with_model), sum(with_model) / len(with_model)
         verdict = "met" if worst <= GOAL else "NOT met"

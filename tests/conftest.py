@@ -38,7 +38,9 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 def run_cli() -> CliRunner:
     """Run ``python -m fixloop ARGS`` in a subprocess, importing the fixloop under test."""
 
-    def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
+    def _run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         full_env = dict(os.environ)
         full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         full_env.update(env or {})

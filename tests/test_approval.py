@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from fixloop.approval import approved_prs, check_approver, decision_record, require_approved, resolve_user
@@ -52,8 +54,8 @@ def test_empty_approver_name_is_refused() -> None:
         check_approver(RULES, requested_by="carol", by="  ")
 
 
-def rec(by: str, decision: str, prs: list[int], reason: str = "") -> ApprovalRecord:
-    return ApprovalRecord(by=by, decision=decision, prs=prs, reason=reason)  # type: ignore[arg-type]
+def rec(by: str, decision: Literal["approve", "reject", "refused"], prs: list[int], reason: str = "") -> ApprovalRecord:
+    return ApprovalRecord(by=by, decision=decision, prs=prs, reason=reason)
 
 
 def test_valid_approval_covers_exactly_its_prs() -> None:

@@ -14,6 +14,7 @@ from fixloop.config import load_settings
 from fixloop.demo import run_demo
 from fixloop.errors import UsageError
 from fixloop.integrations.codehost import build_codehost
+from fixloop.integrations.codehost.local import LocalCodeHost
 from fixloop.state import RunInfo
 from fixloop.target import stop_target
 from tests.conftest import CliRunner
@@ -117,7 +118,8 @@ def test_a_run_lowered_to_pr_mid_run_opens_prs_and_does_not_wait_to_merge(out: P
     assert not any(kind for kind in person.texts if "PRs ready for approval" in kind)
     # the PR body, run.json and the worklog carry the fixability score, its parts, levels and stress re-runs
     host = build_codehost(load_settings(result.workspace), result.workspace)
-    body = host.store.read().get(doc["prs"][0]["number"]).body  # type: ignore[attr-defined]
+    assert isinstance(host, LocalCodeHost), host
+    body = host.store.read().get(doc["prs"][0]["number"]).body
     assert "## Trust" in body and "**Fixability**" in body and "re-runs green" in body
     score = doc["fixability"][0]
     assert score["reached"] == "pr" and score["allowed"] in ("pr", "merge") and score["parts"]["stress"] == 1.0

@@ -86,8 +86,15 @@ def test_gold_patch_does_not_apply_twice(tmp_path: Path) -> None:
         apply_patch(repo, scenario.gold_patch)
 
 
+def extra_list(scenario: Scenario, key: str, *, required: bool = False) -> list[object]:
+    """``scenario.extra[key]``, which must be a list; a missing optional key is an empty list."""
+    value = scenario.extra[key] if required else scenario.extra.get(key, [])
+    assert isinstance(value, list), f"{scenario.name}: {key} must be a list"
+    return value
+
+
 def fault_files(scenario: Scenario) -> list[str]:
-    listed = [str(test).split("::")[0] for test in scenario.extra.get("failing_tests", [])]  # type: ignore[union-attr]
+    listed = [str(test).split("::")[0] for test in extra_list(scenario, "failing_tests")]
     return sorted({P1_FILE, *listed})
 
 
@@ -121,7 +128,7 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
 
     broken = show_fault(repo, scenario)
     assert broken.cases, broken.output
-    expected_failures = [str(test) for test in scenario.extra.get("failing_tests", [])]  # type: ignore[union-attr]
+    expected_failures = [str(test) for test in extra_list(scenario, "failing_tests")]
     failed_ids = {case.nodeid for case in broken.failed}
     assert set(expected_failures) <= failed_ids, broken.output
     if name == "fake-test":
@@ -136,6 +143,7 @@ def test_fault_shows_and_gold_fixes(name: str, tmp_path: Path) -> None:
         assert "ConnectionRefusedError" in broken.output or "Connection refused" in broken.output
     evidence = scenario.extra.get("log_evidence")
     if evidence:
+        assert isinstance(evidence, str), evidence
         assert any(evidence in json.dumps(entry) for entry in log_entries(repo)), f"no log line with {evidence!r}"
     check_harder_fault(repo, scenario, broken)
 
@@ -194,14 +202,14 @@ def check_harder_fault(repo: Path, scenario: Scenario, broken: SuiteResult) -> N
         failed = {case.nodeid for case in broken.failed}
         assert set(fault["failing_tests"]) <= failed, (fault, broken.output)
     if scenario.extra.get("far_from_symptom"):
-        for nodeid in scenario.extra["failing_tests"]:  # type: ignore[union-attr]
+        for nodeid in extra_list(scenario, "failing_tests", required=True):
             case = next(case for case in broken.cases if case.nodeid == nodeid)
             assert "WebSocket connection" in case.message, case.message
         logged = json.dumps(log_entries(repo))
         assert scenario.expected_file not in logged, "the logs must not point at the far cause"
     same_symptom = scenario.extra.get("same_symptom")
     if same_symptom:
-        for nodeid in scenario.extra["failing_tests"]:  # type: ignore[union-attr]
+        for nodeid in extra_list(scenario, "failing_tests", required=True):
             case = next(case for case in broken.cases if case.nodeid == nodeid)
             assert str(same_symptom) in case.message, case.message
         errors = [e["jsonPayload"] for e in log_entries(repo) if "stack_trace" in e["jsonPayload"]]

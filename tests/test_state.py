@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fixloop.records import Category, PullRequestRecord
 from fixloop.state import Investigation, IterationRecord, merge_investigations, merge_iterations, merge_prs
 
 
-def _inv(iteration: int, cid: str, outcome: str = "diagnosed") -> Investigation:
+def _inv(iteration: int, cid: str, outcome: Literal["diagnosed", "fixed", "unfixed"] = "diagnosed") -> Investigation:
     return Investigation(
         iteration=iteration, category=Category(id=cid, kind="server-error", title=cid), outcome=outcome
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_parallel_investigations_merge_and_keep_every_category() -> None:

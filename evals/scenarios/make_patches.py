@@ -121,7 +121,7 @@ TRAPS["ssot-trap"] = [("chatbackend/tools.py",
       "    await asyncio.sleep(min(delay_ms, DEFAULT_TOOL_DELAY_MS) / 1000)\n")]
 
 
-def edit(ws, edits, name):
+def edit(ws: Path, edits: list[tuple[str, str, str]], name: str) -> None:
     for rel, old, new in edits:
         p = ws / rel
         text = p.read_text()
@@ -129,7 +129,7 @@ def edit(ws, edits, name):
         p.write_text(text.replace(old, new))
 
 
-def run(repo, *args):
+def run(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 for name, edits in EDITS.items():

@@ -15,6 +15,7 @@ import pytest
 from fixloop.agents.auditor import audit_patch
 from fixloop.config import Settings
 from fixloop.integrations.llm import ScriptedChatModel, scripted_model
+from fixloop.records import AuditResult
 from fixloop.scenarios import load_scenario
 
 EVENTS = '''\
@@ -100,7 +101,7 @@ def make_patch(repo: Path, edits: dict[str, str | None]) -> str:
     return patch
 
 
-def checks(result) -> list[str]:  # type: ignore[no-untyped-def]
+def checks(result: AuditResult) -> list[str]:
     return [f.check for f in result.findings]
 
 

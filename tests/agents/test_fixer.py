@@ -150,13 +150,14 @@ def test_every_scenarios_scripted_fix_applies_to_its_faulty_workspace(scenario: 
     where = f"{scenario.expected_file}:{scenario.expected_function}"
     model = build_model(Settings(llm=LLMSettings(mode="scripted")), scenario=scenario.name)
     assert model is not None
+    assert isinstance(model, OpenAIChatModel), model  # scripted mode: the openai client on the scripted server
     assert model.name == f"scripted:{scenario.name}"
     try:
         proposal = propose_fix(
             model, category(), bundle(), chain().model_copy(update={"fix_location": where}), repo=repo, redact=str
         )
     finally:
-        model.close()  # type: ignore[attr-defined]
+        model.close()
     assert proposal.patch == scenario.gold_patch.read_text()
     assert scenario.expected_file in proposal.files
     assert git(repo, "apply", "--check", input_text=proposal.patch).returncode == 0

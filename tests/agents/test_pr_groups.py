@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fixloop.agents.pr_groups import changed_lines, pr_groups
-from fixloop.records import Category, FixProposal
+from fixloop.records import Category, CategoryKind, FixProposal
 from fixloop.state import Investigation
 
 CLAIM = """diff --git a/chatbackend/server.py b/chatbackend/server.py
@@ -32,8 +32,8 @@ OTHER = """diff --git a/chatbackend/events.py b/chatbackend/events.py
 """
 
 
-def _inv(cid: str, kind: str, patch: str) -> Investigation:
-    category = Category(id=cid, kind=kind, title=cid, tests=[f"tests/test_x.py::{cid}"])  # type: ignore[arg-type]
+def _inv(cid: str, kind: CategoryKind, patch: str) -> Investigation:
+    category = Category(id=cid, kind=kind, title=cid, tests=[f"tests/test_x.py::{cid}"])
     fix = FixProposal(summary=f"fix {cid}", patch=patch)
     return Investigation(iteration=1, category=category, fix=fix, outcome="fixed", branch=f"b/{cid}")
 

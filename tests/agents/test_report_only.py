@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fixloop.agents.report_only import report_reason
-from fixloop.records import Category, EvidenceBundle, EvidenceItem, Signature
+from fixloop.records import Category, EvidenceBundle, EvidenceItem, EvidenceKind, Signature
 from fixloop.target import TargetInfo
 
 BIND_ERROR = (
@@ -35,9 +35,9 @@ def _env(message: str = "CHAT_HTTP_URL is not set", *, exc: str = "Failed", stat
     return Category(id="environment-1", kind="environment", title="Environment unavailable", signature=signature)
 
 
-def _bundle(*kinds_and_texts: tuple[str, str]) -> EvidenceBundle:
+def _bundle(*kinds_and_texts: tuple[EvidenceKind, str]) -> EvidenceBundle:
     items = [
-        EvidenceItem(id=f"E{n}", kind=kind, title=text[:40], text=text)  # type: ignore[arg-type]
+        EvidenceItem(id=f"E{n}", kind=kind, title=text[:40], text=text)
         for n, (kind, text) in enumerate(kinds_and_texts, start=1)
     ]
     return EvidenceBundle(category_id="environment-1", items=items)
@@ -57,9 +57,12 @@ def test_a_target_that_fails_its_own_startup_is_a_fault_to_fix() -> None:
 
 def test_a_dead_target_without_any_error_is_infrastructure_unless_the_app_logged_one() -> None:
     assert "is not running" in report_reason(_env(), _bundle(), target=_target(running=False))
-    template = ("log-template", "template: worker crashed <*>\ncount: 1, severity: CRITICAL, seen ..")
+    template: tuple[EvidenceKind, str] = (
+        "log-template",
+        "template: worker crashed <*>\ncount: 1, severity: CRITICAL, seen ..",
+    )
     assert report_reason(_env(), _bundle(template), target=_target(running=False)) == ""
-    info = ("log-template", "template: request served <*>\ncount: 9, severity: INFO, seen ..")
+    info: tuple[EvidenceKind, str] = ("log-template", "template: request served <*>\ncount: 9, severity: INFO, seen ..")
     assert report_reason(_env(), _bundle(info), target=_target(running=False)) != ""
 
 

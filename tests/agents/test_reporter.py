@@ -24,12 +24,12 @@ from fixloop.records import (
     WhyStep,
 )
 from fixloop.redaction import Redactor
-from fixloop.state import Event, Investigation, IterationRecord, RunInfo
+from fixloop.state import Event, Investigation, IterationRecord, LLMModeValue, RunInfo
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def _state(llm: str = "none") -> dict[str, Any]:
+def _state(llm: LLMModeValue = "none") -> dict[str, Any]:
     selection = Selection(
         focus="websockets",
         repo="/r",
@@ -67,7 +67,7 @@ def _state(llm: str = "none") -> dict[str, Any]:
     steps = [WhyStep(question=f"Why {n}?", answer=f"because {n}", evidence=["E1" if n < 3 else "E2"]) for n in range(5)]
     chain = FiveWhys(steps=steps, root_cause="handler reads a missing claim", fix_location="app/auth.py:claims")
     return {
-        "run": RunInfo(thread_id="t-9", repo="/r", focus="websockets", out_dir="/o", llm_mode=llm, model_name=""),  # type: ignore[arg-type]
+        "run": RunInfo(thread_id="t-9", repo="/r", focus="websockets", out_dir="/o", llm_mode=llm, model_name=""),
         "status": "diagnosed",
         "outcome": "diagnosed without a model",
         "iteration": 1,

@@ -113,7 +113,10 @@ def _sometimes_fix_patch(tmp_path: Path) -> str:
 def test_the_loop_blocks_a_patch_that_only_sometimes_fixes_the_fault(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fix = {"summary": "scripted patch that holds in every other process", "patch": _sometimes_fix_patch(tmp_path)}
+    fix: dict[str, object] = {
+        "summary": "scripted patch that holds in every other process",
+        "patch": _sometimes_fix_patch(tmp_path),
+    }
     fix["files"] = ["chatbackend/server.py"]
     monkeypatch.setenv("FIXLOOP_SCRIPTED_STEPS", json.dumps({"fix": [fix]}))  # the scripted model's reply
     monkeypatch.setenv("FIXLOOP_LIMITS__MAX_FIX_ATTEMPTS", "1")

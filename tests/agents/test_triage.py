@@ -6,7 +6,7 @@ import pytest
 
 from fixloop.agents.triage import categorize, detect_flaky, mark_flaky
 from fixloop.config import Settings
-from fixloop.records import Finding, TestRun
+from fixloop.records import Finding, Outcome, Phase, TestRun
 from fixloop.tools.realness import check_realness
 from tests.agents import failure_samples as s
 
@@ -42,9 +42,9 @@ def test_seed_two_http_500_tests_are_one_server_error_category() -> None:
         (s.TEST_BUG, "call", "test-defect"),
     ],
 )
-def test_each_failure_gets_its_kind(longrepr: str, phase: str, kind: str) -> None:
-    outcome = "error" if phase == "setup" else "failed"
-    run = s.make_run([s.result("tests/e2e/test_x.py::test_one", outcome, longrepr, phase=phase)])  # type: ignore[arg-type]
+def test_each_failure_gets_its_kind(longrepr: str, phase: Phase, kind: str) -> None:
+    outcome: Outcome = "error" if phase == "setup" else "failed"
+    run = s.make_run([s.result("tests/e2e/test_x.py::test_one", outcome, longrepr, phase=phase)])
     categories = categorize(run, [])
     assert [c.kind for c in categories] == [kind]
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pytest
 
@@ -140,8 +140,18 @@ def test_openai_without_an_endpoint_is_one_line(run_cli: CliRunner) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+class RowBase(TypedDict):
+    """The FixRow fields the totals tests share."""
+
+    llm: str
+    expected_kinds: list[str]
+    expected_file: str
+    tokens_in: NotRequired[int]
+    tokens_out: NotRequired[int]
+
+
 def test_totals_leave_out_what_does_not_apply() -> None:
-    base = {"llm": "scripted", "expected_kinds": ["auth"], "expected_file": "a.py"}
+    base: RowBase = {"llm": "scripted", "expected_kinds": ["auth"], "expected_file": "a.py"}
     rows: list[FixRow] = [
         FixRow(scenario="a", **base, category_ok=True, patch_applied=True, failing_fixed=True, status="green"),
         FixRow(scenario="b", **base, patch_applied=False, failing_fixed=None, status="gave_up", error="boom"),
@@ -156,7 +166,13 @@ def test_totals_leave_out_what_does_not_apply() -> None:
 
 
 def test_cost_per_green_run_divides_every_scenario_cost_by_the_green_ones() -> None:
-    base = {"llm": "scripted", "expected_kinds": ["auth"], "expected_file": "a.py", "tokens_in": 10, "tokens_out": 1}
+    base: RowBase = {
+        "llm": "scripted",
+        "expected_kinds": ["auth"],
+        "expected_file": "a.py",
+        "tokens_in": 10,
+        "tokens_out": 1,
+    }
     rows = [
         FixRow(scenario="a", **base, status="green", estimated_usd=0.002),
         FixRow(scenario="b", **base, status="green", estimated_usd=0.003),

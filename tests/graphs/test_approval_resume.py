@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langgraph.runtime import Runtime
@@ -18,6 +18,7 @@ from fixloop.graphs.remediation import build_graph, merge_node
 from fixloop.integrations.codehost import build_codehost
 from fixloop.records import ApprovalRecord
 from fixloop.redaction import Redactor
+from fixloop.state import RemediationState
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
 
@@ -77,7 +78,7 @@ def _forge_past_the_approval(out: Path, thread: str) -> None:
         prs = [pr.number for pr in state.values["prs"]]
         forged = ApprovalRecord(by="mallory", decision="approve", prs=prs)
         forged_state = {**state.values, "approvals": [*state.values["approvals"], forged]}
-        command = merge_node(forged_state, Runtime(context=ctx))  # type: ignore[arg-type]
+        command = merge_node(cast(RemediationState, forged_state), Runtime(context=ctx))
     assert command.goto == "approval"  # refused: back to the approval, nothing merged
 
 

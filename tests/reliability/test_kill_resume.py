@@ -104,7 +104,9 @@ def test_killed_at_node_after_node_the_run_completes_without_doing_anything_twic
         assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
         run = status(run_cli, thread)
         assert run["status"] == "green", (run["outcome"], log.read_text()[-3000:])
-        assert len(run["deploys"]) == 1, run["deploys"]  # type: ignore[arg-type]
+        deploys = run["deploys"]
+        assert isinstance(deploys, list), deploys
+        assert len(deploys) == 1, deploys
         assert all(p.state == "merged" for p in host.list_prs())
         remote = default_remote(demo_out / "workspace")
         merges = subprocess.run(["git", "rev-list", "--merges", "main"], cwd=remote, capture_output=True, text=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -57,6 +58,12 @@ class LiveServer:
     github: LocalGithubIssues
     runner: Runner
 
+    @property
+    def scripted(self) -> ScriptedRunner:
+        """The runner as the ScriptedRunner that records every call (the default runner)."""
+        assert isinstance(self.runner, ScriptedRunner), self.runner
+        return self.runner
+
 
 @pytest.fixture
 def slack_server() -> Iterator[LocalSlackServer]:
@@ -85,7 +92,7 @@ def live(slack_server: LocalSlackServer, github_server: LocalGithubIssues, tmp_p
         *, runner: Runner | None = None, secrets: ServerSecrets | None = None, **option_overrides: object
     ) -> Iterator[LiveServer]:
         chosen_runner = runner or ScriptedRunner()
-        values: dict[str, object] = {
+        values: dict[str, Any] = {  # ServerOptions fields of several types, checked by its constructor
             "repos": {"chatbackend": repo, "acme/chatbackend": repo},
             "default_repo": "chatbackend",
             "slack_api_url": slack_server.api_url,
@@ -95,7 +102,7 @@ def live(slack_server: LocalSlackServer, github_server: LocalGithubIssues, tmp_p
             "bot_user_id": "UFIXLOOP",
         }
         values.update(option_overrides)
-        options = ServerOptions(**values)  # type: ignore[arg-type]
+        options = ServerOptions(**values)
         app = create_app(approval_settings(), runner=chosen_runner, options=options, secrets=secrets or all_secrets())
         with serving(app) as url:
             yield LiveServer(url, app, slack_server, github_server, chosen_runner)

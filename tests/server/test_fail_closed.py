@@ -53,7 +53,7 @@ def test_with_no_secrets_every_route_refuses_and_nothing_starts(
             "chat_pending": 0,
             "failed": 0,
         }
-        assert server.runner.started() == []  # type: ignore[attr-defined]
+        assert server.scripted.started() == []
         assert server.slack.calls == [] and server.github.comments == []
     disabled = [r.getMessage() for r in caplog.records if "DISABLED" in r.getMessage()]
     assert len(disabled) == 7

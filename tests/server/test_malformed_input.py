@@ -30,7 +30,7 @@ def _comment_with(path: str, value: Any) -> bytes:
 
 
 def _started_nothing(server: LiveServer) -> None:
-    assert server.runner.started() == []  # type: ignore[attr-defined]
+    assert server.scripted.started() == []
     assert server.app.state.workers.stats()["runs_submitted"] == 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import httpx
 
@@ -61,17 +62,17 @@ def test_events_stream_progress_until_the_run_ends(live: LiveFactory) -> None:
         assert category["root_cause"] == "the JWT audience check rejects every token"
 
 
-def test_runs_list_and_run_json(live: LiveFactory) -> None:
+def test_runs_list_and_run_json(live: LiveFactory, tmp_path: Path) -> None:
     runner = ScriptedRunner()
     runner.start(
-        repo=None,
+        repo=tmp_path,
         focus="websockets",
         requested_by="carol",
         source="cli",
-        llm="none",  # type: ignore[arg-type]
+        llm="none",
         thread_id="t-123",
         scenario=None,
-        out_dir=None,  # type: ignore[arg-type]
+        out_dir=tmp_path / "out",
         extra={},
     )
     with live(runner=runner) as server:

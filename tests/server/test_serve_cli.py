@@ -8,10 +8,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import SRC
+from tests.conftest import SRC, CliRunner
 from tests.server.helpers import SLACK_SECRET, SLACK_TOKEN, command_body, slack_headers, wait_until
 
 
@@ -48,7 +49,7 @@ def healthy(port: int) -> bool:
         return False
 
 
-def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path: Path) -> None:
     port = free_port()
     with serve(
         port,
@@ -80,7 +81,7 @@ def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path) -> N
     assert SLACK_SECRET not in stderr and SLACK_TOKEN not in stderr
 
 
-def test_serve_refuses_a_bad_allowed_repo(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_bad_allowed_repo(run_cli: CliRunner, tmp_path: Path) -> None:
     done = run_cli("serve", "--port", "0", "--allow-repo", f"x={tmp_path / 'missing'}", timeout=60)
     assert done.returncode == 2
     assert "is not a folder" in done.stderr and "Traceback" not in done.stderr

@@ -14,9 +14,11 @@ from tests.server.conftest import LiveFactory, LiveServer
 from tests.server.helpers import ScriptedRunner, click_body, command_body, slack_headers, wait_until
 
 
-def post_command(server: LiveServer, text: str, *, user: str = "UCAROL", **kw: object) -> httpx.Response:
+def post_command(
+    server: LiveServer, text: str, *, user: str = "UCAROL", timestamp: int | None = None
+) -> httpx.Response:
     body = command_body(text, user=user, response_url=server.slack.response_url("cmd"))
-    headers = slack_headers(body, **kw)  # type: ignore[arg-type]
+    headers = slack_headers(body, timestamp=timestamp)
     return httpx.post(f"{server.url}/slack/commands", content=body, headers=headers, timeout=10)
 
 
@@ -65,7 +67,7 @@ def test_unsigned_and_badly_signed_commands_are_refused_and_start_nothing(live: 
         )
         assert [r.status_code for r in (unsigned, wrong, tampered, clicks)] == [401, 401, 401, 401]
         assert server.app.state.workers.stats()["runs_submitted"] == 0
-        assert server.runner.started() == []  # type: ignore[attr-defined]
+        assert server.scripted.started() == []
         assert server.slack.messages == []
 
 
@@ -77,8 +79,8 @@ def test_a_replayed_request_older_than_five_minutes_is_refused(live: LiveFactory
         assert "expired" in response.json()["error"]
         fresh = post_command(server, "websockets")
         assert fresh.status_code == 200
-        wait_until(lambda: server.runner.started(), what="the fresh command to start a run")  # type: ignore[attr-defined]
-        assert len(server.runner.started()) == 1  # type: ignore[attr-defined]
+        wait_until(lambda: server.scripted.started(), what="the fresh command to start a run")
+        assert len(server.scripted.started()) == 1
 
 
 def test_bad_input_gets_a_clear_refusal_and_starts_nothing(live: LiveFactory) -> None:
@@ -99,7 +101,7 @@ def test_bad_input_gets_a_clear_refusal_and_starts_nothing(live: LiveFactory) ->
             assert answer["response_type"] == "ephemeral"
             assert expected in answer["text"], (text, answer["text"])
         assert server.app.state.workers.stats()["runs_submitted"] == 0
-        assert server.runner.started() == []  # type: ignore[attr-defined]
+        assert server.scripted.started() == []
 
 
 def test_command_is_acknowledged_and_the_run_reaches_the_approval_message(live: LiveFactory) -> None:
@@ -108,7 +110,7 @@ def test_command_is_acknowledged_and_the_run_reaches_the_approval_message(live: 
         assert response.status_code == 200
         assert response.json()["response_type"] == "in_channel"
         thread_id = thread_id_of(response)
-        started = wait_until(lambda: server.runner.started(), what="a run")  # type: ignore[attr-defined]
+        started = wait_until(lambda: server.scripted.started(), what="a run")
         assert started[0]["focus"] == "websockets"
         assert started[0]["requested_by"] == "carol"  # UCAROL mapped through settings.approval.slack_users
         assert started[0]["source"] == "slack" and started[0]["llm"] == "scripted"
@@ -157,10 +159,10 @@ def test_a_second_command_for_the_same_repo_and_focus_joins_the_active_run(live:
         assert "joined" in second.json()["text"]
         assert thread_id_of(second) == thread_id_of(first)
         assert thread_id_of(other_focus) != thread_id_of(first)
-        wait_until(lambda: len(server.runner.started()) == 2, what="two runs")  # type: ignore[attr-defined]
+        wait_until(lambda: len(server.scripted.started()) == 2, what="two runs")
         server.slack.wait_for(lambda m: "<@UALICE> asked for the same run" in m.text)
         time.sleep(0.3)
-        assert sorted(s["focus"] for s in server.runner.started()) == ["auth", "websockets"]  # type: ignore[attr-defined]
+        assert sorted(s["focus"] for s in server.scripted.started()) == ["auth", "websockets"]
 
 
 def mention(server: LiveServer, parent: SlackMessage, text: str, user: str) -> httpx.Response:
@@ -195,8 +197,8 @@ def test_mentions_in_the_thread_steer_the_same_run(live: LiveFactory) -> None:
         whys = server.slack.wait_for(lambda m: m.text.startswith("*Five whys for `server-error-1`*"))
         assert whys.thread_ts == parent.ts and "5. *Why 5?* because 5 _[E5]_" in whys.text
         mention(server, parent, "reject the patch hides the error", "UALICE")
-        wait_until(lambda: any(c[0] == "reject" for c in server.runner.calls), what="a reject")  # type: ignore[attr-defined]
-        reject = next(kw for name, kw in server.runner.calls if name == "reject")  # type: ignore[attr-defined]
+        wait_until(lambda: any(c[0] == "reject" for c in server.scripted.calls), what="a reject")
+        reject = next(kw for name, kw in server.scripted.calls if name == "reject")
         assert reject == {
             "thread_id": thread_id,
             "by": "alice",
@@ -211,11 +213,11 @@ def test_mentions_in_the_thread_steer_the_same_run(live: LiveFactory) -> None:
         assert stopped.thread_ts == parent.ts and "lowered from merge to diagnose (asked by carol)" in stopped.text
         assert ("stop", {"thread_id": thread_id, "by": "carol"}) in server.runner.calls  # type: ignore[attr-defined]
         # a retry of an event Slack already delivered does nothing
-        before = len(server.runner.calls)  # type: ignore[attr-defined]
+        before = len(server.scripted.calls)
         body = '{"type": "url_verification", "challenge": "abc"}'
         headers = {**slack_headers(body), "Content-Type": "application/json"}
         assert httpx.post(f"{server.url}/slack/events", content=body, headers=headers).json() == {"challenge": "abc"}
-        assert len(server.runner.calls) == before  # type: ignore[attr-defined]
+        assert len(server.scripted.calls) == before
 
 
 def test_the_five_whys_button_posts_them_in_the_thread(live: LiveFactory) -> None:

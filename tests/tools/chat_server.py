@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -38,7 +38,7 @@ def _response(status: int, body: str) -> Response:
     return Response(status, HTTPStatus(status).phrase, headers, body.encode())
 
 
-def _process_request(mode: str):  # type: ignore[no-untyped-def]
+def _process_request(mode: str) -> Callable[[ServerConnection, Request], Response | None]:
     def process(connection: ServerConnection, request: Request) -> Response | None:
         if request.path == "/health":
             if mode == "unhealthy":

@@ -68,7 +68,9 @@ def test_handshake_500_fault_fails_tests_with_real_output_and_probe_sees_500(
     assert proc.returncode == 1
     report = TestPhaseReport.model_validate_json(proc.stdout)
     failed = {r.nodeid for r in report.run.failures()}
-    assert set(load_scenario("handshake-500").extra["failing_tests"]) <= failed  # type: ignore[arg-type]
+    failing_tests = load_scenario("handshake-500").extra["failing_tests"]
+    assert isinstance(failing_tests, list), failing_tests
+    assert set(failing_tests) <= failed
     connection = next(r for r in report.run.failures() if r.nodeid.endswith("::test_websocket_connection"))
     assert "HTTP 500" in connection.longrepr and "InvalidStatus" in connection.longrepr
     assert probe.returncode == 1

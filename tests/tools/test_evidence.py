@@ -11,6 +11,7 @@ from fixloop.config import Settings
 from fixloop.errors import LogSourceError
 from fixloop.integrations.logs.file import FileLogSource
 from fixloop.interfaces import LogEntry, LogQuery
+from fixloop.records import Category, EvidenceBundle
 from fixloop.redaction import Redactor
 from fixloop.tools.evidence import estimate_tokens, gather_evidence, relevant_entries
 from tests.agents import failure_samples as s
@@ -58,7 +59,7 @@ def write_logs(repo: Path) -> Path:
     return path
 
 
-def build(tmp_path: Path, budget: int = 4000):  # type: ignore[no-untyped-def]
+def build(tmp_path: Path, budget: int = 4000) -> tuple[Path, Category, EvidenceBundle]:
     repo = make_repo(tmp_path / "repo")
     run = s.seed_run()
     category = categorize(run, [], repo=repo)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fixloop.agents.triage import categorize
 from fixloop.interfaces import LogEntry
@@ -21,8 +22,23 @@ TRACEBACK = """Traceback (most recent call last):
 KeyError: 'memory'"""
 
 
-def error_entry(message: str, **extra: object) -> LogEntry:
-    return LogEntry(timestamp=s.T0 + timedelta(seconds=2), severity="ERROR", message=message, **extra)  # type: ignore[arg-type]
+def error_entry(
+    message: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    source_file: str = "",
+    source_line: int | None = None,
+    source_function: str = "",
+) -> LogEntry:
+    return LogEntry(
+        timestamp=s.T0 + timedelta(seconds=2),
+        severity="ERROR",
+        message=message,
+        payload=payload or {},
+        source_file=source_file,
+        source_line=source_line,
+        source_function=source_function,
+    )
 
 
 def test_traceback_in_logs_and_recent_commit_put_the_faulty_file_first(tmp_path: Path) -> None:

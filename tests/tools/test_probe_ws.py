@@ -3,11 +3,12 @@ from __future__ import annotations
 import pytest
 
 from fixloop.errors import UsageError
+from fixloop.records import ProbeCheck, ProbeReport
 from fixloop.tools.probe_ws import EXPECTED_EVENTS, make_token, probe_ws, token_from_env_value
 from tests.tools.chat_server import SECRET, running_chat_server
 
 
-def checks(report) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def checks(report: ProbeReport) -> dict[str, ProbeCheck]:
     return {c.name: c for c in report.checks}
 
 

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fixloop.config import Settings
-from fixloop.records import Connection, TestResult, TestRun
+from fixloop.records import Connection, Finding, TestResult, TestRun
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from tests.tools.conftest import MixedRun, write_files
 
 
-def kinds_by_test(findings: list) -> dict[str, set[str]]:  # type: ignore[type-arg]
+def kinds_by_test(findings: list[Finding]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in findings:
         out.setdefault((f.test or "").split("::")[-1], set()).add(f.kind)
@@ -65,10 +65,18 @@ def test_all_skipped_run_proves_nothing_and_says_why(tmp_path: Path) -> None:
     assert finding.evidence.startswith("2x Docker unavailable")
 
 
-def _run(results: list[TestResult], **kw: object) -> TestRun:
+def _run(results: list[TestResult], *, timed_out: bool = False) -> TestRun:
     now = datetime.now(UTC)
-    return TestRun(command=["pytest"], interpreter="python", cwd=".", started_at=now, finished_at=now, exit_code=0,
-                   results=results, **kw)  # type: ignore[arg-type]  # fmt: skip
+    return TestRun(
+        command=["pytest"],
+        interpreter="python",
+        cwd=".",
+        started_at=now,
+        finished_at=now,
+        exit_code=0,
+        results=results,
+        timed_out=timed_out,
+    )
 
 
 def test_fast_pass_with_a_real_round_trip_is_not_fake() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fixloop.records import SelectedFile, Selection, TestResult, TestRun, Tier
+from fixloop.records import Outcome, SelectedFile, Selection, TestResult, TestRun, Tier
 from fixloop.tools.tiers import evaluate_tiers
 from tests.tools.conftest import MixedRun
 
@@ -21,9 +21,9 @@ def _selection(p2_tolerance: float = 0.25) -> Selection:
     )
 
 
-def _run(outcomes: dict[str, str], errors: list[str] | None = None) -> TestRun:
+def _run(outcomes: dict[str, Outcome], errors: list[str] | None = None) -> TestRun:
     now = datetime.now(UTC)
-    results = [TestResult(nodeid=n, outcome=o) for n, o in outcomes.items()]  # type: ignore[arg-type]
+    results = [TestResult(nodeid=n, outcome=o) for n, o in outcomes.items()]
     return TestRun(command=[], interpreter="", cwd=".", started_at=now, finished_at=now, exit_code=0,
                    results=results, collection_errors=errors or [])  # fmt: skip
 
@@ -36,7 +36,11 @@ def test_p1_tolerates_no_failure_even_if_the_index_says_otherwise() -> None:
 
 
 def test_lower_tier_holds_within_its_tolerance() -> None:
-    outcomes = {f"{P1}::a": "passed", **{f"{P2}::t{i}[x]": "passed" for i in range(3)}, f"{P2}::bad": "error"}
+    outcomes: dict[str, Outcome] = {
+        f"{P1}::a": "passed",
+        **{f"{P2}::t{i}[x]": "passed" for i in range(3)},
+        f"{P2}::bad": "error",
+    }
     p1, p2 = evaluate_tiers(_selection(0.25), _run(outcomes))
     assert p1.holds
     assert p2.holds and p2.failed == 1 and p2.executed == 4 and "25%" in p2.reason

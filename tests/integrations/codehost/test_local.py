@@ -103,7 +103,9 @@ def test_merge_makes_a_real_merge_commit_on_the_remote_base(target_repo: Path, t
     assert (pr.state, pr.merge_sha, pr.merged_by) == ("merged", merge_sha, "alice")
     # The merge commit is fetched back into the target checkout (the deployer starts from it).
     assert git(target_repo, "rev-parse", "refs/remotes/fixloop/main").strip() == merge_sha
-    assert h.find_pr(FIX_BRANCH).state == "merged"  # type: ignore[union-attr]
+    found = h.find_pr(FIX_BRANCH)
+    assert found is not None
+    assert found.state == "merged"
 
 
 def test_merging_twice_returns_the_same_sha_and_makes_no_second_commit(target_repo: Path, tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Protocol, TypedDict, Unpack
 
 import pytest
 from pydantic import BaseModel
@@ -27,12 +28,28 @@ class Answer(BaseModel):
 OK = {"value": 42, "reason": "scripted"}
 
 
+class ServerOptions(TypedDict, total=False):
+    latency: float
+    hang_seconds: float
+
+
+class Serve(Protocol):
+    def __call__(self, script: Mapping[str, Sequence[StepLike]], **kwargs: Unpack[ServerOptions]) -> ScriptedServer: ...
+
+
+class ModelOptions(TypedDict, total=False):
+    timeout: float
+    retry: RetryPolicy
+    budget: Budget
+    sleep: Callable[[float], None]
+
+
 @pytest.fixture
-def serve() -> Iterator[object]:
+def serve() -> Iterator[Serve]:
     servers: list[ScriptedServer] = []
 
-    def _serve(script: Mapping[str, Sequence[StepLike]], **kwargs: float) -> ScriptedServer:
-        server = ScriptedServer(script, **kwargs).start()  # type: ignore[arg-type]
+    def _serve(script: Mapping[str, Sequence[StepLike]], **kwargs: Unpack[ServerOptions]) -> ScriptedServer:
+        server = ScriptedServer(script, **kwargs).start()
         servers.append(server)
         return server
 
@@ -41,26 +58,26 @@ def serve() -> Iterator[object]:
         server.stop()
 
 
-def model_for(server: ScriptedServer, **kwargs: object) -> OpenAIChatModel:
-    options: dict[str, object] = {"retry": FAST, "timeout": 5.0}
+def model_for(server: ScriptedServer, **kwargs: Unpack[ModelOptions]) -> OpenAIChatModel:
+    options: ModelOptions = {"retry": FAST, "timeout": 5.0}
     options.update(kwargs)
-    return OpenAIChatModel(model="scripted:test", api_key="test-key", base_url=server.url, **options)  # type: ignore[arg-type]
+    return OpenAIChatModel(model="scripted:test", api_key="test-key", base_url=server.url, **options)
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "503"])
-def test_transient_http_error_then_ok_is_retried(serve, fault: str) -> None:
+def test_transient_http_error_then_ok_is_retried(serve: Serve, fault: str) -> None:
     server = serve({"answer": [fault, OK]})
     model = model_for(server)
     reply = model.complete_json(ASK, Answer, purpose="answer")
-    assert reply == Answer(**OK)
+    assert reply == Answer.model_validate(OK)
     assert server.served("answer") == 2
     assert model.usage.calls == 2
 
 
-def test_timeout_then_ok_is_retried(serve) -> None:
+def test_timeout_then_ok_is_retried(serve: Serve) -> None:
     server = serve({"answer": ["timeout", OK]}, hang_seconds=10.0)
     model = model_for(server, timeout=0.5)
-    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer.model_validate(OK)
     assert server.served("answer") == 2
 
 
@@ -72,10 +89,10 @@ def test_timeout_then_ok_is_retried(serve) -> None:
         ("truncated", "cut off"),
     ],
 )
-def test_unusable_reply_then_ok_is_asked_again_with_the_error(serve, fault: str, told: str) -> None:
+def test_unusable_reply_then_ok_is_asked_again_with_the_error(serve: Serve, fault: str, told: str) -> None:
     server = serve({"answer": [fault, OK]})
     model = model_for(server)
-    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer.model_validate(OK)
     first, second = server.requests
     assert told not in first.text()
     last_message = second.messages[-1]
@@ -84,12 +101,12 @@ def test_unusable_reply_then_ok_is_asked_again_with_the_error(serve, fault: str,
     assert second.messages[-2]["role"] == "assistant"  # the bad reply is shown back to the model
 
 
-def test_fenced_json_is_accepted(serve) -> None:
+def test_fenced_json_is_accepted(serve: Serve) -> None:
     server = serve({"answer": ['```json\n{"value": 1, "reason": "fenced"}\n```']})
     assert model_for(server).complete_json(ASK, Answer, purpose="answer") == Answer(value=1, reason="fenced")
 
 
-def test_permanent_server_error_raises_model_error_after_retries(serve) -> None:
+def test_permanent_server_error_raises_model_error_after_retries(serve: Serve) -> None:
     server = serve({"answer": ["500"]})
     model = model_for(server)
     with pytest.raises(ModelError) as caught:
@@ -99,14 +116,14 @@ def test_permanent_server_error_raises_model_error_after_retries(serve) -> None:
     assert server.served("answer") == FAST.max_retries + 1
 
 
-def test_permanent_garbage_raises_model_error_after_reasks(serve) -> None:
+def test_permanent_garbage_raises_model_error_after_reasks(serve: Serve) -> None:
     server = serve({"answer": ["garbage"]})
     with pytest.raises(ModelError, match="no valid answer reply in 3 tries: the reply is not valid JSON"):
         model_for(server).complete_json(ASK, Answer, purpose="answer")
     assert server.served("answer") == FAST.max_reasks + 1
 
 
-def test_permanent_timeout_raises_model_error(serve) -> None:
+def test_permanent_timeout_raises_model_error(serve: Serve) -> None:
     server = serve({"answer": ["timeout"]}, hang_seconds=10.0)
     model = model_for(server, timeout=0.3, retry=RetryPolicy(max_retries=1, backoff=0.01))
     with pytest.raises(ModelError, match="timed out"):
@@ -114,7 +131,7 @@ def test_permanent_timeout_raises_model_error(serve) -> None:
 
 
 @pytest.mark.parametrize("status", ["400", "401", "404"])
-def test_client_error_is_not_retried(serve, status: str) -> None:
+def test_client_error_is_not_retried(serve: Serve, status: str) -> None:
     server = serve({"answer": [status, OK]})
     with pytest.raises(ModelError, match=f"refused the answer request: HTTP {status}"):
         model_for(server).complete_json(ASK, Answer, purpose="answer")
@@ -133,7 +150,7 @@ def test_unreachable_endpoint_raises_model_error() -> None:
     assert model.usage.calls == 2
 
 
-def test_request_asks_for_the_json_schema_named_by_purpose(serve) -> None:
+def test_request_asks_for_the_json_schema_named_by_purpose(serve: Serve) -> None:
     server = serve({"answer": [OK]})
     model_for(server).complete_json(ASK, Answer, purpose="answer")
     body = server.requests[0].body
@@ -144,7 +161,7 @@ def test_request_asks_for_the_json_schema_named_by_purpose(serve) -> None:
     assert body["messages"] == [{"role": "user", "content": ASK[0].content}]
 
 
-def test_usage_counts_calls_and_tokens_of_every_reply(serve) -> None:
+def test_usage_counts_calls_and_tokens_of_every_reply(serve: Serve) -> None:
     server = serve({"answer": ["500", OK]})
     model = model_for(server)
     model.complete_json(ASK, Answer, purpose="answer")
@@ -154,7 +171,7 @@ def test_usage_counts_calls_and_tokens_of_every_reply(serve) -> None:
     assert model.usage.completion_tokens > 0
 
 
-def test_usage_is_shared_by_parallel_callers(serve) -> None:
+def test_usage_is_shared_by_parallel_callers(serve: Serve) -> None:
     server = serve({"answer": [OK]}, latency=0.05)
     model = model_for(server)
     threads = [
@@ -168,7 +185,7 @@ def test_usage_is_shared_by_parallel_callers(serve) -> None:
     assert server.served("answer") == 6
 
 
-def test_call_budget_stops_further_calls(serve) -> None:
+def test_call_budget_stops_further_calls(serve: Serve) -> None:
     server = serve({"answer": ["500"]})
     model = model_for(server, budget=Budget(max_calls=2))
     with pytest.raises(BudgetExceededError, match=r"2 calls \(limit 2\)") as caught:
@@ -177,7 +194,7 @@ def test_call_budget_stops_further_calls(serve) -> None:
     assert server.served("answer") == 2
 
 
-def test_token_budget_stops_further_calls(serve) -> None:
+def test_token_budget_stops_further_calls(serve: Serve) -> None:
     server = serve({"answer": [OK]})
     model = model_for(server, budget=Budget(max_tokens=1))
     model.complete_json(ASK, Answer, purpose="answer")  # the first call spends more than the cap
@@ -186,7 +203,7 @@ def test_token_budget_stops_further_calls(serve) -> None:
     assert server.served("answer") == 1
 
 
-def test_api_key_is_never_logged_nor_shown(serve, caplog: pytest.LogCaptureFixture) -> None:
+def test_api_key_is_never_logged_nor_shown(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
     key = "sk-canary-3f9a1c7e5d"
     server = serve({"answer": ["429", "garbage", OK]})
     model = OpenAIChatModel(model="m", api_key=key, base_url=server.url, retry=FAST)
@@ -198,18 +215,18 @@ def test_api_key_is_never_logged_nor_shown(serve, caplog: pytest.LogCaptureFixtu
     assert all(key not in r.text() for r in server.requests)
 
 
-def test_purpose_is_made_a_valid_schema_name(serve) -> None:
+def test_purpose_is_made_a_valid_schema_name(serve: Serve) -> None:
     server = serve({"five_whys_v2": [OK]})
     model_for(server).complete_json(ASK, Answer, purpose="five whys/v2")
     assert server.requests[0].purpose == "five_whys_v2"
 
 
-def test_retries_back_off_exponentially_with_bounded_jitter(serve) -> None:
+def test_retries_back_off_exponentially_with_bounded_jitter(serve: Serve) -> None:
     server = serve({"answer": ["500", "429", "500", OK]})
     waits: list[float] = []
     policy = RetryPolicy(max_retries=3, backoff=1.0, max_backoff=20.0)
     model = model_for(server, retry=policy, sleep=waits.append)  # record the waits instead of sleeping
-    assert model.complete_json(ASK, Answer, purpose="answer") == Answer(**OK)
+    assert model.complete_json(ASK, Answer, purpose="answer") == Answer.model_validate(OK)
     assert len(waits) == 3
     for attempt, wait in enumerate(waits):
         base = 2.0**attempt

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from fixloop.errors import ModelError
 from fixloop.integrations.llm.openai_chat import OpenAIChatModel, RetryPolicy
-from fixloop.integrations.llm.scripted_server import ScriptedServer, Step, as_step
+from fixloop.integrations.llm.scripted_server import RecordedRequest, ScriptedServer, Step, as_step
 from fixloop.interfaces import ChatMessage
 
 
@@ -40,7 +40,7 @@ def test_purposes_have_their_own_queue_and_star_answers_the_rest() -> None:
 
 
 def test_a_step_can_be_built_from_the_request() -> None:
-    def echo_length(request) -> str:  # type: ignore[no-untyped-def]
+    def echo_length(request: RecordedRequest) -> str:
         return f'{{"n": {len(request.text())}}}'
 
     with ScriptedServer({"echo": [echo_length]}) as server:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixloop.config import Settings
+from fixloop.config import LogSettings, Settings
 from fixloop.errors import ConfigError, LogSourceError
 from fixloop.integrations.logs import build_log_source
 from fixloop.integrations.logs.cloud_logging import CloudLoggingSource, build_filter
@@ -26,7 +26,8 @@ def server() -> Iterator[LocalLoggingServer]:
 
 
 def settings_for(server: LocalLoggingServer, **logs: object) -> Settings:
-    return Settings(logs={"backend": "cloud-logging", "project": "demo-proj", "endpoint": server.url, **logs})
+    values = {"backend": "cloud-logging", "project": "demo-proj", "endpoint": server.url, **logs}
+    return Settings(logs=LogSettings.model_validate(values))
 
 
 def test_real_client_sends_the_built_filter_and_reads_entries(server: LocalLoggingServer, tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_filter_escapes_quotes_and_skips_default_severity() -> None:
 
 def test_cloud_backend_without_project_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"logs\.project"):
-        build_log_source(Settings(logs={"backend": "cloud-logging"}), tmp_path)
+        build_log_source(Settings(logs=LogSettings(backend="cloud-logging")), tmp_path)
 
 
 def test_file_backend_without_path_means_no_logs(tmp_path: Path) -> None:
