@@ -112,6 +112,19 @@ def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None
         ]
 
 
+def test_a_stop_comment_lowers_the_run_and_says_so_on_the_issue(live: LiveFactory) -> None:
+    with live() as server:
+        deliver(server, comment_payload("/fixloop websockets", login="carol"))
+        wait_until(lambda: any("Waiting for approval" in b for b in server.github.bodies(REPO, 7)), what="approval")
+        stopped = deliver(server, comment_payload("/fixloop stop", login="alice-gh"))
+        assert stopped.json()["result"] == "stop"
+        said = wait_until(
+            lambda: [b for b in server.github.bodies(REPO, 7) if "lowered from merge to diagnose" in b], what="stop"
+        )
+        assert "(asked by alice)" in said[0] and not said[0].startswith(":octagonal_sign:")
+        assert ("stop", {"thread_id": stopped.json()["thread"], "by": "alice"}) in runner_of(server).calls
+
+
 def test_the_fixloop_label_starts_a_run_and_other_events_are_ignored(live: LiveFactory) -> None:
     with live() as server:
         labeled = {

@@ -119,7 +119,7 @@ class GithubRoutes:
         by = self.ops.github_name(login)
         key = github_key(full_name, number)
         verb, _, rest = args.partition(" ")
-        if verb in ("approve", "reject", "status"):
+        if verb in ("approve", "reject", "status", "stop"):
             conv = await self.ops.store_call(self.ops.store.conversation, key)
             if conv is None:
                 self._chat(
@@ -129,6 +129,9 @@ class GithubRoutes:
             if verb == "status":
                 self._chat(self._status, conv.thread_id, full_name, number)
                 return accepted("status")
+            if verb == "stop":
+                self._chat(self._stop, conv.thread_id, by, full_name, number)
+                return accepted("stop", thread=conv.thread_id)
             try:
                 reason = check_text(rest, limit=1000) if verb == "reject" else ""
                 if verb == "reject" and not reason:
@@ -183,7 +186,8 @@ class GithubRoutes:
             full_name,
             number,
             f"fixloop run `{plan.thread_id}` started: focus **{plan.focus}** on "
-            f"**{plan.repo}**, requested by {plan.requested_by} (llm {plan.llm}).",
+            f"**{plan.repo}**, requested by {plan.requested_by} (llm {plan.llm}). "
+            "Comment `/fixloop status` or `/fixloop stop` (no patch, PR or merge from its next step).",
         )
         self.ops.run_job(plan)
 
@@ -193,6 +197,9 @@ class GithubRoutes:
 
     def _status(self, thread_id: str, full_name: str, number: int) -> None:
         self._say(full_name, number, self.ops.status_text(thread_id).replace("*", "**"))
+
+    def _stop(self, thread_id: str, by: str, full_name: str, number: int) -> None:
+        self._say(full_name, number, self.ops.stop(thread_id, by=by).replace(":octagonal_sign: ", ""))
 
     def _chat(self, job: Any, *args: Any) -> None:
         try:
