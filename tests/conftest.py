@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 import fixloop
+from fixloop.target import stop_target
 
 SRC = Path(fixloop.__file__).resolve().parent.parent
 PROJECT_ROOT = SRC.parent
@@ -67,3 +68,13 @@ def pg_schema_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def demo_out(tmp_path: Path) -> Iterator[Path]:
+    """A demo output folder; the target started in its workspace is stopped afterwards, whatever happened."""
+    out = tmp_path / "demo"
+    yield out
+    workspace = out / "workspace"
+    if workspace.exists():
+        stop_target(workspace)

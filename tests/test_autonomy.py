@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,13 @@ from fixloop.errors import UsageError
 from fixloop.integrations.codehost import build_codehost
 from fixloop.integrations.codehost.local import LocalCodeHost
 from fixloop.state import RunInfo
-from fixloop.target import stop_target
 from tests.conftest import CliRunner
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Iterator[Path]:
-    out = tmp_path / "run"
-    yield out
-    if (out / "workspace").exists():
-        stop_target(out / "workspace")
+def out(demo_out: Path) -> Path:
+    """The run's output folder (``demo_out``: its demo target is stopped afterwards)."""
+    return demo_out
 
 
 def _run_json(out: Path) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,15 +13,12 @@ from fixloop.demo import run_demo
 from fixloop.interfaces import ModelUsage
 from fixloop.records import Finding
 from fixloop.state import CategoryUsage
-from fixloop.target import stop_target
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Iterator[Path]:
-    out = tmp_path / "run"
-    yield out
-    if (out / "workspace").exists():
-        stop_target(out / "workspace")
+def out(demo_out: Path) -> Path:
+    """The run's output folder (``demo_out``: its demo target is stopped afterwards)."""
+    return demo_out
 
 
 def test_prices_per_million_tokens() -> None:

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.graphs.conftest import demo_out  # noqa: F401  (the demo output fixture: its target is stopped)
-
 FULL_ENV = "FIXLOOP_RELIABILITY_FULL"
 
 

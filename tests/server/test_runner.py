@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,12 @@ import pytest
 from fixloop.demo import run_demo
 from fixloop.errors import UsageError
 from fixloop.server.runner import RunsRunner
-from fixloop.target import stop_target
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Iterator[Path]:
-    out = tmp_path / "run"
-    yield out
-    if (out / "workspace").exists():
-        stop_target(out / "workspace")
+def out(demo_out: Path) -> Path:
+    """The run's output folder (``demo_out``: its demo target is stopped afterwards)."""
+    return demo_out
 
 
 class StopWhenDiagnosed:

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypedDict
 
 from fixloop.errors import TestRunError
 
@@ -53,6 +53,17 @@ def module_available(interpreter: str, module: str, env: dict[str, str]) -> bool
         return subprocess.run([interpreter, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+class PytestOptions(TypedDict, total=False):
+    """The keyword options of ``start_pytest``, for callers that pass them through (``run_tests``)."""
+
+    env: dict[str, str] | None
+    out_dir: Path | None
+    timeout: float | None
+    workers: int
+    run_timeout: float | None
+    extra_args: list[str] | None
 
 
 @dataclass

@@ -9,33 +9,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from fixloop.config import Settings
 from fixloop.records import Connection, TestResult, TestRun
-from fixloop.tools.pytest_process import REPORT_FILE, StartedTests, start_pytest
+from fixloop.tools.pytest_process import REPORT_FILE, PytestOptions, StartedTests, start_pytest
 
 TAIL_CHARS = 8000
 
 
-def run_tests(
-    repo: Path,
-    targets: list[str],
-    settings: Settings,
-    *,
-    env: dict[str, str] | None = None,
-    out_dir: Path | None = None,
-    timeout: float | None = None,
-    workers: int = 0,
-    run_timeout: float | None = None,
-    extra_args: list[str] | None = None,
-) -> TestRun:
-    """Run ``targets`` (files or node ids) and return structured results (JUnit XML kept in out_dir)."""
-    started = start_pytest(
-        repo, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers,
-        run_timeout=run_timeout, extra_args=extra_args,
-    )  # fmt: skip
-    return collect_run(started)
+def run_tests(repo: Path, targets: list[str], settings: Settings, **options: Unpack[PytestOptions]) -> TestRun:
+    """Run ``targets`` (files or node ids) and return structured results (JUnit XML kept in out_dir).
+
+    ``options`` are ``start_pytest``'s: env, out_dir, timeout, workers, run_timeout, extra_args.
+    """
+    return collect_run(start_pytest(repo, targets, settings, **options))
 
 
 run_tests.__test__ = False  # type: ignore[attr-defined]
