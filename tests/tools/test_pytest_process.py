@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,22 @@ def test_an_interpreter_that_cannot_start_is_a_test_run_error(tmp_path: Path) ->
     settings = Settings(tests=TestSettings(command=[str(tmp_path / "no-such-python"), "-m", "pytest"]))
     with pytest.raises(TestRunError, match="cannot start pytest"):
         start_pytest(repo, ["tests"], settings, out_dir=tmp_path / "out")
+
+
+def test_an_interrupted_wait_stops_pytest_instead_of_leaving_it_running(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"tests/test_go.py": WAITS_FOR_GO})
+    started = start_pytest(repo, ["tests"], Settings(), env={"GO_FILE": str(tmp_path / "never")}, out_dir=tmp_path)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1))  # Ctrl-C, as the terminal would send it
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            started.wait()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert started.process.poll() is not None  # pytest did not outlive the interrupted caller

@@ -101,10 +101,16 @@ class StartedTests:
         return self.expired.is_set()
 
     def wait(self) -> int:
-        """Block until pytest exits (or is killed at the run's limit); returns its exit code."""
+        """Block until pytest exits (or is killed at the run's limit); returns its exit code.
+
+        Interrupted (Ctrl-C), it stops pytest's whole process group before it lets the interruption through.
+        """
         if self.exit_code is None:
             try:
                 self.exit_code = self.process.wait()
+            except BaseException:  # Ctrl-C or a kill of the caller: pytest, in its own session, would live on
+                _kill_group(self.process)
+                raise
             finally:
                 if self.timer is not None:
                     self.timer.cancel()
