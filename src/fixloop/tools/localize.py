@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from fixloop.config import find_config_file
 from fixloop.interfaces import LogEntry
@@ -93,6 +94,15 @@ _UNREACHABLE = re.compile(
 )
 
 
+class SignalDetail(TypedDict, total=False):
+    """Where in a file a signal points and how it counts: the keyword options of ``_Candidate.add``."""
+
+    function: str
+    line: int | None
+    key: str
+    literal: bool
+
+
 @dataclass
 class _Candidate:
     file: str
@@ -135,21 +145,11 @@ class _Ranking:
         self.sources = source_files(repo)
         self.candidates: dict[str, _Candidate] = {}
 
-    def bump(
-        self,
-        path: str,
-        weight: float,
-        reason: str,
-        *,
-        function: str = "",
-        line: int | None = None,
-        key: str = "",
-        literal: bool = False,
-    ) -> None:
+    def bump(self, path: str, weight: float, reason: str, **signal: Unpack[SignalDetail]) -> None:
+        """``_Candidate.add`` on the repo file ``path`` (ignored when it is not one of the repo's)."""
         rel = _relative(path, self.repo, self.sources)
         if rel is not None and weight > 0:
-            candidate = self.candidates.setdefault(rel, _Candidate(rel))
-            candidate.add(weight, reason, function=function, line=line, key=key, literal=literal)
+            self.candidates.setdefault(rel, _Candidate(rel)).add(weight, reason, **signal)
 
     def bump_call(self, module: str, function: str, weight: float, reason: str) -> str | None:
         """Bump the repo file of ``module`` at ``function``; its path, or None when it is not the repo's."""
