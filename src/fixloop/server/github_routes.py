@@ -1,7 +1,8 @@
 """``POST /github/webhook``: the GitHub issue bot.
 
 ``X-Hub-Signature-256`` is checked in constant time before anything is read; each
-``X-GitHub-Delivery`` id is recorded in the server store and a redelivery starts nothing.
+``X-GitHub-Delivery`` id is recorded in the server store and a redelivery starts nothing, unless
+the first delivery was answered 5xx ("busy"): then its id is forgotten and the redelivery is processed.
 Triggers: an issue comment ``/fixloop <focus>`` (or ``approve`` / ``reject <reason>`` /
 ``status``) and the label ``fixloop`` on an issue.
 """
@@ -75,6 +76,13 @@ class GithubRoutes:
             return JSONResponse({"error": "missing X-GitHub-Delivery"}, status_code=400)
         if not await self.ops.store_call(self.ops.store.first_delivery, delivery):
             return accepted("duplicate", status=200, delivery=delivery)
+        response = await self._handle(request, body)
+        if response.status_code >= 500:  # not processed ("busy"): GitHub's redelivery must be, so it is not seen
+            await self.ops.store_call(self.ops.store.forget_delivery, delivery)
+        return response
+
+    async def _handle(self, request: Request, body: bytes) -> Response:
+        """A first delivery: parse it and dispatch its command."""
         try:
             payload = json.loads(body)
         except json.JSONDecodeError:

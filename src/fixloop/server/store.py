@@ -109,6 +109,10 @@ class ServerStore:
         )
         return inserted == 1
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Un-record ``delivery_id``: it was not processed (answered "busy"), so its redelivery must be."""
+        self._execute("DELETE FROM fixloop_deliveries WHERE delivery_id = ?", (delivery_id,))
+
     # ------------------------------------------------------------ conversations
 
     def bind(self, key: str, thread_id: str, *, repo: str, focus: str, requested_by: str, meta: str = "") -> None:
