@@ -133,6 +133,7 @@ FINDING_KINDS: dict[str, CategoryKind] = {
     "all-skipped": "environment",
     "setup-timeout": "timeout",
     "timeout": "timeout",
+    "crash": "environment",  # the process died (SIGKILL by the OOM killer, os._exit, a segfault)
 }
 
 
@@ -140,4 +141,6 @@ def finding_kind(kind: str, message: str) -> CategoryKind:
     """The category kind of a realness finding."""
     if kind == "collection-error" and re.search(r"ModuleNotFoundError|No module named|ImportError", message):
         return "environment"
+    if kind == "never-ran":  # the consequence of a hang, a crash or the run's limit: joins that category
+        return "timeout" if "timeout" in message else "environment"
     return FINDING_KINDS.get(kind, "test-defect")

@@ -156,6 +156,7 @@ def _categorization(iterations: list[IterationRecord]) -> list[str]:
             continue
         lines.append(f"### Iteration {rec.iteration}")
         lines.extend(_working(rec.test_run))
+        lines.extend(_interrupted(rec.test_run))
         failing = [c for c in rec.categories if c.kind not in INFRA_KINDS]
         infra = [c for c in rec.categories if c.kind in INFRA_KINDS]
         lines.append(f"**Failing** ({len(failing)} categories):")
@@ -176,6 +177,26 @@ def _reruns(rec: IterationRecord) -> list[str]:
     for rerun in rec.reruns:
         outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
         lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
+    return lines
+
+
+NEVER_RAN_SHOWN = 200
+
+
+def _interrupted(run: TestRun) -> list[str]:
+    """The pytest processes that ended before their tests did, and the tests that never ran."""
+    lines = []
+    for end in run.child_exits:
+        status = f"killed by {end.signal}" if end.signal else f"exit status {end.exit_code}"
+        then = "; a new pytest process ran the tests after it" if end.restarted else ""
+        detail = f", {end.detail}" if end.detail else ""
+        last = f", last test started `{end.last_test}`" if end.last_test else ""
+        lines.append(f"**pytest ended early** (round {end.round}): {end.reason}, {status}{detail}{last}{then}")
+    if run.never_ran:
+        lines.append(f"**never ran: {len(run.never_ran)} tests**:")
+        lines.extend(f"- `{nodeid}`" for nodeid in run.never_ran[:NEVER_RAN_SHOWN])
+        if len(run.never_ran) > NEVER_RAN_SHOWN:
+            lines.append(f"- ... and {len(run.never_ran) - NEVER_RAN_SHOWN} more (all in run.json)")
     return lines
 
 
