@@ -123,6 +123,8 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
                 joined.findings.append(item)
                 continue
         key = f"{kind}|finding|{item.kind}"
+        if item.kind == "collection-error":  # one category per cause: a missing install is not a renamed module
+            key += "|" + normalize_message(item.message.partition(" (")[2] or item.message)
         signature = Signature(exception_type=item.kind, message=normalize_message(item.message))
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:

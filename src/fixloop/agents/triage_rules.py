@@ -64,7 +64,8 @@ _TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(
 _ENV_WORDS = re.compile(
     r"connection refused|errno 111|name or service not known|nodename nor servname|temporary failure in name"
     r"|service unavailable|docker (?:is )?(?:not |un)available|is not set|missing (?:env|environment)"
-    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable",
+    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable"
+    r"|async def functions are not natively supported|fixture '\w+' not found",
 )
 _AUTH_WORDS = re.compile(
     r"unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"

@@ -59,16 +59,27 @@ def _collection_errors(run: TestRun) -> list[Finding]:
     out = []
     for error in run.collection_errors:
         where, _, detail = error.partition(": ")
+        cause = _error_line(detail or error)
+        because = f" ({cause})" if cause else ""
         out.append(
             Finding(
                 kind="collection-error",
                 test=where or None,
-                message=f"{where or 'pytest'} could not be collected: its tests never ran",
+                message=f"{where or 'pytest'} could not be collected{because}: its tests never ran",
                 evidence=_clip(detail or error),
                 severity="error",
             )
         )
     return out
+
+
+def _error_line(text: str) -> str:
+    """The last line of a failure that states the exception (pytest's ``E   Type: message``)."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    lines = lines or [
+        line.strip() for line in text.splitlines() if re.match(r"^[A-Za-z_][\w.]*(?:Error|Exception): ", line)
+    ]
+    return lines[-1][:200] if lines else ""
 
 
 def _skips(run: TestRun) -> list[Finding]:
