@@ -1,0 +1,18 @@
+"""Localization on a small real-looking library (no log backend, faults in its helper modules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixloop.agents.triage import categorize
+from fixloop.tools.localize import localize
+from tests.tools.library_repo import OFF_BY_ONE, make_library, run_library
+
+
+def test_an_error_raised_in_the_package_ranks_its_function_first(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", OFF_BY_ONE)
+    run = run_library(root)
+    category = next(c for c in categorize(run, [], repo=root) if "tests/test_accounts.py::test_latest_entry" in c.tests)
+    top = localize(category, run, repo=root, commits=[])[0]
+    assert (top.file, top.function, top.line) == ("ledger/accounts.py", "Ledger.latest", 25)
+    assert "raised here (innermost frame of the failure)" in top.reasons
