@@ -260,7 +260,9 @@ def _guarded_signals(ranking: _Ranking, entry: LogEntry) -> bool:
 def _traceback_signals(ranking: _Ranking, category: Category, results: list[TestResult]) -> None:
     defect = category.kind == "test-defect"
     for result in results:
-        frames = [_named(ranking.repo, f) for f in own_frames(parse_frames(result.longrepr), repo=ranking.repo, limit=8)]
+        frames = [
+            _named(ranking.repo, f) for f in own_frames(parse_frames(result.longrepr), repo=ranking.repo, limit=8)
+        ]
         app_frames = [f for f in frames if not is_test_file(f.file)]
         for frame in frames:
             if is_test_file(frame.file):
@@ -291,7 +293,9 @@ def _named(repo: Path, frame: Frame) -> Frame:
     """``frame`` with its function filled in from the source (pytest's long location lines name none)."""
     if frame.function or not frame.file.endswith(".py"):
         return frame
-    return Frame.model_construct(file=frame.file, line=frame.line, function=enclosing_function(repo / frame.file, frame.line))
+    return Frame.model_construct(
+        file=frame.file, line=frame.line, function=enclosing_function(repo / frame.file, frame.line)
+    )
 
 
 def _literal_signals(ranking: _Ranking, category: Category, literals: dict[str, float]) -> None:
