@@ -43,7 +43,7 @@ ACCOUNTS = """
             try:
                 self.entries.append(split_fields(line))
             except ValueError as exc:
-                log.error("rejected line %r: %s", line, exc)
+                log.exception("rejected line %r: %s", line, exc)
                 return False
             return True
 
@@ -158,6 +158,7 @@ FILES = {
 # Faults: (file, exact old text, new text); each makes some tests fail with only the test (or also the
 # package) in the traceback.
 WRONG_VALUE = ("ledger/parsing.py", '.ljust(2, "0")[:2]', '.rjust(2, "0")[:2]')  # "10.5" -> 1005 cents
+WRONG_SEPARATOR = ("ledger/parsing.py", 'text.partition(".")', 'text.partition(",")')  # logged, then asserted
 OFF_BY_ONE = ("ledger/accounts.py", "rows[len(rows) - 1]", "rows[len(rows)]")  # IndexError in the package
 
 

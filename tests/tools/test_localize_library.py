@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixloop.agents.triage import categorize
+from fixloop.config import Settings
+from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.localize import localize
-from tests.tools.library_repo import OFF_BY_ONE, make_library, run_library
+from tests.tools.library_repo import OFF_BY_ONE, WRONG_SEPARATOR, make_library, run_library
 
 
 def test_an_error_raised_in_the_package_ranks_its_function_first(tmp_path: Path) -> None:
@@ -16,3 +18,16 @@ def test_an_error_raised_in_the_package_ranks_its_function_first(tmp_path: Path)
     top = localize(category, run, repo=root, commits=[])[0]
     assert (top.file, top.function, top.line) == ("ledger/accounts.py", "Ledger.latest", 25)
     assert "raised here (innermost frame of the failure)" in top.reasons
+
+
+def test_without_a_log_backend_the_tests_captured_log_is_the_evidence(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", WRONG_SEPARATOR)
+    run = run_library(root)
+    category = next(
+        c for c in categorize(run, [], repo=root) if "tests/test_accounts.py::test_single_amount" in c.tests
+    )
+    bundle = gather_evidence(category, run, repo=root, logs=None, settings=Settings(), commits=[])
+    assert any("captured logs give" in note for note in bundle.notes)
+    assert any(item.kind == "log-line" and "parse_amount" in item.text for item in bundle.items)
+    top = bundle.locations[0]
+    assert (top.file, top.function) == ("ledger/parsing.py", "parse_amount")
