@@ -22,7 +22,12 @@ PARSING = """
         return sign * cents
 
 
+    _last_line = ""
+
+
     def split_fields(line):
+        global _last_line
+        _last_line = line
         date, name, amount = line.split()
         return date, name, parse_amount(amount)
 """
@@ -131,8 +136,13 @@ EXPERIMENT = """
     from ledger.parsing import parse_amount
 
 
+    _tried = []
+
+
     def try_amounts():
-        return [parse_amount(text) for text in ("1.5", "2.25", "-3.75")]
+        global _tried
+        _tried = [parse_amount(text) for text in ("1.5", "2.25", "-3.75")]
+        return _tried
 """
 
 DOCS_CONF = """

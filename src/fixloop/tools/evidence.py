@@ -100,8 +100,8 @@ def _fetch(
 ) -> list[LogEntry]:
     if logs is None:
         captured = captured_entries(run, category.tests)
-        what = f"the tests' captured logs give {len(captured)} entries" if captured else "the tests captured no log"
-        notes.append(f"no log source configured; {what}")
+        what = f"; the tests' captured logs give {len(captured)} entries" if captured else ""
+        notes.append(f"no log source configured{what}")
         return captured
     try:
         return logs.fetch(query_for_tests(run, category.tests, settings))

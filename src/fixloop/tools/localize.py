@@ -54,6 +54,7 @@ from fixloop.tools.code_search import (
     value_origins,
 )
 from fixloop.tools.git_history import Commit, commit_change, focused_commits
+from fixloop.tools.package_scope import imported_packages, is_auxiliary
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 
 W_SOURCE_LOCATION = 3.0
@@ -140,10 +141,11 @@ class _Candidate:
 
 
 class _Ranking:
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, *, test_defect: bool = False) -> None:
         self.repo = repo
         self.sources = source_files(repo)
         self.candidates: dict[str, _Candidate] = {}
+        self.test_defect = test_defect
 
     def bump(self, path: str, weight: float, reason: str, **signal: Unpack[SignalDetail]) -> None:
         """``_Candidate.add`` on the repo file ``path`` (ignored when it is not one of the repo's)."""
@@ -171,7 +173,15 @@ class _Ranking:
                 self.bump(hit.file, W_INPUT_ORIGIN / spread, reason, function=function, line=hit.line, key=name)
 
     def top(self, k: int) -> list[Location]:
-        ranked = sorted(self.candidates.values(), key=lambda c: (-c.score, is_test_file(c.file), c.file))[:k]
+        """The best ``k``; unless the test is the defect, the package under test before what surrounds it."""
+        packages = imported_packages(self.repo, self.sources)
+
+        def outside(candidate: _Candidate) -> bool:
+            return not self.test_defect and is_auxiliary(candidate.file, packages)
+
+        ranked = sorted(self.candidates.values(), key=lambda c: (outside(c), -c.score, is_test_file(c.file), c.file))[
+            :k
+        ]
         return [
             Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
             for c in ranked
@@ -189,7 +199,7 @@ def localize(
     commits: list[Commit] | None = None,
 ) -> list[Location]:
     """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked."""
-    ranking = _Ranking(repo.resolve())
+    ranking = _Ranking(repo.resolve(), test_defect=category.kind == "test-defect")
     entries = list(entries)
     errors = [e for e in entries if e.severity in ERROR_SEVERITIES]
     warnings = [e for e in entries if e.severity == "WARNING"] if not errors else []
