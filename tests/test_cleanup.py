@@ -49,6 +49,16 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], limit: float = 120.0) -> 
         time.sleep(0.1)
 
 
+def _target_pid(state_file: Path) -> int:
+    """The pid recorded in a target's state file (read again while it is being written)."""
+    for _ in range(100):
+        try:
+            return int(json.loads(state_file.read_text())["pid"])
+        except (ValueError, KeyError, FileNotFoundError):
+            time.sleep(0.05)
+    pytest.fail(f"{state_file} never held a pid")
+
+
 def _gone(pid: int, limit: float = 15.0) -> bool:
     """Whether ``pid`` is gone (a zombie awaiting its reaper counts as gone)."""
     deadline = time.monotonic() + limit
@@ -104,10 +114,28 @@ def test_a_stopped_demo_leaves_no_target_behind(demo_out: Path) -> None:
     state_file = demo_out / "workspace" / ".fixloop" / "target.json"
     proc = _start_cli("demo", "--scenario", "handshake-500", "--llm", "none", "--out", str(demo_out))
     _wait_for(state_file, proc)
-    target_pid = int(json.loads(state_file.read_text())["pid"])
+    target_pid = _target_pid(state_file)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == STOPPED_SIGTERM, err
     assert "Traceback" not in err
     assert _gone(target_pid), f"the demo's target (pid {target_pid}) is still running"
     assert not state_file.exists()
+
+
+def test_a_stopped_eval_leaves_no_target_behind(tmp_path: Path) -> None:
+    """The scenario runs in a worker process: the stop reaches the worker, which stops its target."""
+    work = tmp_path / "work"
+    proc = _start_cli("eval", "--stage", "fix", "--scenario", "handshake-500", "--llm", "none", "--workers", "2",
+                      "--work-dir", str(work))  # fmt: skip
+    deadline = time.monotonic() + 180
+    while not (states := list(work.glob("**/.fixloop/target.json"))):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no target was started: {proc.communicate()}")
+        time.sleep(0.1)
+    target_pid = _target_pid(states[0])
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == STOPPED_SIGTERM, err
+    assert _gone(target_pid), f"the eval's target (pid {target_pid}) is still running"
