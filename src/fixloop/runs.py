@@ -94,6 +94,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             request=stored,
         )
         with _context(stored, settings, notifier) as ctx:
+            preflight(ctx)  # before any work: each service the run needs answers, or one line each
             info = RunInfo(
                 thread_id=thread_id,
                 repo=str(repo),
@@ -167,6 +168,43 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
         close = getattr(model, "close", None)
         if callable(close):
             close()
+
+
+def preflight(ctx: RunContext) -> None:
+    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``)."""
+    from fixloop.preflight import (
+        PreflightError,
+        codehost_check,
+        external_target,
+        logs_check,
+        model_check,
+        run_checks,
+        target_check,
+    )
+
+    settings = ctx.settings
+    checks = [check for check in [model_check(ctx.model)] if check is not None]
+    if ctx.codehost is not None:
+        host = settings.codehost
+        where = (
+            f"{host.base_url or 'https://api.github.com'} ({host.repo})"
+            if host.backend == "github"
+            else "the git remote"
+        )
+        checks.append(codehost_check(ctx.codehost, where))
+    if settings.logs.backend != "file" and ctx.logs is not None:
+        checks.append(
+            logs_check(ctx.logs, f"{settings.logs.backend} {settings.logs.endpoint or settings.logs.project}")
+        )
+    target = settings.target
+    health = external_target(
+        ctx.repo, target.http_url, target.health_path, configured="http_url" in target.model_fields_set
+    )
+    if health is not None:
+        checks.append(target_check(health))
+    problems = run_checks(checks)
+    if problems:  # the faces print it (CLI: one line; chat: the run's thread)
+        raise PreflightError("; ".join(problems), hint="nothing was run")
 
 
 def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:

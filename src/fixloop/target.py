@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fixloop.cleanup import forget_target, track_target
 from fixloop.config import load_settings
 from fixloop.errors import FixloopError, TargetError
 
@@ -120,6 +121,7 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         except OSError as exc:
             raise TargetError(f"cannot start the target with {command[0]!r}: {exc}") from None
     _children[process.pid] = process
+    track_target(repo)  # an interrupted fixloop stops it (``cleanup.stop_everything``)
     info = TargetInfo(
         pid=process.pid,
         port=port,
@@ -136,6 +138,9 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         _kill_group(process.pid)
         info.running, info.error = False, exc.message
         _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env})
+        raise
+    except BaseException:  # interrupted while it starts: no state is written yet, so stop it here
+        _kill_group(process.pid)
         raise
     _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env, "secret": child_env[secret_env]})
     return info
@@ -159,6 +164,7 @@ def stop_target(repo: Path) -> bool:
     state = _read_state(repo)
     if state is None:
         return False
+    forget_target(repo)
     pid = int(state["pid"])
     was_running = _alive(pid) and _runs_in(pid, repo)
     if was_running:

@@ -254,6 +254,12 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
     return lines
 
 
+def _no_fix(outcome: str) -> str:
+    from fixloop.costs import OUTAGE_OUTCOME
+
+    return "the model was not reached" if outcome.startswith(OUTAGE_OUTCOME) else "no patch"
+
+
 def _fixes(investigations: list[Investigation]) -> list[str]:
     lines = ["## Fixes and audits"]
     for inv in investigations:
@@ -261,7 +267,7 @@ def _fixes(investigations: list[Investigation]) -> list[str]:
             continue
         lines.append(f"### `{inv.category.id}`, iteration {inv.iteration}: {inv.outcome}")
         for attempt in inv.attempts:
-            summary = attempt.fix.summary if attempt.fix else "no patch"
+            summary = attempt.fix.summary if attempt.fix else _no_fix(attempt.outcome)
             lines.append(f"- attempt {attempt.attempt}: {summary} → {attempt.outcome or 'pending'}")
             if attempt.feedback:
                 lines.append(f"  - feedback given: {attempt.feedback}")
