@@ -322,7 +322,7 @@ def test(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = available_test_env(root)
+    env = available_test_env(root, settings.target)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
     from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
@@ -367,7 +367,7 @@ def triage(
         from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
 
-        rerun_env = available_test_env(where)
+        rerun_env = available_test_env(where, settings.target)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)

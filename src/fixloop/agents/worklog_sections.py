@@ -142,11 +142,20 @@ def _realness(iterations: list[IterationRecord]) -> list[str]:
         if rec.test_run is None:
             continue
         if not rec.findings:
-            lines.append(f"- iteration {rec.iteration}: no finding (the run touched the target and proves something)")
+            lines.append(f"- iteration {rec.iteration}: no finding; {_contact(rec.test_run)}")
         for f in rec.findings:
             test = f" `{f.test}`" if f.test else ""
             lines.append(f"- iteration {rec.iteration}: **{f.kind}** ({f.severity}){test}: {f.message}")
     return lines
+
+
+def _contact(run: TestRun) -> str:
+    """What the tests' recorded connections show (never claims a target was reached when none was)."""
+    reached = [r for r in run.results if r.connections]
+    if not reached:
+        return "no test recorded a connection to a target"
+    ports = sorted({c.port for r in reached for c in r.connections})
+    return f"{len(reached)}/{len(run.results)} tests connected to the target (ports {', '.join(map(str, ports))})"
 
 
 def _categorization(iterations: list[IterationRecord]) -> list[str]:

@@ -129,8 +129,9 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
 
 
 def _target_env(ctx: RunContext) -> dict[str, str]:
-    """The target's test env; a target that is down still gives its URLs (its tests then say connection refused)."""
-    return {**ctx.settings.target.env, **available_test_env(ctx.repo)}
+    """The target's test env (``[target.test_env]``); a target that is down still gives its URLs (its tests then
+    say connection refused), and a service fixloop did not start gives ``[target]``'s."""
+    return available_test_env(ctx.repo, ctx.settings.target)
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
