@@ -411,7 +411,8 @@ def merge_node(
     revision = ""
     for pr in pending:
         # CodeHost.merge is idempotent: a PR merged before a crash returns its merge sha, unmerged again.
-        sha = ctx.codehost.merge(pr.number, approved_by=approver)
+        # pinned to the head the approval saw: a head moved since (a push to the PR) is refused by the host
+        sha = ctx.codehost.merge(pr.number, approved_by=approver, expected_head=pr.head_sha or None)
         crash_point("merge:after")
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)
