@@ -158,9 +158,7 @@ async def measure(port: int, args: argparse.Namespace, slack: LocalSlackServer) 
     drained = time.monotonic() - ended
     print(line("webhook ack", *hooks))
     print(line("status ack", *statuses))
-    print(
-        f"status replies posted: {replies} of {sent} ({sent - replies} dropped); last {drained:.2f} s after the load"
-    )
+    print(f"status replies posted: {replies} of {sent} ({sent - replies} dropped); last {drained:.2f} s after the load")
     acks = hooks[0] + statuses[0]
     verdict = "met" if pct(acks, 0.99) < 100 and replies == sent and hooks[1] + statuses[1] == 0 else "NOT met"
     print(f"all signed acks: p99 {pct(acks, 0.99):.2f} ms; goal p99 < 100 ms and 0 replies dropped: {verdict}")

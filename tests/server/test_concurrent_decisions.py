@@ -7,6 +7,7 @@ re-test, and the run ends green. One driver per run is enforced by the run lock 
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,30 +19,33 @@ from fixloop.integrations.slack.blocks import APPROVE_ACTION
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer, SlackMessage
 from fixloop.server.runner import RunsRunner
 from tests.server.conftest import LiveFactory
-from tests.server.helpers import click_body, slack_headers, wait_until
+from tests.server.helpers import button_value, click_body, slack_headers, wait_until
 from tests.server.test_e2e_slack_demo import RUN_TIMEOUT, is_approval, require_real_runs, send_command, stopping
 
 REFUSED_CLICKS = 40
 REFUSED_USERS = ("UMALLORY", "UBOB", "UCAROL")  # not approvers but bob, the requester (four-eyes)
 
 
-def _click(url: str, slack: LocalSlackServer, thread_id: str, user: str, approval: SlackMessage) -> int:
+def _click(url: str, slack: LocalSlackServer, user: str, approval: SlackMessage, age: int) -> int:
+    """One approve click; ``age`` seconds back-dates its signature so that each click is a distinct request
+    (the server takes each Slack signature once: a byte-identical replay is refused before any decision)."""
     body = click_body(
         APPROVE_ACTION,
-        thread_id,
+        button_value(approval.blocks, APPROVE_ACTION),
         user=user,
         channel=approval.channel,
         message_ts=approval.ts,
         response_url=slack.response_url(user),
         thread_ts=approval.thread_ts,
     )
-    response = httpx.post(f"{url}/slack/interactions", content=body, headers=slack_headers(body), timeout=120)
+    headers = slack_headers(body, timestamp=int(time.time()) - age)
+    response = httpx.post(f"{url}/slack/interactions", content=body, headers=headers, timeout=120)
     return response.status_code
 
 
-def _all_at_once(url: str, slack: LocalSlackServer, thread_id: str, users: list[str], approval: SlackMessage) -> None:
+def _all_at_once(url: str, slack: LocalSlackServer, users: list[str], approval: SlackMessage) -> None:
     with ThreadPoolExecutor(max_workers=len(users)) as pool:
-        codes = list(pool.map(lambda user: _click(url, slack, thread_id, user, approval), users))
+        codes = list(pool.map(lambda n: _click(url, slack, users[n], approval, age=n), range(len(users))))
     assert codes == [200] * len(users), codes
 
 
@@ -67,7 +71,7 @@ def test_forty_refusals_at_once_then_a_double_approve_click_end_green_with_one_d
         assert is_approval(approval), approval.text
 
         users = [REFUSED_USERS[i % len(REFUSED_USERS)] for i in range(REFUSED_CLICKS)]
-        _all_at_once(server.url, slack, thread_id, users, approval)
+        _all_at_once(server.url, slack, users, approval)
         wait_until(
             lambda: len(runner.status(thread_id)["approvals"]) >= REFUSED_CLICKS,
             timeout=RUN_TIMEOUT,
@@ -84,7 +88,7 @@ def test_forty_refusals_at_once_then_a_double_approve_click_end_green_with_one_d
             what="every refusal to be answered in Slack",
         )
 
-        _all_at_once(server.url, slack, thread_id, ["UALICE", "UALICE"], approval)
+        _all_at_once(server.url, slack, ["UALICE", "UALICE"], approval)
         end = slack.wait_for(
             lambda m: m.thread_ts == approval.thread_ts and m.text.startswith((":x:", f"Run `{thread_id}` is *")),
             timeout=RUN_TIMEOUT,

@@ -10,7 +10,7 @@ import uuid
 import httpx
 
 from tests.server.conftest import LiveFactory, LiveServer
-from tests.server.helpers import ScriptedRunner, comment_payload, github_headers, wait_until
+from tests.server.helpers import HEAD_SHA, ScriptedRunner, comment_payload, github_headers, wait_until
 
 REPO = "acme/chatbackend"
 
@@ -91,8 +91,8 @@ def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None
         deliver(server, comment_payload("/fixloop websockets", login="carol"))
         wait_until(lambda: any("Waiting for approval" in b for b in server.github.bodies(REPO, 7)), what="approval")
         # four-eyes: the requester cannot approve; an unmapped login is not an approver
-        deliver(server, comment_payload("/fixloop approve", login="carol"))
-        deliver(server, comment_payload("/fixloop approve", login="mallory-gh"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="carol"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="mallory-gh"))
         wait_until(
             lambda: len([b for b in server.github.bodies(REPO, 7) if b.startswith(":no_entry:")]) == 2, what="refusals"
         )
@@ -102,7 +102,7 @@ def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None
         assert deliver(server, comment_payload("/fixloop reject", login="alice-gh")).json()["result"] == "invalid"
         deliver(server, comment_payload("/fixloop reject the fix swallows the error", login="alice-gh"))
         wait_until(lambda: any(c[0] == "reject" for c in runner_of(server).calls), what="a reject")
-        deliver(server, comment_payload("/fixloop approve", login="alice-gh"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="alice-gh"))
         wait_until(lambda: any("is **green**" in b for b in server.github.bodies(REPO, 7)), what="green")
         decisions = [(name, kw["by"]) for name, kw in runner_of(server).calls if name in ("approve", "reject")]
         assert decisions == [
@@ -165,7 +165,7 @@ def test_an_approve_answered_busy_is_processed_when_github_redelivers_it(live: L
     with live(runner=ScriptedRunner(hold=hold), run_workers=1, max_pending=1) as server:
         deliver(server, comment_payload("/fixloop websockets", login="carol"))
         wait_until(lambda: runner_of(server).started(), what="the run to start (held: the run pool is full)")
-        approve = comment_payload("/fixloop approve", login="alice-gh")
+        approve = comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="alice-gh")  # one comment, one id
         busy = deliver(server, approve, delivery="delivery-busy")
         assert busy.status_code == 503 and busy.json()["error"] == "busy"
         hold.set()
