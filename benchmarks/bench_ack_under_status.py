@@ -99,6 +99,7 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
     latencies: list[float] = []
     failures = 0
     idle: list[Connection] = []
+    reasons: set[str] = set()
     netloc = f"127.0.0.1:{port}"
 
     async def one() -> None:
@@ -114,9 +115,12 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
             conn = idle.pop() if idle else Connection(*await asyncio.open_connection("127.0.0.1", port))
             status, answer = await conn.request(raw)
             ok = status == 200 or (status == 202 and b'"ignored"' in answer)
+            if not ok:
+                reasons.add(f"HTTP {status}: {answer[:100]!r}")
             idle.append(conn)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             ok = False
+            reasons.add(type(exc).__name__)
         latencies.append((time.perf_counter() - started) * 1000)
         failures += 0 if ok else 1
 
@@ -130,6 +134,8 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
     await asyncio.gather(*tasks)
     for conn in idle:
         conn.writer.close()
+    for reason in sorted(reasons)[:3]:
+        print(f"  {kind} failure: {reason}")
     return latencies, failures
 
 
@@ -189,6 +195,7 @@ def main() -> None:
             "GITHUB_TOKEN": "ghp_bench",
             "SLACK_SIGNING_SECRET": SLACK_SECRET,
             "SLACK_BOT_TOKEN": "xoxb-bench",
+            "FIXLOOP_BUTTON_KEY": "bench-button-key-0123456789abcdef",
             "PYTHONPATH": str(args.src.resolve()),
         }
         cmd = [sys.executable, "-m", "fixloop", "serve", "--port", str(port), "--allow-repo", f"acme/chat={repo}"]
