@@ -17,10 +17,9 @@ from fixloop.atomic import write_text_atomic
 from fixloop.config import AutonomyLevel, Settings
 from fixloop.errors import UsageError
 from fixloop.records import utc_now
+from fixloop.vocabulary import ENDED, LEVELS
 
-LEVELS: tuple[AutonomyLevel, ...] = ("diagnose", "patch", "pr", "merge")
 STOP_FILE = "stop-at.json"
-ENDED = ("green", "gave_up", "diagnosed", "error")
 
 
 def rank(level: str) -> int:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixloop.errors import ConfigError
+from fixloop.vocabulary import AutonomyLevel as AutonomyLevel  # re-exported: callers import it from here
+from fixloop.vocabulary import LLMMode
 
 CONFIG_FILE = "fixloop.toml"
 ENV_PREFIX = "FIXLOOP_"
@@ -115,7 +117,7 @@ class ApprovalSettings(Section):
 
 
 class LLMSettings(Section):
-    mode: Literal["none", "scripted", "openai"] = "none"
+    mode: LLMMode = "none"
     base_url: str | None = None
     model: str = "gpt-4.1-mini"
     api_key_env: str = "OPENAI_API_KEY"
@@ -144,9 +146,6 @@ class LimitSettings(Section):
 
 class RedactionSettings(Section):
     secret_env_names: list[str] = Field(default_factory=list)  # extra env var names whose values are secret
-
-
-AutonomyLevel = Literal["diagnose", "patch", "pr", "merge"]
 
 
 class AutonomySettings(Section):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fixloop.errors import TargetError
 from fixloop.interfaces import Notifier
 from fixloop.runs import STOP_TARGET_AT_END, RunRequest, new_thread_id, run_status, start_run
 from fixloop.scenarios import Scenario, load_scenario, prepare_workspace
 from fixloop.target import start_target, stop_target
+from fixloop.vocabulary import AutonomyLevel, LLMMode
 
 DEFAULT_SCENARIO = "handshake-500"
 
@@ -38,12 +39,12 @@ class DemoResult:
 def run_demo(
     *,
     scenario: str | None = None,
-    llm: Literal["none", "scripted", "openai"] = "none",
+    llm: LLMMode = "none",
     out: Path | None = None,
     requested_by: str = "demo",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
-    stop_at: Literal["diagnose", "patch", "pr", "merge"] = "merge",
+    stop_at: AutonomyLevel = "merge",
 ) -> DemoResult:
     chosen = load_scenario(scenario or DEFAULT_SCENARIO)
     thread_id = new_thread_id()

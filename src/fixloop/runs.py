@@ -41,10 +41,10 @@ from fixloop.state import RunInfo
 from fixloop.target import available_test_env, stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
 from fixloop.target_test_env import secret_test_env_names
+from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
-RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
-TERMINAL = ("green", "gave_up", "diagnosed")
+TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
 LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
@@ -58,12 +58,12 @@ class RunRequest:
     focus: str
     requested_by: str = "cli"
     source: Source = "cli"
-    llm: Literal["none", "scripted", "openai"] = "none"
+    llm: LLMMode = "none"
     config_file: Path | None = None
     out_dir: Path | None = None
     max_iterations: int | None = None
     # None: the settings' level for the focus ([autonomy]); callers that drive approvals ask for "merge"
-    stop_at: Literal["diagnose", "patch", "pr", "merge"] | None = "merge"
+    stop_at: AutonomyLevel | None = "merge"
     scenario: str | None = None  # for the scripted model: whose gold patch it replays
     checkpointer: str | None = None  # sqlite path or postgresql:// URL; default sqlite in FIXLOOP_HOME
     thread_id: str | None = None  # chosen by the caller (e.g. a Slack thread), else generated

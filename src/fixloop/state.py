@@ -34,10 +34,11 @@ from fixloop.records import (
     utc_now,
 )
 from fixloop.run_record import PhaseRecord
+from fixloop.vocabulary import AutonomyLevel, LLMMode, RunStatus
 
-RunStatusValue = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
-StopAt = Literal["diagnose", "patch", "pr", "merge"]
-LLMModeValue = Literal["none", "scripted", "openai"]
+RunStatusValue = RunStatus  # the names this module has always used, from fixloop.vocabulary
+StopAt = AutonomyLevel
+LLMModeValue = LLMMode
 
 
 class RunInfo(Record):

@@ -17,7 +17,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fixloop.config import Settings, load_settings
 from fixloop.errors import ConfigError, FixloopError, TargetError
@@ -26,8 +26,9 @@ from fixloop.integrations.llm import build_model
 from fixloop.runs import RunRequest, approve_run, run_status, start_run
 from fixloop.scenarios import Scenario, example_dir, prepare_workspace
 from fixloop.target import start_target, stop_target
+from fixloop.vocabulary import LLMMode
 
-LLMChoice = Literal["none", "scripted", "openai"]
+LLMChoice = LLMMode
 REQUESTED_BY = "eval"
 SCRIPTED_NOTE = (
     "the scripted model's replies are derived from each scenario's gold patch, so these figures measure "

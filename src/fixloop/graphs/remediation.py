@@ -48,8 +48,9 @@ from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.select_tests import select_tests
 from fixloop.tools.tiers import evaluate_tiers
+from fixloop.vocabulary import ENDED
 
-TERMINAL = ("green", "gave_up", "diagnosed", "error")
+TERMINAL = ENDED
 
 
 def _event(state: RemediationState, node: str, text: str, detail: str = "") -> Event:

@@ -10,8 +10,8 @@ from fixloop.errors import UsageError
 from fixloop.paths import project_root
 from fixloop.server.body import GITHUB_MAX_BODY, SLACK_MAX_BODY
 from fixloop.server.workspaces import DEMO_REPO
+from fixloop.vocabulary import LLM_MODES
 
-LLM_MODES = ("none", "scripted", "openai")
 SLACK_RESPONSE_ORIGINS = ("https://hooks.slack.com",)
 
 

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 from fixloop.run_lock import is_driven
 from fixloop.server.record_reader import read_run_json
 from fixloop.server.workspaces import run_dir
+from fixloop.vocabulary import ENDED
 
-TERMINAL = frozenset({"green", "gave_up", "diagnosed", "error", "stopped", "rejected"})
+TERMINAL = frozenset(ENDED)
 
 
 class Runner(Protocol):
