@@ -11,6 +11,7 @@ from fixloop.agents.worklog_sections import render_worklog
 from fixloop.records import (
     ApprovalRecord,
     Category,
+    ChildExit,
     EvidenceBundle,
     EvidenceItem,
     Finding,
@@ -163,3 +164,24 @@ def test_written_files_are_redacted(tmp_path: Any) -> None:
     assert "ran" in worklog and doc["thread_id"] == "t-9"
     assert secret not in worklog and secret not in run
     assert json.loads(run)["status"] == "diagnosed"
+
+
+def test_a_crashed_pytest_and_the_tests_that_never_ran_are_in_run_json_and_the_worklog() -> None:
+    state = _state()
+    run = state["iterations"][0].test_run
+    run.never_ran = ["tests/e2e/test_ws.py::test_close", "tests/e2e/test_ws.py::test_ping"]
+    run.rounds = 2
+    run.child_exits = [
+        ChildExit(round=1, reason="crash", exit_code=-9, signal="SIGKILL", last_test="tests/e2e/test_ws.py::test_big")
+    ]
+    iteration = run_json(state)["iterations"][0]
+    assert iteration["never_ran"] == run.never_ran and iteration["pytest_rounds"] == 2
+    assert iteration["child_exits"][0]["signal"] == "SIGKILL"
+    worklog = render_worklog(state)
+    assert (
+        "**never ran: 2 tests**:\n- `tests/e2e/test_ws.py::test_close`\n- `tests/e2e/test_ws.py::test_ping`" in worklog
+    )
+    assert (
+        "**pytest ended early** (round 1): crash, killed by SIGKILL, last test started `tests/e2e/test_ws.py::test_big`"
+        in worklog
+    )
