@@ -142,11 +142,20 @@ def _realness(iterations: list[IterationRecord]) -> list[str]:
         if rec.test_run is None:
             continue
         if not rec.findings:
-            lines.append(f"- iteration {rec.iteration}: no finding (the run touched the target and proves something)")
+            lines.append(f"- iteration {rec.iteration}: no finding; {_contact(rec.test_run)}")
         for f in rec.findings:
             test = f" `{f.test}`" if f.test else ""
             lines.append(f"- iteration {rec.iteration}: **{f.kind}** ({f.severity}){test}: {f.message}")
     return lines
+
+
+def _contact(run: TestRun) -> str:
+    """What the tests' recorded connections show (never claims a target was reached when none was)."""
+    reached = [r for r in run.results if r.connections]
+    if not reached:
+        return "no test recorded a connection to a target"
+    ports = sorted({c.port for r in reached for c in r.connections})
+    return f"{len(reached)}/{len(run.results)} tests connected to the target (ports {', '.join(map(str, ports))})"
 
 
 def _categorization(iterations: list[IterationRecord]) -> list[str]:
@@ -254,6 +263,12 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
     return lines
 
 
+def _no_fix(outcome: str) -> str:
+    from fixloop.costs import OUTAGE_OUTCOME
+
+    return "the model was not reached" if outcome.startswith(OUTAGE_OUTCOME) else "no patch"
+
+
 def _fixes(investigations: list[Investigation]) -> list[str]:
     lines = ["## Fixes and audits"]
     for inv in investigations:
@@ -261,7 +276,7 @@ def _fixes(investigations: list[Investigation]) -> list[str]:
             continue
         lines.append(f"### `{inv.category.id}`, iteration {inv.iteration}: {inv.outcome}")
         for attempt in inv.attempts:
-            summary = attempt.fix.summary if attempt.fix else "no patch"
+            summary = attempt.fix.summary if attempt.fix else _no_fix(attempt.outcome)
             lines.append(f"- attempt {attempt.attempt}: {summary} → {attempt.outcome or 'pending'}")
             if attempt.feedback:
                 lines.append(f"  - feedback given: {attempt.feedback}")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypedDict
 
+from fixloop.cleanup import die_with_parent, forget_group, track_group
 from fixloop.errors import TestRunError
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class StartedTests:
                 _kill_group(self.process)
                 raise
             finally:
+                forget_group(self.process)
                 if self.timer is not None:
                     self.timer.cancel()
                 self.output_sink.close()
@@ -182,11 +184,12 @@ def start_pytest(
     try:
         process = subprocess.Popen(
             command, cwd=repo, env=child_env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent(),
         )  # fmt: skip
     except OSError as exc:
         sink.close()
         raise TestRunError(f"cannot start pytest ({command[0]}): {exc}") from None
+    track_group(process, _kill_group)  # an interruption of fixloop stops it (``cleanup.stop_everything``)
     options = PytestOptions(env=env, timeout=timeout, workers=workers, extra_args=extra_args)
     started = StartedTests(
         repo=repo, out=out, targets=list(targets), command=command, interpreter=interpreter, per_test=per_test,

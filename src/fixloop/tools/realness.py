@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from fixloop.config import Settings
 from fixloop.records import Finding, TestResult, TestRun
+from fixloop.tools.code_search import function_span
 
 NETWORK_PATH_WORDS = frozenset({"e2e", "staging", "integration", "mission_critical", "live", "real", "acceptance"})
 NETWORK_MARKERS = frozenset(
@@ -27,6 +28,13 @@ SWALLOWED_PATTERNS = (
     re.compile(r"\bHTTP 5\d\d\b|\bstatus(?: code)?[ =:]+5\d\d\b|\b1011\b.*internal error", re.IGNORECASE),
 )
 EVIDENCE_CHARS = 400
+# A test that expects an error: it asserts on what it captured, or on a raised exception.
+_RAISES = r"pytest\.raises|assertRaises|assertLogs|assertNoLogs"
+EXPECTS_ERROR = {
+    "log": re.compile(rf"\bcaplog\b|{_RAISES}"),
+    "stderr": re.compile(rf"\bcapsys\b|\bcapfd\b|{_RAISES}"),
+    "stdout": re.compile(rf"\bcapsys\b|\bcapfd\b|{_RAISES}"),
+}
 
 
 def is_networked(result: TestResult) -> bool:
@@ -51,7 +59,7 @@ def check_realness(run: TestRun, settings: Settings, *, target_ports: list[int] 
             if no_network:  # a fast pass with a real round trip to the target is just fast
                 findings += _fake_pass(result, settings.tests.fake_pass_seconds)
             findings += no_network
-        findings += _swallowed(result)
+        findings += _swallowed(result, Path(run.cwd) if run.cwd else None)
     return findings
 
 
@@ -227,11 +235,11 @@ def _no_network(result: TestResult, target_ports: list[int] | None) -> list[Find
     ]
 
 
-def _swallowed(result: TestResult) -> list[Finding]:
+def _swallowed(result: TestResult, repo: Path | None) -> list[Finding]:
     for name, text in (("log", result.log), ("stderr", result.stderr), ("stdout", result.stdout)):
         for pattern in SWALLOWED_PATTERNS:
             m = pattern.search(text)
-            if m:
+            if m and not _expected(result, name, repo):
                 start = text.rfind("\n", 0, m.start()) + 1
                 return [
                     Finding(
@@ -242,6 +250,27 @@ def _swallowed(result: TestResult) -> list[Finding]:
                     )
                 ]
     return []
+
+
+def _expected(result: TestResult, stream: str, repo: Path | None) -> bool:
+    """The test reads what it captured or expects an exception: an error there is what it tests."""
+    source = _test_source(result, repo)
+    return bool(source) and bool(EXPECTS_ERROR[stream].search(source))
+
+
+def _test_source(result: TestResult, repo: Path | None) -> str:
+    parts = result.nodeid.split("::")
+    if repo is None or len(parts) < 2:
+        return ""
+    path = repo / (result.file or parts[0])
+    span = function_span(path, ".".join(p.split("[", 1)[0] for p in parts[1:]))
+    if span is None:
+        return ""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[span[0] - 1 : span[1]])
 
 
 def _connections(result: TestResult) -> str:
