@@ -143,7 +143,7 @@ def _results(records: list[dict[str, Any]], prefix: str) -> tuple[list[TestResul
             started[rec["nodeid"]] = rec["at"]
         elif kind == "collect_error":
             errors.append(f"{prefix}{rec['nodeid']}: {rec['longrepr']}")
-        elif kind == "test":
+        elif kind == "test" and rec["nodeid"] not in finished:  # the watchdog and the test may race to the end
             finished.add(rec["nodeid"])
             results.append(_result(rec, prefix))
     unfinished = [(prefix + nodeid, at) for nodeid, at in started.items() if nodeid not in finished]
