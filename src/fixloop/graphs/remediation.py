@@ -121,6 +121,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     text = (
         f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
     )
+    if test_run.rounds > 1:
+        text += f"; {test_run.rounds} pytest processes (" + ", ".join(e.reason for e in test_run.child_exits) + ")"
+    if test_run.never_ran:
+        text += f"; never ran: {len(test_run.never_ran)} tests"
     ctx.notify(text)
     event = _event(state, "run_tests", text, detail=test_run.stdout_tail).model_copy(
         update={"command": test_run.command}
