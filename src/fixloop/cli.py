@@ -342,12 +342,12 @@ def triage(
     if not where.is_dir():
         raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
     settings = load_settings(where, config)
+    from fixloop.target import available_test_env
+
+    rerun_env = available_test_env(where)
     rerun_fn = None
     if reruns:
-        from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
-
-        rerun_env = available_test_env(where)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)
@@ -363,6 +363,7 @@ def triage(
         rerun=rerun_fn,
         reruns=reruns or 0,
         budget_tokens=budget,
+        test_env=rerun_env,
     )
     redactor = redactor_for(settings)
     text = report.model_dump_json(indent=2) if json_out else render_text(report)

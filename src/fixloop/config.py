@@ -48,6 +48,11 @@ class TestSettings(Section):
     workers: int = 0  # pytest-xdist -n, 0 = off
     fake_pass_seconds: float = 0.005  # a networked test faster than this proves nothing
     flaky_reruns: int = 3
+    # Coverage spectra (localization): the category's failing tests and passing tests of the same files
+    # re-run under coverage.py, at most this many tests and about this many seconds of recorded durations.
+    spectrum: bool = True
+    spectrum_max_tests: int = Field(default=200, ge=1)
+    spectrum_max_seconds: float = Field(default=120.0, gt=0)
 
 
 class LogSettings(Section):

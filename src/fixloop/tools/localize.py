@@ -56,6 +56,7 @@ from fixloop.tools.code_search import (
 from fixloop.tools.git_history import Commit, commit_change, focused_commits
 from fixloop.tools.package_scope import imported_packages, is_auxiliary
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
+from fixloop.tools.spectrum import Spectrum
 
 W_SOURCE_LOCATION = 3.0
 W_CAUGHT = 1.0  # sourceLocation of an entry that carries a traceback: where it was caught, not raised
@@ -79,6 +80,9 @@ W_GLOBAL_STATE = 2.0
 W_COMMIT = 1.5
 W_COMMIT_NEW = 1.0
 W_FOCUS = 0.5
+W_SPECTRUM = 3.0  # times the function's Ochiai score
+SPECTRUM_MIN_SCORE = 0.5
+SPECTRUM_FUNCTIONS = 8  # the most suspicious functions that count
 TEST_FILE_FACTOR = 0.2  # literal hits in tests count little unless the test is the defect
 ERROR_SEVERITIES = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
 _QUOTED = re.compile(r"'([^'\n]{3,80})'|\"([^\"\n]{3,80})\"")
@@ -197,8 +201,12 @@ def localize(
     focus: str = "",
     k: int = 5,
     commits: list[Commit] | None = None,
+    spectrum: Spectrum | None = None,
 ) -> list[Location]:
-    """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked."""
+    """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked.
+
+    ``spectrum``: the category's coverage spectrum (``tools/spectrum.py``), when one was measured.
+    """
     ranking = _Ranking(repo.resolve(), test_defect=category.kind == "test-defect")
     entries = list(entries)
     errors = [e for e in entries if e.severity in ERROR_SEVERITIES]
@@ -214,6 +222,8 @@ def localize(
         _last_event_signal(ranking, results, entries)
     if category.kind == "flaky":
         _shared_state_signal(ranking)
+    if spectrum is not None:
+        _spectrum_signal(ranking, spectrum)
     _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo))
     _focus_signal(ranking, focus)
     return ranking.top(k)
@@ -297,6 +307,19 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
                 line = function_line(ranking.repo / path, function)
                 reason = f"realness finding {item.kind}"
                 ranking.bump(path, W_TEST_FRAME_DEFECT, reason, function=function, line=line, key="test")
+
+
+def _spectrum_signal(ranking: _Ranking, spectrum: Spectrum) -> None:
+    """The functions the failing tests run and the passing tests of their files mostly do not (Ochiai)."""
+    packages = imported_packages(ranking.repo, ranking.sources)
+    suspects = [
+        f
+        for f in spectrum.functions
+        if f.score >= SPECTRUM_MIN_SCORE and (ranking.test_defect or not is_auxiliary(f.file, packages))
+    ]
+    for item in suspects[:SPECTRUM_FUNCTIONS]:
+        reason = spectrum.reason(item)
+        ranking.bump(item.file, W_SPECTRUM * item.score, reason, function=item.function, line=item.line)
 
 
 def _named(repo: Path, frame: Frame) -> Frame:
