@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixloop.agents.triage import categorize
-from fixloop.config import Settings
+from fixloop.config import Settings, TestSettings
 from fixloop.tools.localize import localize
 from fixloop.tools.spectrum import measure_coverage, spectrum_tests
 from tests.tools.library_repo import WRONG_VALUE, make_library, run_library
@@ -35,8 +35,8 @@ def test_the_re_run_is_bounded_by_test_count_and_recorded_seconds(tmp_path: Path
     root = make_library(tmp_path / "lib", WRONG_VALUE)
     run = run_library(root)
     (category,) = categorize(run, [], repo=root)
-    failing, passing = spectrum_tests([category], run, Settings(tests={"spectrum_max_tests": 3}))
+    failing, passing = spectrum_tests([category], run, Settings(tests=TestSettings(spectrum_max_tests=3)))
     assert failing == ["tests/test_accounts.py::test_single_amount"] and len(passing) == 2
     assert all(p.startswith("tests/test_accounts.py::") for p in passing)  # the failing test's file only
-    failing, passing = spectrum_tests([category], run, Settings(tests={"spectrum_max_seconds": 1e-9}))
+    failing, passing = spectrum_tests([category], run, Settings(tests=TestSettings(spectrum_max_seconds=1e-9)))
     assert passing == []
