@@ -127,7 +127,13 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
             if host is not None and item.kind == "all-skipped":
                 host.findings.append(item)
                 continue
+            joined = next((g for g in groups.values() if g.kind == kind), None)
+            if joined is not None and item.kind == "never-ran":  # told with the hang or crash that caused it
+                joined.findings.append(item)
+                continue
         key = f"{kind}|finding|{item.kind}"
+        if item.kind == "collection-error":  # one category per cause: a missing install is not a renamed module
+            key += "|" + normalize_message(item.message.partition(" (")[2] or item.message)
         signature = Signature(exception_type=item.kind, message=normalize_message(item.message))
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:

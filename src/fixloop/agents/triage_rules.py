@@ -64,7 +64,8 @@ _TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(
 _ENV_WORDS = re.compile(
     r"connection refused|errno 111|name or service not known|nodename nor servname|temporary failure in name"
     r"|service unavailable|docker (?:is )?(?:not |un)available|is not set|missing (?:env|environment)"
-    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable",
+    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable"
+    r"|async def functions are not natively supported|fixture '\w+' not found",
 )
 # Whole words only: "decodeerror" is jwt's DecodeError, never the tail of UnicodeDecodeError.
 _AUTH_WORDS = re.compile(
@@ -184,6 +185,7 @@ FINDING_KINDS: dict[str, CategoryKind] = {
     "all-skipped": "environment",
     "setup-timeout": "timeout",
     "timeout": "timeout",
+    "crash": "environment",  # the process died (SIGKILL by the OOM killer, os._exit, a segfault)
 }
 
 
@@ -191,4 +193,6 @@ def finding_kind(kind: str, message: str) -> CategoryKind:
     """The category kind of a realness finding."""
     if kind == "collection-error" and re.search(r"ModuleNotFoundError|No module named|ImportError", message):
         return "environment"
+    if kind == "never-ran":  # the consequence of a hang, a crash or the run's limit: joins that category
+        return "timeout" if "timeout" in message else "environment"
     return FINDING_KINDS.get(kind, "test-defect")

@@ -231,7 +231,9 @@ def _template_draft(template: LogTemplate, logs: LogSource | None) -> _Draft:
     seen = f"{_when(template.first_seen)} .. {_when(template.last_seen)}"
     lines = [
         f"template: {template.template}",
-        f"count: {template.count}, severity: {template.severity}, seen {seen}",
+        f"count: {template.count}, severity: {template.severity}"
+        + (f", status {template.status_class}" if template.status_class else "")
+        + f", seen {seen}",
     ]
     if template.sources:
         lines.append("logged at: " + ", ".join(template.sources[:3]))

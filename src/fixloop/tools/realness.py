@@ -50,6 +50,7 @@ def check_realness(run: TestRun, settings: Settings, *, target_ports: list[int] 
     findings += _collection_errors(run)
     findings += _skips(run)
     findings += _timeouts(run)
+    findings += _child_exits(run)
     for result in run.results:
         if result.outcome not in ("passed", "xpassed"):
             continue
@@ -66,16 +67,27 @@ def _collection_errors(run: TestRun) -> list[Finding]:
     out = []
     for error in run.collection_errors:
         where, _, detail = error.partition(": ")
+        cause = _error_line(detail or error)
+        because = f" ({cause})" if cause else ""
         out.append(
             Finding(
                 kind="collection-error",
                 test=where or None,
-                message=f"{where or 'pytest'} could not be collected: its tests never ran",
+                message=f"{where or 'pytest'} could not be collected{because}: its tests never ran",
                 evidence=_clip(detail or error),
                 severity="error",
             )
         )
     return out
+
+
+def _error_line(text: str) -> str:
+    """The last line of a failure that states the exception (pytest's ``E   Type: message``)."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    lines = lines or [
+        line.strip() for line in text.splitlines() if re.match(r"^[A-Za-z_][\w.]*(?:Error|Exception): ", line)
+    ]
+    return lines[-1][:200] if lines else ""
 
 
 def _skips(run: TestRun) -> list[Finding]:
@@ -135,6 +147,51 @@ def _timeouts(run: TestRun) -> list[Finding]:
                 )
             )
     return out
+
+
+def _child_exits(run: TestRun) -> list[Finding]:
+    """A crashed pytest process, and the tests that never ran (hang, crash, the run's limit)."""
+    out = []
+    for end in run.child_exits:
+        if end.reason != "crash":
+            continue  # a hang is its test's timeout finding; the run's limit is the run's
+        status = f"killed by {end.signal}" if end.signal else f"exit status {end.exit_code}"
+        where = f" while running {end.last_test}" if end.last_test and not end.detail else f" {end.detail}"
+        if end.detail and end.last_test:
+            where += f" (the last test it started: {end.last_test})"
+        then = "; a new pytest process ran the tests it had not reached" if end.restarted else ""
+        out.append(
+            Finding(
+                kind="crash",
+                test=end.last_test if not end.detail else None,
+                message=f"the pytest process crashed ({status}){where}{then}",
+                evidence=f"round {end.round}, exit code {end.exit_code}"
+                + (f", signal {end.signal}" if end.signal else "")
+                + (f", last test started: {end.last_test}" if end.last_test else ""),
+                severity="error",
+            )
+        )
+    if run.never_ran:
+        uncollected = any(e.reason == "crash" and "collection" in e.detail for e in run.child_exits)
+        what = "selected targets (pytest ended before its collection finished)" if uncollected else "tests"
+        out.append(
+            Finding(
+                kind="never-ran",
+                message=f"never ran: {len(run.never_ran)} {what}; {_never_ran_cause(run)}",
+                evidence=_clip(", ".join(run.never_ran)),
+                severity="error",
+            )
+        )
+    return out
+
+
+def _never_ran_cause(run: TestRun) -> str:
+    reasons = [e.reason for e in run.child_exits]
+    if "run-timeout" in reasons:
+        return "the whole run hit its timeout"
+    if reasons:
+        return f"pytest ended early ({', '.join(dict.fromkeys(reasons))}) and the restarts ran out"
+    return "pytest did not run them"
 
 
 def says_timeout(longrepr: str) -> bool:
