@@ -82,6 +82,10 @@ class TestSettings(Section):
     spectrum: bool = True
     spectrum_max_tests: int = Field(default=200, ge=1)
     spectrum_max_seconds: float = Field(default=120.0, gt=0)
+    # Selection budgets: the first phase (P1) is what an engineer runs first; P1-P3 stay a short list.
+    p1_max_files: int = Field(default=8, ge=1)
+    p1_budget_seconds: float | None = Field(default=None, gt=0)  # fill P1 from recorded durations instead
+    tiers_max_files: int = Field(default=20, ge=1)  # P1 to P3 together; the rest goes to lower tiers
 
 
 class LogSettings(Section):
