@@ -84,7 +84,7 @@ W_FOCUS = 0.5
 W_CALL_PATH = 1.0  # a package function the failing assertion calls (the traceback stops in the test)
 W_CALL_PATH_LOCAL = 0.75  # a package function that computed a local the failing assertion reads
 W_CALL_PATH_DEEPER = 0.5  # a package function such a function calls
-W_SPECTRUM = 3.0  # times the function's Ochiai score
+W_SPECTRUM = 3.0  # times the function's Ochiai score, shared by the functions of the spectrum's peak
 SPECTRUM_MIN_SCORE = 0.5
 SPECTRUM_NEAR_BEST = 0.9  # only functions within this share of the best score count: the spectrum's peak
 SPECTRUM_FUNCTIONS = 8  # the most suspicious functions that count
@@ -345,9 +345,11 @@ def _spectrum_signal(ranking: _Ranking, spectrum: Spectrum) -> None:
     eligible = [f for f in spectrum.functions if ranking.test_defect or not is_auxiliary(f.file, packages)]
     floor = max(SPECTRUM_MIN_SCORE, SPECTRUM_NEAR_BEST * max((f.score for f in eligible), default=0.0))
     suspects = [f for f in eligible if f.score >= floor]
+    # A broad peak (every function only the one failing test ran) says little: its weight is shared.
+    share = W_SPECTRUM / max(1, len(suspects))
     for item in suspects[:SPECTRUM_FUNCTIONS]:
         reason = spectrum.reason(item)
-        ranking.bump(item.file, W_SPECTRUM * item.score, reason, function=item.function, line=item.line)
+        ranking.bump(item.file, share * item.score, reason, function=item.function, line=item.line)
 
 
 def _named(repo: Path, frame: Frame) -> Frame:
