@@ -140,7 +140,8 @@ def _triage(row: RealRow, project: RealProject, case: RealCase, repo: Path, fail
             setattr(row, f"function_rank_{name}", function_rank)
     row.plain_seconds = plain_pytest_seconds(repo, targets, settings, cap=max(60.0, 3 * row.triage_seconds))
     if row.plain_seconds is not None:
-        row.bound_seconds = round(row.plain_seconds + 2 * settings.tests.timeout + row.rerun_seconds, 1)
+        reruns = row.rerun_seconds + row.coverage_seconds  # the coverage spectrum is a re-run too
+        row.bound_seconds = round(row.plain_seconds + 2 * settings.tests.timeout + reruns, 1)
         row.within_bound = row.triage_seconds <= row.bound_seconds
     else:  # plain pytest hangs: any finished triage is within its bound
         row.within_bound = True
