@@ -112,10 +112,13 @@ def run(
         StopAt | None, typer.Option(help="How far fixloop may go on its own (default: the autonomy settings, else pr).")
     ] = None,
     checkpointer: CheckpointerOpt = None,
+    all_tiers: Annotated[
+        bool, typer.Option("--all-tiers", help="Run every tier at once (default: P1 first, wider as tiers hold).")
+    ] = False,
 ) -> None:
     """Run the whole remediation loop on a repository."""
     from fixloop.notify import TerminalNotifier
-    from fixloop.runs import RunRequest, run_status, start_run
+    from fixloop.runs import ALL_TIERS, RunRequest, run_status, start_run
 
     request = RunRequest(
         repo=existing_repo(repo),
@@ -127,6 +130,7 @@ def run(
         max_iterations=max_iterations,
         stop_at=stop_at.value if stop_at else None,
         checkpointer=checkpointer,
+        extra={ALL_TIERS: True} if all_tiers else {},
     )
     thread_id = start_run(request, notifier=TerminalNotifier())
     _finish_run(run_status(thread_id, checkpointer=checkpointer))
@@ -362,12 +366,12 @@ def triage(
     if not where.is_dir():
         raise UsageError(f"the run's folder {run_record.cwd} does not exist", hint="pass --repo PATH")
     settings = load_settings(where, config)
+    from fixloop.target import available_test_env
+
+    rerun_env = available_test_env(where, settings.target)
     rerun_fn = None
     if reruns:
-        from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
-
-        rerun_env = available_test_env(where, settings.target)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)
@@ -383,6 +387,7 @@ def triage(
         rerun=rerun_fn,
         reruns=reruns or 0,
         budget_tokens=budget,
+        test_env=rerun_env,
     )
     redactor = redactor_for(settings)
     text = report.model_dump_json(indent=2) if json_out else render_text(report)

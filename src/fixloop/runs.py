@@ -45,6 +45,7 @@ RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnos
 Source = Literal["cli", "slack", "github", "api"]
 TERMINAL = ("green", "gave_up", "diagnosed")
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
+ALL_TIERS = "all_tiers"  # RunRequest.extra flag: every tier at once instead of P1 first (--all-tiers)
 LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
 
 
@@ -115,6 +116,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 scenario=request.scenario,
                 gates=dict(settings.autonomy.gates),
                 stress_runs=settings.limits.stress_runs,
+                all_tiers=bool(request.extra.get(ALL_TIERS)),
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id

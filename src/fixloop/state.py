@@ -59,6 +59,7 @@ class RunInfo(Record):
     started_at: datetime = Field(default_factory=utc_now)
     gates: dict[str, float] = Field(default_factory=dict)  # fixability score -> level ([autonomy] gates)
     stress_runs: int = 0  # re-runs of the formerly failing tests before a PR ([limits] stress_runs)
+    all_tiers: bool = False  # run every tier at once instead of P1 first, widening as tiers hold (--all-tiers)
 
 
 class Event(Record):
@@ -92,6 +93,7 @@ class IterationRecord(Record):
     revision: str | None = None
     phase: PhaseRecord | None = None  # the verifiable record of this iteration's test phase
     reruns: list[RerunRecord] = Field(default_factory=list)  # failing tests re-run on the same commit
+    tiers_run: list[int] = Field(default_factory=list)  # the phase: the tier priorities its test run covered
 
 
 class FixAttempt(Record):

@@ -79,6 +79,7 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                 "tiers": [v.model_dump(mode="json") for v in rec.verdicts],
                 "categories": categories,
                 "reruns": [r.model_dump(mode="json") for r in rec.reruns],
+                "tiers_run": rec.tiers_run,  # the phase: which tiers this iteration's test run covered
             }
         )
     doc: dict[str, Any] = {

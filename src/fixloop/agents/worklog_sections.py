@@ -8,6 +8,7 @@ from typing import Any
 
 from fixloop.records import TestRun
 from fixloop.state import Investigation, IterationRecord, RunInfo
+from fixloop.tools.tiers import phase_name
 
 INFRA_KINDS = ("environment", "timeout")
 OUTPUT_LIMIT = 3000
@@ -81,7 +82,8 @@ def _summary(
             continue
         counts = ", ".join(f"{v} {k}" for k, v in sorted(rec.test_run.counts().items()))
         at = f" at revision `{rec.revision[:12]}`" if rec.revision else ""
-        lines.append(f"- iteration {rec.iteration}{at}: {counts or 'no results'}")
+        phase = f", phase {phase_name(rec.tiers_run)}" if rec.tiers_run else ""
+        lines.append(f"- iteration {rec.iteration}{at}{phase}: {counts or 'no results'}")
         for category in rec.categories:
             same = [i for i in investigations if i.iteration == rec.iteration and i.category.id == category.id]
             inv = same[-1] if same else None

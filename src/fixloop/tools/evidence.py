@@ -29,6 +29,7 @@ from fixloop.tools.captured_logs import captured_entries
 from fixloop.tools.git_history import Commit, commit_diff, focused_commits
 from fixloop.tools.localize import localize
 from fixloop.tools.log_mining import LogTemplate, mine_templates
+from fixloop.tools.spectrum import Spectrum
 
 MAX_TESTS = 4
 MAX_TEMPLATES = 4
@@ -69,6 +70,7 @@ def gather_evidence(
     redactor: Redactor | None = None,
     entries: list[LogEntry] | None = None,
     commits: list[Commit] | None = None,
+    spectrum: Spectrum | None = None,
 ) -> EvidenceBundle:
     """Failing output, mined log templates, ranked locations with snippets, recent commits: ids E1, E2, ..."""
     redactor = redactor or Redactor(secret_env_names=settings.redaction.secret_env_names)
@@ -77,7 +79,9 @@ def gather_evidence(
         entries = _fetch(category, run, logs, settings, notes)
     relevant = relevant_entries(entries, category.tests, strict=category.kind == "test-defect")
     commits = focused_commits(repo) if commits is None else commits
-    locations = localize(category, run, repo=repo, entries=relevant, focus=focus, commits=commits)
+    locations = localize(category, run, repo=repo, entries=relevant, focus=focus, commits=commits, spectrum=spectrum)
+    if spectrum is not None:
+        notes.append(_spectrum_note(spectrum))
 
     drafts = _test_drafts(category, run)
     errors = [e for e in relevant if e.severity in ERROR_SEVERITIES]
@@ -93,6 +97,15 @@ def gather_evidence(
     if logs is not None and not entries and not notes:
         notes.append("no log entries in the failing tests' time window")
     return _bounded(category.id, drafts, locations, redactor, budget_tokens, notes)
+
+
+def _spectrum_note(spectrum: Spectrum) -> str:
+    if spectrum.note:
+        return f"coverage spectrum: {spectrum.note}"
+    return (
+        f"coverage spectrum: {spectrum.total_failed} failing and {spectrum.total_passed} passing tests re-run under "
+        f"coverage.py in {spectrum.seconds:.1f} s (their own run: {spectrum.tests_seconds:.1f} s)"
+    )
 
 
 def _fetch(

@@ -13,6 +13,7 @@ from typing import Unpack
 
 from fixloop.config import Settings
 from fixloop.records import TestRun
+from fixloop.tools.durations import record_durations
 from fixloop.tools.pytest_process import PytestOptions, StartedTests, start_next_round, start_pytest, time_left
 from fixloop.tools.round_results import TAIL_CHARS, Round, read_round, tail
 
@@ -39,7 +40,9 @@ def collect_run(started: StartedTests) -> TestRun:
     while (targets := _next_targets(rounds)) is not None:
         rounds[-1].ended.restarted = True  # type: ignore[union-attr]  # _next_targets only goes on after an end
         rounds.append(read_round(start_next_round(rounds[-1].started, targets)))
-    return _merge(rounds)
+    run = _merge(rounds)
+    record_durations(started.repo, run)  # selection fills the first phase's time budget from these
+    return run
 
 
 def _next_targets(rounds: list[Round]) -> list[str] | None:
