@@ -48,6 +48,8 @@ class RealRow(BaseModel):
     function_rank: int | None = None
     file_rank_no_history: int | None = None
     selected: int = 0  # test targets selected for the focus
+    fault_tests: int = 0  # tests the fault makes fail (reproduction run)
+    fault_tests_run: int = 0  # of those, how many the focus selection ran
     results: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
     reruns: int = 0
@@ -105,6 +107,8 @@ def _triage(row: RealRow, project: RealProject, case: RealCase, repo: Path, fail
     row.triage_seconds = round(time.monotonic() - began, 1)
     row.rerun_seconds = round(rerun_time[0], 1)
     row.reruns, row.counts, row.results = triage.reruns, report.run.counts(), len(report.run.results)
+    row.fault_tests = len(failing)
+    row.fault_tests_run = len(failing & {r.nodeid for r in report.run.results})
     row.found_kinds = sorted({c.category.kind for c in triage.categories})
     main = _main(triage.categories, failing)
     if main is not None:
