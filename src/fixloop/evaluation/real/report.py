@@ -114,7 +114,8 @@ def render_real_markdown(result: RealEvalResult) -> str:
     ]
     for r in result.rows:
         fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
-        plain = "hung" if r.reproduced and r.plain_seconds is None and not r.error else _num(r.plain_seconds)
+        stopped = r.reproduced and r.plain_seconds is None and r.plain_cap > 0
+        plain = f"> {r.plain_cap:.0f} (stopped)" if stopped else _num(r.plain_seconds)
         lines.append(
             f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.expected_kind} | "
             f"{', '.join(r.found_kinds) or '-'} | {'ok' if r.kind_ok else 'MISS'} | {r.file_rank or '-'} | "
