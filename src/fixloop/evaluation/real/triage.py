@@ -52,6 +52,7 @@ class RealRow(BaseModel):
     fault_tests_run: int = 0  # of those, how many the focus selection ran
     results: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
+    runs: int = 0  # test phases before triage (more than 1 only for a flaky case whose first run passed)
     reruns: int = 0
     triage_seconds: float = 0.0  # test phase + re-runs + triage
     rerun_seconds: float = 0.0
@@ -91,7 +92,12 @@ def _triage(row: RealRow, project: RealProject, case: RealCase, repo: Path, fail
     if not targets:
         row.error = f"focus {case.focus!r} selects no test"
         return
-    report = run_test_phase(repo, targets, settings, selection=selection, env={}, out_dir=folder / "run")
+    attempts = max(1, settings.limits.stress_runs) if case.flaky else 1
+    for attempt in range(1, attempts + 1):  # a flaky report starts from a failure seen, as in the scenario eval
+        report = run_test_phase(repo, targets, settings, selection=selection, env={}, out_dir=folder / f"run{attempt}")
+        row.runs = attempt
+        if report.run.failures() or report.findings:
+            break
     rerun_time = [0.0]
 
     def rerun(ids: list[str]) -> TestRun:
