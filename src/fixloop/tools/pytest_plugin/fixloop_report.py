@@ -21,8 +21,8 @@ before its session finished. A ``test`` line with ``"watchdog": true`` was writt
 from __future__ import annotations
 
 import faulthandler
-import json
 import functools
+import json
 import os
 import signal
 import socket
