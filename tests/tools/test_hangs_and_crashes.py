@@ -193,3 +193,43 @@ def test_with_xdist_workers_a_hung_worker_is_replaced_and_every_result_is_kept(t
     assert outcomes[HANG_ID] == outcomes["tests/test_hang.py::test_after_hang_fails"] == "failed"
     (end,) = run.child_exits  # xdist replaced the worker the watchdog ended: nothing was left to restart
     assert (end.reason, end.last_test, end.restarted) == ("hang", HANG_ID, False)
+
+
+FROZEN_CLOCK = """
+    import time
+
+    import pytest
+
+    REAL_TIME, REAL_MONOTONIC = time.time, time.monotonic
+
+
+    @pytest.fixture
+    def frozen(monkeypatch):
+        # what freezegun does: time.time and time.monotonic return a fixed moment in the past
+        monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)
+        monkeypatch.setattr(time, "monotonic", lambda: 5.0)
+        yield
+        # freezegun undoes its patches in the fixture's teardown, while the teardown phase runs
+
+
+    def test_with_frozen_time(frozen):
+        REAL_SLEEP = time.sleep
+        REAL_SLEEP(0.3)
+        assert time.time() == 1_000_000_000.0
+
+
+    def test_after_frozen_time():
+        assert REAL_TIME() > 1_000_000_000.0 and REAL_MONOTONIC() > 0
+"""
+
+
+def test_a_test_that_freezes_the_clock_is_not_taken_for_a_hang(tmp_path: Path) -> None:
+    """Found on the real corpus (itsdangerous + freezegun): the watchdog read the frozen clock and ended tests."""
+    repo = write_files(tmp_path / "repo", {"tests/test_frozen.py": FROZEN_CLOCK})
+    settings = Settings(tests=TestSettings(hang_grace=0.5))
+    run = run_tests(repo, ["tests/test_frozen.py"], settings, out_dir=tmp_path / "out", timeout=2)
+    assert {r.nodeid: r.outcome for r in run.results} == {
+        "tests/test_frozen.py::test_with_frozen_time": "passed",
+        "tests/test_frozen.py::test_after_frozen_time": "passed",
+    }
+    assert not run.child_exits and not run.never_ran
