@@ -199,6 +199,9 @@ def status(
     thread: Annotated[str | None, typer.Argument()] = None,
     json_out: JsonOpt = False,
     checkpointer: CheckpointerOpt = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only runs requested by $USER (or --by).")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Only runs requested by this name.")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only runs running or awaiting approval.")] = False,
 ) -> None:
     """Show one run (its run.json with --json) or list the runs."""
     import json
@@ -206,14 +209,23 @@ def status(
     from fixloop.runs import list_runs, run_status
 
     if thread is None:
-        runs = list_runs(checkpointer=checkpointer)
+        from fixloop.run_listing import filter_runs, render_table
+
+        if mine and by is None:
+            by = os.environ.get("USER") or os.environ.get("LOGNAME")
+            if not by:
+                raise UsageError("--mine needs $USER", hint="or pass --by NAME")
+        runs = filter_runs(list_runs(checkpointer=checkpointer), by=by, active=active)
         if json_out:
             typer.echo(json.dumps(runs, indent=2))
-            return
-        if not runs:
+        elif runs:
+            for line in render_table(runs):
+                typer.echo(line)
+        elif by is not None or active:
+            wanted = [f"requested by {by}"] if by is not None else []
+            typer.echo("no run " + " and ".join([*wanted, *(["active"] if active else [])]))
+        else:
             typer.echo("no runs yet (start one with `fixloop demo` or `fixloop run`)")
-        for r in runs:
-            typer.echo(f"{r['thread_id']}  {r['status']:<18} {r['updated']}  {r['focus']}  {r['out_dir']}")
         return
     doc = run_status(thread, checkpointer=checkpointer)
     if json_out:
