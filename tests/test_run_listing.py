@@ -33,7 +33,15 @@ def test_the_table_has_a_header_and_aligned_columns() -> None:
 def test_status_lists_mine_and_active_runs(run_cli: CliRunner, tmp_path: Path) -> None:
     with open_store(None) as store:
         for run in RUNS:
-            record_run(RunEntry(**run, repo=str(tmp_path), out_dir=str(tmp_path / run["thread_id"])), store)
+            entry = RunEntry(
+                thread_id=run["thread_id"],
+                focus=run["focus"],
+                status=run["status"],
+                requested_by=run["requested_by"],
+                repo=str(tmp_path),
+                out_dir=str(tmp_path / run["thread_id"]),
+            )
+            record_run(entry, store)
     everything = run_cli("status").stdout.splitlines()
     assert everything[0].startswith("THREAD") and len(everything) == 4
     mine = run_cli("status", "--mine", env={"USER": "alice"}).stdout.splitlines()
