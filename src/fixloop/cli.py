@@ -332,10 +332,15 @@ def test(
     env = available_test_env(root)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
+    from fixloop.notify import TerminalNotifier
+    from fixloop.progress import stage
     from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
     from fixloop.tools.views import show_test_phase
 
-    report = finish_test_phase(started, settings, selection=selection, env=env)
+    display = TerminalNotifier()  # stderr: the test counter live on a terminal, a line every 10 s otherwise
+    with stage(lambda event: display.progress("test", event), "tests", f"{len(targets)} targets"):
+        report = finish_test_phase(started, settings, selection=selection, env=env)
+    display.close()
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -112,7 +112,8 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     out.mkdir(parents=True, exist_ok=True)
     env = _target_env(ctx)
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
-    test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
+    with ctx.stage("tests", f"iteration {number}, {len(selection.test_targets())} targets"):
+        test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
@@ -181,12 +182,17 @@ def _flaky_reruns(
     env = _target_env(ctx)
     done: list[TestRun] = []
 
+    times = ctx.settings.tests.flaky_reruns
+
     def rerun(ids: list[str]) -> TestRun:
-        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        number = len(done) + 1
+        ctx.notify(f"re-run {number}/{times}: {len(ids)} failing tests on the same commit (are they flaky?)")
+        with ctx.stage("re-run", f"{len(ids)} failing tests, same commit", step=number, total=times):
+            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{number}")
         done.append(result)
         return result
 
-    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=times)
     records = [
         RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
         for n, r in enumerate(reruns, start=1)
@@ -448,7 +454,8 @@ def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
         text = f"revision {revision} already running: deploy skipped"
     else:
         ctx.notify(f"deploying {revision}")
-        record = ctx.deployer.deploy(revision)
+        with ctx.stage("deploy", revision[:12], waits_for="the new revision to report healthy"):
+            record = ctx.deployer.deploy(revision)
         crash_point("deploy:after")
         text = f"deploy of {revision}: {record.outcome}"
     ctx.notify(text)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from fixloop.config import Settings
+from fixloop.progress import watch_tests
 from fixloop.records import Connection, TestResult, TestRun
 from fixloop.tools.pytest_process import REPORT_FILE, PytestOptions, StartedTests, start_pytest
 
@@ -30,8 +31,10 @@ run_tests.__test__ = False  # type: ignore[attr-defined]
 
 
 def collect_run(started: StartedTests) -> TestRun:
-    """Wait for a started pytest and read its structured results."""
-    exit_code = started.wait()
+    """Wait for a started pytest and read its structured results (its test counter goes to the current
+    progress stage meanwhile, if there is one: ``progress.watch_tests``)."""
+    with watch_tests(started.out):
+        exit_code = started.wait()
     finished = started.finished_at or datetime.now(UTC)
     records = _read_records(started.out)
     results, collection_errors = _results(records, started.repo, started.timed_out, started.per_test)

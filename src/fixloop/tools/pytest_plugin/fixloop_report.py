@@ -8,7 +8,7 @@ Standalone on purpose: it imports nothing from fixloop, so it loads in any envir
   sets ``PYTEST_TIMEOUT`` too); otherwise this plugin does, with SIGALRM, after dumping every
   thread's stack with ``faulthandler``.
 
-Each line is ``{"type": "start"|"test"|"collect_error"|"session", ...}``. A ``start`` without its
+Each line is ``{"type": "start"|"test"|"collect_error"|"session"|"collected", ...}``. A ``start`` without its
 ``test`` line means the process died during that test.
 """
 
@@ -117,6 +117,9 @@ class FixloopReporter:
         self.phases.setdefault(report.nodeid, []).append(report)
         if report.when == "teardown":
             self._emit(report.nodeid)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.write({"type": "collected", "count": len(session.items)})  # the progress display's N
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
