@@ -23,7 +23,7 @@ from pathlib import Path
 from fixloop.errors import FixloopError
 from fixloop.interfaces import CodeHost, LogQuery, LogSource
 
-DEADLINE = 8.0  # seconds for all checks together
+DEADLINE = 10.0  # seconds for all checks together (after ``prepare``)
 HEALTH_TIMEOUT = 4.0
 
 
@@ -35,6 +35,7 @@ class PreflightError(FixloopError):
 class Check:
     name: str  # what is checked, e.g. "model endpoint"
     run: Callable[[], None]  # raises with the reason when the service is down
+    prepare: Callable[[], None] | None = None  # local set-up (imports, client), before the clock starts
 
 
 def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
@@ -51,6 +52,9 @@ def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
             problems[check.name] = f"{type(exc).__name__}: {exc}"
 
     for check in checks:
+        if check.prepare is not None:
+            check.prepare()
+    for check in checks:
         thread = threading.Thread(target=one, args=(check,), name=f"preflight-{check.name}", daemon=True)
         thread.start()
         threads.append((check, thread))
@@ -64,8 +68,8 @@ def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
 
 def model_check(model: object) -> Check | None:
     """The model endpoint, when the model can be pinged (the openai client, the scripted double)."""
-    ping = getattr(model, "ping", None)
-    return Check("model endpoint", ping) if callable(ping) else None
+    ping, prepare = getattr(model, "ping", None), getattr(model, "prepare", None)
+    return Check("model endpoint", ping, prepare if callable(prepare) else None) if callable(ping) else None
 
 
 def codehost_check(codehost: CodeHost, where: str) -> Check:

@@ -208,6 +208,11 @@ class OpenAIChatModel:
         url = self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"  # as the client does
         return public_url(url)
 
+    def prepare(self) -> None:
+        """Build the client now (importing ``openai`` takes a while on a busy machine): a preflight times the
+        endpoint, not the import."""
+        self._client  # noqa: B018 - built on first access
+
     def ping(self, timeout: float = 5.0) -> None:
         """One cheap call (``GET /models``, no retry): ``ModelUnavailableError`` when the endpoint does not
         answer or is down, ``ModelError`` when it refuses the key. Any other answer (even a 404 from a
