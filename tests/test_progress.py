@@ -29,7 +29,7 @@ def test_three():
 
 def test_counts_come_from_the_plugins_records(tmp_path: Path) -> None:
     records = [
-        {"type": "collected", "count": 3},
+        {"type": "collected", "nodeids": ["t.py::a", "t.py::b", "t.py::c"]},
         {"type": "start", "nodeid": "t.py::a"},
         {"type": "test", "nodeid": "t.py::a"},
         {"type": "start", "nodeid": "t.py::b"},

@@ -59,6 +59,11 @@ class EvalStage(StrEnum):
     all = "all"
 
 
+class EvalSuite(StrEnum):
+    scenarios = "scenarios"
+    real = "real"
+
+
 def _console() -> Console:
     from rich.console import Console  # loaded when there is something to show, not at start-up
 
@@ -329,7 +334,7 @@ def test(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = available_test_env(root)
+    env = available_test_env(root, settings.target)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
     from fixloop.notify import TerminalNotifier
@@ -379,7 +384,7 @@ def triage(
         from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
 
-        rerun_env = available_test_env(where)
+        rerun_env = available_test_env(where, settings.target)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)
@@ -557,6 +562,12 @@ def eval_cmd(
     stage: Annotated[EvalStage, typer.Option()] = EvalStage.all,
     llm: Annotated[LLMMode, typer.Option()] = LLMMode.none,
     scenario: Annotated[str | None, typer.Option()] = None,
+    suite: Annotated[
+        EvalSuite, typer.Option(help="scenarios: the bundled example's faults; real: evals/real/ projects.")
+    ] = EvalSuite.scenarios,
+    case: Annotated[
+        str | None, typer.Option(help="--suite real: one case, or every case of one project (its package name).")
+    ] = None,
     json_out: JsonOpt = False,
     reruns: Annotated[
         int | None, typer.Option(min=0, help="Re-runs of failing tests for flakiness (default: tests.flaky_reruns).")
@@ -566,7 +577,12 @@ def eval_cmd(
         Path | None, typer.Option("--work-dir", help="Keep every scenario's work folder and run here.")
     ] = None,
 ) -> None:
-    """Run the eval scenarios and print the metrics table."""
+    """Run the eval scenarios (or, with --suite real, the real-project cases) and print the metrics table."""
+    if suite == EvalSuite.real:
+        _eval_real(stage, llm, case, json_out, workers, work_dir)
+        return
+    if case is not None:
+        raise UsageError("--case belongs to --suite real", hint="use --scenario NAME for the scenarios")
     from fixloop.evaluation.results_table import render_report
     from fixloop.evaluation.runner import run_eval
     from fixloop.evaluation.triage_eval import render_markdown
@@ -599,6 +615,38 @@ def eval_cmd(
         text = report.model_dump_json(indent=2) if json_out else render_report(report)
     typer.echo(text, nl=not text.endswith("\n"))
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _eval_real(
+    stage: EvalStage, llm: LLMMode, case: str | None, json_out: bool, workers: int, work_dir: Path | None
+) -> None:
+    from fixloop.evaluation.real.cache import cache_root
+    from fixloop.evaluation.real.recipes import load_projects, select_cases
+    from fixloop.evaluation.real.report import render_real_markdown, run_real_eval
+
+    if stage == EvalStage.fix:
+        raise UsageError("--suite real --stage fix is not built yet", hint="run --suite real --stage triage")
+    if stage == EvalStage.all:
+        typer.echo("note: --suite real has no fix stage yet; running the triage stage", err=True)
+    if llm != LLMMode.none:
+        typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+    chosen = select_cases(load_projects(), case)
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    result = run_real_eval(
+        chosen,
+        cache=cache_root(),
+        workers=workers,
+        work_root=work_dir.expanduser().resolve() if work_dir else None,
+        command="fixloop " + " ".join(sys.argv[1:]),
+        progress=None if json_out else progress,
+    )
+    text = result.model_dump_json(indent=2) if json_out else render_real_markdown(result)
+    typer.echo(text, nl=not text.endswith("\n"))
+    if not result.met:
         raise typer.Exit(1)
 
 

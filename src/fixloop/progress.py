@@ -141,7 +141,8 @@ def read_counts(report_dir: Path, pattern: str = "fixloop-report.jsonl*") -> tup
     """(tests finished, tests collected (0: not known yet), the last test started and not finished)."""
     done, collected = 0, 0
     running: dict[str, None] = {}
-    for path in sorted(report_dir.glob(pattern)):
+    paths = [*sorted(report_dir.glob(pattern)), *sorted(report_dir.glob(f"round-*/{pattern}"))]  # restarts
+    for path in paths:
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -158,5 +159,5 @@ def read_counts(report_dir: Path, pattern: str = "fixloop-report.jsonl*") -> tup
                 done += 1
                 running.pop(record.get("nodeid", ""), None)
             elif kind == "collected":
-                collected = max(collected, int(record.get("count", 0)))
+                collected = max(collected, len(record.get("nodeids") or []))
     return done, collected, next(reversed(running), "") if running else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, StateSnapshot
 
 from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_report
-from fixloop.approval import check_approver
+from fixloop.approval import check_approver, check_heads
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
@@ -37,12 +37,15 @@ from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.state import RunInfo
-from fixloop.target import stop_target, test_env
+from fixloop.target import available_test_env, stop_target
+from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
+from fixloop.target_test_env import secret_test_env_names
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
 TERMINAL = ("green", "gave_up", "diagnosed")
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
+LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
 
 
 @dataclass
@@ -80,6 +83,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     stored = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
     settings = _settings(stored)
     stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
+    stored[LOCAL_TARGET] = has_local_target(repo)  # a resume starts it again; an external one is only checked
     with open_store(request.checkpointer) as store:
         if store.index.get(thread_id) is not None:
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
@@ -142,9 +146,13 @@ def _settings(stored: dict[str, Any]) -> Settings:
 def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
     """Build the run's clients (the edge of the system) and close them afterwards."""
     repo = Path(stored["repo"])
-    secret_names = [*settings.redaction.secret_env_names, settings.target.token_secret_env, settings.llm.api_key_env]
+    secret_names = [
+        *settings.redaction.secret_env_names,
+        *secret_test_env_names(settings.target),
+        settings.llm.api_key_env,
+    ]
     try:  # the running target's token secret lives in its state file, not in this process's env
-        target_env = test_env(repo)
+        target_env = available_test_env(repo, settings.target)
     except FixloopError:
         target_env = {}
     redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
@@ -279,9 +287,23 @@ def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Not
         if not _unfinished(snapshot):
             return _status_doc(entry, snapshot.values)
         where = ", ".join(snapshot.next) or f"the end of {', '.join(t.name for t in snapshot.tasks)}"
+        check = _reestablish(entry, settings)
         with _context(entry.request, settings, notifier) as ctx:
-            ctx.notify(f"resuming run {thread_id} at {where}")
+            ctx.notify(f"resuming run {thread_id} at {where}; target: {check.message}")
             return _drive(store, entry, ctx, None)  # replays the saved writes, then goes on
+
+
+def _reestablish(entry: RunEntry, settings: Settings) -> TargetCheck:
+    """Before a resumed or approved run tests again: its target is checked and, when local, started again."""
+    repo = Path(entry.request["repo"])
+    local = entry.request.get(LOCAL_TARGET)
+    if local is None:  # a run recorded before this key existed
+        local = bool(entry.request.get("extra", {}).get(STOP_TARGET_AT_END)) or has_local_target(repo)
+    check = reestablish_target(repo, settings, local=bool(local))
+    entry.request.setdefault("target_checks", []).append(
+        {"at": utc_now().isoformat(), "action": check.action, "url": check.url, "message": check.message}
+    )
+    return check
 
 
 def _unfinished(snapshot: StateSnapshot) -> bool:
@@ -303,6 +325,7 @@ def _decide(
     source: Source,
     checkpointer: str | None,
     notifier: Notifier | None,
+    heads: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     with _open(thread_id, checkpointer) as (entry, store):
         settings = _settings(entry.request)
@@ -311,6 +334,8 @@ def _decide(
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
+        if heads is not None and decision == "approve":
+            check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: nothing recorded
         refusal: ApprovalError | None = None
         try:
             check_approver(settings.approval, requested_by=entry.requested_by, by=by)
@@ -323,11 +348,20 @@ def _decide(
             "reason": refusal.one_line() if refusal else reason,
             "at": utc_now().isoformat(),
         }
+        check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
+            if check is not None:
+                ctx.notify(f"{decision} of run {thread_id}; target: {check.message}")
             doc = _drive(store, entry, ctx, Command(resume=answer))
         if refusal is not None:
             raise refusal
         return doc
+
+
+def _waiting_heads(snapshot: StateSnapshot) -> dict[int, str]:
+    """PR number -> head commit of the PRs the paused approval asks about."""
+    waiting = {int(n) for n in (snapshot.interrupts[0].value or {}).get("prs", [])}
+    return {pr.number: pr.head_sha for pr in snapshot.values.get("prs", []) if pr.number in waiting}
 
 
 def approve_run(
@@ -337,10 +371,22 @@ def approve_run(
     source: Source = "cli",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    heads: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Record an approval (checked against the approval rules) and resume; return run.json."""
+    """Record an approval (checked against the approval rules) and resume; return run.json.
+
+    With ``heads`` (commit shas or prefixes, as a chat approval names them) the approval holds only
+    while they are the head commits of every PR waiting; otherwise ApprovalError and nothing recorded.
+    """
     return _decide(
-        thread_id, decision="approve", by=by, reason="", source=source, checkpointer=checkpointer, notifier=notifier
+        thread_id,
+        decision="approve",
+        by=by,
+        reason="",
+        source=source,
+        checkpointer=checkpointer,
+        notifier=notifier,
+        heads=heads,
     )
 
 

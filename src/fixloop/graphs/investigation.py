@@ -105,8 +105,9 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
     report = report_reason(
-        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky
-    )
+        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky,
+        repo=ctx.repo, interpreter=state["test_run"].interpreter,
+    )  # fmt: skip
     return {
         "started_at": started,
         "evidence": bundle,

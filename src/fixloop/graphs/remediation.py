@@ -130,8 +130,9 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
 
 
 def _target_env(ctx: RunContext) -> dict[str, str]:
-    """The target's test env; a target that is down still gives its URLs (its tests then say connection refused)."""
-    return {**ctx.settings.target.env, **available_test_env(ctx.repo)}
+    """The target's test env (``[target.test_env]``); a target that is down still gives its URLs (its tests then
+    say connection refused), and a service fixloop did not start gives ``[target]``'s."""
+    return available_test_env(ctx.repo, ctx.settings.target)
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -416,7 +417,8 @@ def merge_node(
     revision = ""
     for pr in pending:
         # CodeHost.merge is idempotent: a PR merged before a crash returns its merge sha, unmerged again.
-        sha = ctx.codehost.merge(pr.number, approved_by=approver)
+        # pinned to the head the approval saw: a head moved since (a push to the PR) is refused by the host
+        sha = ctx.codehost.merge(pr.number, approved_by=approver, expected_head=pr.head_sha or None)
         crash_point("merge:after")
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)
