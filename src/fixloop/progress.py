@@ -124,7 +124,8 @@ def watch_tests(report_dir: Path, expected: int | None = None) -> Iterator[None]
             if counts != seen:
                 seen = counts
                 done, total, running = counts
-                current.update(tests_done=done, tests_total=total or expected, waits_for=running and f"test {running}")
+                waits = f"test {running}" if running else ("pytest to exit" if total and done >= total else "")
+                current.update(tests_done=done, tests_total=total or expected, waits_for=waits)
 
     thread = threading.Thread(target=poll, name="fixloop-progress", daemon=True)
     thread.start()
