@@ -119,12 +119,14 @@ def watch_tests(report_dir: Path, expected: int | None = None) -> Iterator[None]
 
     def poll() -> None:  # in its own thread, reporting into the caller's stage
         seen: tuple[int, int, str] | None = None
+        current.update(tests_done=0, tests_total=expected, waits_for="pytest to collect the tests")
         while not stop.wait(POLL_SECONDS):
             counts = read_counts(report_dir)
             if counts != seen:
                 seen = counts
                 done, total, running = counts
                 waits = f"test {running}" if running else ("pytest to exit" if total and done >= total else "")
+                waits = waits or ("" if total else "pytest to collect the tests")
                 current.update(tests_done=done, tests_total=total or expected, waits_for=waits)
 
     thread = threading.Thread(target=poll, name="fixloop-progress", daemon=True)
