@@ -223,15 +223,15 @@ class OpenAIChatModel:
             self._client.with_options(timeout=timeout, max_retries=0).models.list()
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             cause = "timed out" if isinstance(exc, openai.APITimeoutError) else f"{exc.__cause__ or exc}"
-            raise ModelUnavailableError(f"model endpoint {self.endpoint} does not answer: {cause}") from None
+            raise ModelUnavailableError(f"{self.endpoint} does not answer: {cause}") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise ModelError(
-                f"model endpoint {self.endpoint} refused the API key: HTTP {exc.status_code}",
+                f"{self.endpoint} refused the API key: HTTP {exc.status_code}",
                 hint="check the key in the variable named by llm.api_key_env",
             ) from None
         except openai.APIStatusError as exc:
             if exc.status_code in UNAVAILABLE_STATUSES:
-                raise ModelUnavailableError(f"model endpoint {self.endpoint} is down: HTTP {exc.status_code}") from None
+                raise ModelUnavailableError(f"{self.endpoint} is down: HTTP {exc.status_code}") from None
 
     # ------------------------------------------------------------ budget
 
