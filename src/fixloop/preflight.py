@@ -12,6 +12,7 @@ that is down or cannot start is what the run diagnoses.
 
 from __future__ import annotations
 
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -76,8 +77,8 @@ def codehost_check(codehost: CodeHost, where: str) -> Check:
     def read() -> None:
         try:
             codehost.find_pr("fixloop/preflight")  # a read: lists pull requests of one branch
-        except FixloopError as exc:
-            raise FixloopError(f"{where} does not answer: {exc.one_line()}") from None
+        except Exception as exc:  # a client's own error included (requests' ConnectionError)
+            raise FixloopError(f"{where} does not answer: {short_reason(exc)}") from None
 
     return Check("code host", read)
 
@@ -87,10 +88,21 @@ def logs_check(logs: LogSource, where: str) -> Check:
         now = datetime.now(UTC)
         try:
             logs.fetch(LogQuery(start=now - timedelta(minutes=1), end=now, limit=1))
-        except FixloopError as exc:
-            raise FixloopError(f"{where} does not answer: {exc.one_line()}") from None
+        except Exception as exc:
+            raise FixloopError(f"{where} does not answer: {short_reason(exc)}") from None
 
     return Check("log source", read)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^\"')\]]+")
+
+
+def short_reason(exc: Exception) -> str:
+    """The operating system's reason when a client buried it in a long message ("[Errno 111] Connection
+    refused"), else the error's own line, cut at 200 characters."""
+    text = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
+    found = _ERRNO.search(text)
+    return found.group(0).strip() if found else text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def target_check(health_url: str) -> Check:
