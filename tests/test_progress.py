@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fixloop.config import load_settings
 from fixloop.notify import TerminalNotifier
-from fixloop.progress import ProgressEvent, read_counts, stage
+from fixloop.progress import ProgressEvent, ReportReader, read_counts, stage
 from fixloop.tools.run_tests import run_tests
 
 SUITE = """
@@ -36,6 +36,19 @@ def test_counts_come_from_the_plugins_records(tmp_path: Path) -> None:
     ]
     (tmp_path / "fixloop-report.jsonl").write_text("\n".join(map(json.dumps, records)) + '\n{"type": "te')
     assert read_counts(tmp_path) == (1, 3, "t.py::b")  # a line being written is skipped
+
+
+def test_the_reader_reads_each_record_once_as_lines_are_completed(tmp_path: Path) -> None:
+    report = tmp_path / "fixloop-report.jsonl"
+    report.write_text('{"type": "start", "nodeid": "t.py::a"}\n{"type": "te')
+    reader = ReportReader(tmp_path)
+    assert reader.read() == (0, 0, "t.py::a")
+    with report.open("a") as handle:
+        handle.write('st", "nodeid": "t.py::a"}\n')
+    (tmp_path / "round-2").mkdir()
+    (tmp_path / "round-2" / "fixloop-report.jsonl").write_text('{"type": "test", "nodeid": "t.py::b"}\n')
+    assert reader.read() == (2, 0, "")  # the completed line once, and a restart's records
+    assert reader.read() == (2, 0, "")
 
 
 def test_a_stress_stage_tells_which_run_it_is_in() -> None:

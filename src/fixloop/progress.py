@@ -117,11 +117,13 @@ def watch_tests(report_dir: Path, expected: int | None = None) -> Iterator[None]
     current = _current.get()
     assert current is not None
 
+    reader = ReportReader(report_dir)
+
     def poll() -> None:  # in its own thread, reporting into the caller's stage
         seen: tuple[int, int, str] | None = None
         current.update(tests_done=0, tests_total=expected, waits_for="pytest to collect the tests")
         while not stop.wait(POLL_SECONDS):
-            counts = read_counts(report_dir)
+            counts = reader.read()
             if counts != seen:
                 seen = counts
                 done, total, running = counts
@@ -136,31 +138,58 @@ def watch_tests(report_dir: Path, expected: int | None = None) -> Iterator[None]
     finally:
         stop.set()
         thread.join(2 * POLL_SECONDS)
-        done, total, _ = read_counts(report_dir)  # the records written since the last poll
+        done, total, _ = reader.read()  # the records written since the last poll (the poller has stopped)
         current.update(tests_done=done, tests_total=total or expected, waits_for="")
 
 
-def read_counts(report_dir: Path, pattern: str = "fixloop-report.jsonl*") -> tuple[int, int, str]:
+def read_counts(report_dir: Path) -> tuple[int, int, str]:
     """(tests finished, tests collected (0: not known yet), the last test started and not finished)."""
-    done, collected = 0, 0
-    running: dict[str, None] = {}
-    paths = [*sorted(report_dir.glob(pattern)), *sorted(report_dir.glob(f"round-*/{pattern}"))]  # restarts
-    for path in paths:
+    return ReportReader(report_dir).read()
+
+
+class ReportReader:
+    """Reads the plugin's records as they are appended (each file from where the last read stopped, so a
+    long run is not read again every poll); only whole lines count."""
+
+    PATTERN = "fixloop-report.jsonl*"
+
+    def __init__(self, report_dir: Path) -> None:
+        self.report_dir = report_dir
+        self.offsets: dict[Path, int] = {}
+        self.done, self.collected = 0, 0
+        self.running: dict[str, None] = {}
+        self.lock = threading.Lock()  # the poller and the final read of ``watch_tests``
+
+    def read(self) -> tuple[int, int, str]:
+        with self.lock:
+            return self._read()
+
+    def _read(self) -> tuple[int, int, str]:
+        pattern = self.PATTERN
+        paths = [*sorted(self.report_dir.glob(pattern)), *sorted(self.report_dir.glob(f"round-*/{pattern}"))]
+        for path in paths:  # the first round's files, then a restart's
+            self._read_new(path)
+        return self.done, self.collected, next(reversed(self.running), "") if self.running else ""
+
+    def _read_new(self, path: Path) -> None:
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            with path.open("rb") as handle:
+                handle.seek(self.offsets.get(path, 0))
+                chunk = handle.read()
         except OSError:
-            continue
-        for line in lines:
+            return
+        whole = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits for the next read
+        self.offsets[path] = self.offsets.get(path, 0) + len(whole)
+        for line in whole.decode("utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line being written
+                continue
             kind = record.get("type")
             if kind == "start":
-                running[record.get("nodeid", "")] = None
+                self.running[record.get("nodeid", "")] = None
             elif kind == "test":
-                done += 1
-                running.pop(record.get("nodeid", ""), None)
+                self.done += 1
+                self.running.pop(record.get("nodeid", ""), None)
             elif kind == "collected":
-                collected = max(collected, len(record.get("nodeids") or []))
-    return done, collected, next(reversed(running), "") if running else ""
+                self.collected = max(self.collected, len(record.get("nodeids") or []))
