@@ -208,6 +208,9 @@ def status(
     thread: Annotated[str | None, typer.Argument()] = None,
     json_out: JsonOpt = False,
     checkpointer: CheckpointerOpt = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only runs requested by $USER (or --by).")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Only runs requested by this name.")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only runs running or awaiting approval.")] = False,
 ) -> None:
     """Show one run (its run.json with --json) or list the runs."""
     import json
@@ -215,14 +218,23 @@ def status(
     from fixloop.runs import list_runs, run_status
 
     if thread is None:
-        runs = list_runs(checkpointer=checkpointer)
+        from fixloop.run_listing import filter_runs, render_table
+
+        if mine and by is None:
+            by = os.environ.get("USER") or os.environ.get("LOGNAME")
+            if not by:
+                raise UsageError("--mine needs $USER", hint="or pass --by NAME")
+        runs = filter_runs(list_runs(checkpointer=checkpointer), by=by, active=active)
         if json_out:
             typer.echo(json.dumps(runs, indent=2))
-            return
-        if not runs:
+        elif runs:
+            for line in render_table(runs):
+                typer.echo(line)
+        elif by is not None or active:
+            wanted = [f"requested by {by}"] if by is not None else []
+            typer.echo("no run " + " and ".join([*wanted, *(["active"] if active else [])]))
+        else:
             typer.echo("no runs yet (start one with `fixloop demo` or `fixloop run`)")
-        for r in runs:
-            typer.echo(f"{r['thread_id']}  {r['status']:<18} {r['updated']}  {r['focus']}  {r['out_dir']}")
         return
     doc = run_status(thread, checkpointer=checkpointer)
     if json_out:
@@ -329,10 +341,15 @@ def test(
     env = available_test_env(root, settings.target)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
+    from fixloop.notify import TerminalNotifier
+    from fixloop.progress import stage
     from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
     from fixloop.tools.views import show_test_phase
 
-    report = finish_test_phase(started, settings, selection=selection, env=env)
+    display = TerminalNotifier()  # stderr: the test counter live on a terminal, a line every 10 s otherwise
+    with stage(lambda event: display.progress("test", event), "tests", f"{len(targets)} targets"):
+        report = finish_test_phase(started, settings, selection=selection, env=env)
+    display.close()
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:

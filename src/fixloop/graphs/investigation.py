@@ -125,14 +125,15 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
     chain = None
     if ctx.model is not None:
         try:
-            chain = investigate(
-                ctx.model,
-                category,
-                bundle,
-                feedback=state.get("feedback", ""),
-                focus=state["run"].focus,
-                redact=ctx.redactor.redact,
-            )
+            with ctx.stage("model", f"{category.id}: five whys", waits_for=ctx.model.name):
+                chain = investigate(
+                    ctx.model,
+                    category,
+                    bundle,
+                    feedback=state.get("feedback", ""),
+                    focus=state["run"].focus,
+                    redact=ctx.redactor.redact,
+                )
         except ModelError as exc:
             if is_budget_error(exc):
                 findings.append(budget_finding(exc, "five whys"))
@@ -169,17 +170,18 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
     number = len(attempts) + 1
     feedback = _feedback(state)
     try:
-        fix = propose_fix(
-            ctx.model,
-            state["category"],
-            state["evidence"],
-            state["five_whys"],
-            repo=ctx.repo,
-            feedback=feedback,
-            attempt=number,
-            redact=ctx.redactor.redact,
-            context_tokens=ctx.settings.llm.fix_context_tokens,
-        )
+        with ctx.stage("model", f"{state['category'].id}: fix attempt {number}", waits_for=ctx.model.name):
+            fix = propose_fix(
+                ctx.model,
+                state["category"],
+                state["evidence"],
+                state["five_whys"],
+                repo=ctx.repo,
+                feedback=feedback,
+                attempt=number,
+                redact=ctx.redactor.redact,
+                context_tokens=ctx.settings.llm.fix_context_tokens,
+            )
     except ModelError as exc:
         if is_outage(exc):  # not the model's answer: the endpoint is down; nothing to feed back, no retry
             ctx.notify(f"{state['category'].id}: fix attempt {number} not made: {exc.one_line()}", kind="error")
@@ -317,11 +319,15 @@ def _drop_worktree(repo: Path, worktree: Path) -> None:
 def _run_against_worktree(ctx: RunContext, worktree: Path, targets: list[str], iteration: int, attempt: int) -> TestRun:
     out = ctx.out_dir / f"iteration-{iteration}" / f"validate-{worktree.name}-attempt-{attempt}"
     out.mkdir(parents=True, exist_ok=True)
-    start_target(worktree)
-    try:
-        return run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
-    finally:
-        stop_target(worktree)
+    ctx.notify(
+        f"validating attempt {attempt} in {worktree.name}: a target from the worktree, then {len(targets)} tests"
+    )
+    with ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start"):
+        start_target(worktree)
+        try:
+            return run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
+        finally:
+            stop_target(worktree)
 
 
 def route_after_validate(state: InvestigationState) -> Literal["audit", "fix", "finish"]:

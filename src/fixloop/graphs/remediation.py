@@ -138,8 +138,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     env = _target_env(ctx)
     tiers = phase_tiers(state, selection)
     phase_view = _phase_view(selection, tiers)
-    ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(phase_view.test_targets())} test targets")
-    test_run = run_tests(ctx.repo, phase_view.test_targets(), ctx.settings, env=env, out_dir=out)
+    targets = phase_view.test_targets()
+    ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(targets)} test targets")
+    with ctx.stage("tests", f"iteration {number}, phase {phase_name(tiers)}, {len(targets)} targets"):
+        test_run = run_tests(ctx.repo, targets, ctx.settings, env=env, out_dir=out)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
@@ -225,12 +227,17 @@ def _flaky_reruns(
     env = _target_env(ctx)
     done: list[TestRun] = []
 
+    times = ctx.settings.tests.flaky_reruns
+
     def rerun(ids: list[str]) -> TestRun:
-        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        number = len(done) + 1
+        ctx.notify(f"re-run {number}/{times}: {len(ids)} failing tests on the same commit (are they flaky?)")
+        with ctx.stage("re-run", f"{len(ids)} failing tests, same commit", step=number, total=times):
+            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{number}")
         done.append(result)
         return result
 
-    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=times)
     records = [
         RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
         for n, r in enumerate(reruns, start=1)
@@ -496,7 +503,8 @@ def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
         text = f"revision {revision} already running: deploy skipped"
     else:
         ctx.notify(f"deploying {revision}")
-        record = ctx.deployer.deploy(revision)
+        with ctx.stage("deploy", revision[:12], waits_for="the new revision to report healthy"):
+            record = ctx.deployer.deploy(revision)
         crash_point("deploy:after")
         text = f"deploy of {revision}: {record.outcome}"
     ctx.notify(text)
