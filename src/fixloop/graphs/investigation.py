@@ -23,7 +23,7 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
-from fixloop.agents.report_only import recorded_target, report_reason
+from fixloop.agents.report_only import configured_target_down, recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
@@ -97,8 +97,17 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
+    target = recorded_target(ctx.repo)
+    unreachable = ""
+    if target is None and category.kind == "environment":  # a service fixloop did not start: does it answer?
+        unreachable = configured_target_down(ctx.settings)
     report = report_reason(
-        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky
+        category,
+        bundle,
+        target=target,
+        fix_flaky=ctx.settings.autonomy.fix_flaky,
+        unreachable=unreachable,
+        test_env_names=[*ctx.settings.target.test_env, ctx.settings.target.token_secret_env],
     )
     return {
         "started_at": started,
