@@ -102,6 +102,7 @@ class FixAttempt(Record):
     outcome: str = ""  # why it was kept or sent back
     feedback: str = ""  # what the fixer was told for this attempt
     stress: StressResult | None = None  # re-runs of the formerly failing tests after validation
+    validated_tests: dict[str, str] = Field(default_factory=dict)  # test id -> outcome of the validation run
 
 
 class Investigation(Record):

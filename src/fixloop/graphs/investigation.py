@@ -240,6 +240,7 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         failures = run.failures()
         passed = run.counts().get("passed", 0)
         detail = run.stdout_tail
+        attempt.validated_tests = {r.nodeid: r.outcome for r in run.results}
         if not failures and passed:
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
