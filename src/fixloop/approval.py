@@ -6,6 +6,7 @@ person who requested the run cannot approve it. Names compare case-insensitively
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from fixloop.config import ApprovalSettings
@@ -119,3 +120,24 @@ def require_approved(
     missing = sorted(set(prs) - approved_prs(rules, requested_by=requested_by, approvals=approvals))
     if missing:
         raise ApprovalError(f"merge refused: no valid approval for PR {', '.join(f'#{n}' for n in missing)}")
+
+
+def check_heads(current: Mapping[int, str], named: Sequence[str]) -> None:
+    """Raise ApprovalError unless ``named`` (commit shas or prefixes) names the head commit of every PR in
+    ``current`` (PR number -> head sha of the PRs waiting for approval): an approval binds to the commits it
+    saw, so it is void once a PR's head moved. A name matching no waiting PR adds nothing."""
+    wanted = [p.strip().lower() for p in named if p.strip()]
+    heads = {number: sha.lower() for number, sha in current.items()}
+
+    def shown() -> str:
+        return ", ".join(f"#{n} at {sha[:12] or 'an unknown head'}" for n, sha in sorted(heads.items())) or "none"
+
+    if not heads:
+        raise ApprovalError("no pull request is waiting for approval")
+    unnamed = [n for n, sha in heads.items() if not sha or not any(sha.startswith(p) for p in wanted)]
+    if unnamed:
+        raise ApprovalError(
+            f"the approval names {', '.join(p[:12] for p in wanted) or 'no commit'} but the pull requests are "
+            f"now {shown()}: nothing approved",
+            hint="approve the heads shown now",
+        )

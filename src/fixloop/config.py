@@ -73,6 +73,10 @@ class TestSettings(Section):
     workers: int = 0  # pytest-xdist -n, 0 = off
     fake_pass_seconds: float = 0.005  # a networked test faster than this proves nothing
     flaky_reruns: int = 3
+    # a test phase still running this long after its timeout: the plugin's watchdog records it and ends pytest
+    hang_grace: float = Field(default=3.0, gt=0)
+    # new pytest processes for the tests a hung or crashed one had not reached, per test run
+    max_restarts: int = Field(default=5, ge=0)
 
 
 class LogSettings(Section):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, StateSnapshot
 
 from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_report
-from fixloop.approval import check_approver
+from fixloop.approval import check_approver, check_heads
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
 from fixloop.config import Settings, load_settings
@@ -98,6 +98,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             request=stored,
         )
         with _context(stored, settings, notifier) as ctx:
+            preflight(ctx)  # before any work: each service the run needs answers, or one line each
             info = RunInfo(
                 thread_id=thread_id,
                 repo=str(repo),
@@ -175,6 +176,43 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
         close = getattr(model, "close", None)
         if callable(close):
             close()
+
+
+def preflight(ctx: RunContext) -> None:
+    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``)."""
+    from fixloop.preflight import (
+        PreflightError,
+        codehost_check,
+        external_target,
+        logs_check,
+        model_check,
+        run_checks,
+        target_check,
+    )
+
+    settings = ctx.settings
+    checks = [check for check in [model_check(ctx.model)] if check is not None]
+    if ctx.codehost is not None:
+        host = settings.codehost
+        where = (
+            f"{host.base_url or 'https://api.github.com'} ({host.repo})"
+            if host.backend == "github"
+            else "the git remote"
+        )
+        checks.append(codehost_check(ctx.codehost, where))
+    if settings.logs.backend != "file" and ctx.logs is not None:
+        checks.append(
+            logs_check(ctx.logs, f"{settings.logs.backend} {settings.logs.endpoint or settings.logs.project}")
+        )
+    target = settings.target
+    health = external_target(
+        ctx.repo, target.http_url, target.health_path, configured="http_url" in target.model_fields_set
+    )
+    if health is not None:
+        checks.append(target_check(health))
+    problems = run_checks(checks)
+    if problems:  # the faces print it (CLI: one line; chat: the run's thread)
+        raise PreflightError("; ".join(problems), hint="nothing was run")
 
 
 def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
@@ -287,6 +325,7 @@ def _decide(
     source: Source,
     checkpointer: str | None,
     notifier: Notifier | None,
+    heads: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     with _open(thread_id, checkpointer) as (entry, store):
         settings = _settings(entry.request)
@@ -295,6 +334,8 @@ def _decide(
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
+        if heads is not None and decision == "approve":
+            check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: nothing recorded
         refusal: ApprovalError | None = None
         try:
             check_approver(settings.approval, requested_by=entry.requested_by, by=by)
@@ -317,6 +358,12 @@ def _decide(
         return doc
 
 
+def _waiting_heads(snapshot: StateSnapshot) -> dict[int, str]:
+    """PR number -> head commit of the PRs the paused approval asks about."""
+    waiting = {int(n) for n in (snapshot.interrupts[0].value or {}).get("prs", [])}
+    return {pr.number: pr.head_sha for pr in snapshot.values.get("prs", []) if pr.number in waiting}
+
+
 def approve_run(
     thread_id: str,
     *,
@@ -324,10 +371,22 @@ def approve_run(
     source: Source = "cli",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    heads: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Record an approval (checked against the approval rules) and resume; return run.json."""
+    """Record an approval (checked against the approval rules) and resume; return run.json.
+
+    With ``heads`` (commit shas or prefixes, as a chat approval names them) the approval holds only
+    while they are the head commits of every PR waiting; otherwise ApprovalError and nothing recorded.
+    """
     return _decide(
-        thread_id, decision="approve", by=by, reason="", source=source, checkpointer=checkpointer, notifier=notifier
+        thread_id,
+        decision="approve",
+        by=by,
+        reason="",
+        source=source,
+        checkpointer=checkpointer,
+        notifier=notifier,
+        heads=heads,
     )
 
 

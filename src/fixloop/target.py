@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fixloop.cleanup import forget_target, track_target
 from fixloop.config import TargetSettings, load_settings
-from fixloop.errors import TargetError
+from fixloop.errors import FixloopError, TargetError
 from fixloop.target_test_env import configured_test_env, render_test_env
 
 STATE_DIR = ".fixloop"
@@ -119,6 +120,7 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         except OSError as exc:
             raise TargetError(f"cannot start the target with {command[0]!r}: {exc}") from None
     _children[process.pid] = process
+    track_target(repo)  # an interrupted fixloop stops it (``cleanup.stop_everything``)
     info = TargetInfo(
         pid=process.pid,
         port=port,
@@ -135,6 +137,9 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         _kill_group(process.pid)
         info.running, info.error = False, exc.message
         _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env})
+        raise
+    except BaseException:  # interrupted while it starts: no state is written yet, so stop it here
+        _kill_group(process.pid)
         raise
     _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env, "secret": child_env[secret_env]})
     return info
@@ -158,6 +163,7 @@ def stop_target(repo: Path) -> bool:
     state = _read_state(repo)
     if state is None:
         return False
+    forget_target(repo)
     pid = int(state["pid"])
     was_running = _alive(pid) and _runs_in(pid, repo)
     if was_running:
@@ -200,11 +206,14 @@ def available_test_env(repo: Path, target: TargetSettings | None = None) -> dict
 
     A down target's token secret is a throwaway (a failed start records none): nothing can check it.
     """
-    running = test_env(repo, target)
-    if running:
-        return running
-    info = target_status(repo)
-    settings = target or load_settings(repo).target
+    try:
+        running = test_env(repo, target)
+        if running:
+            return running
+        info = target_status(repo)
+        settings = target or load_settings(repo).target
+    except (FixloopError, OSError):
+        return {}
     if info is None:
         return configured_test_env(settings)
     throwaway = secrets.token_urlsafe(32)

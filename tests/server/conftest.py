@@ -19,6 +19,7 @@ from fixloop.server.runner import Runner
 from fixloop.server.secrets import SecretNames, ServerSecrets
 from tests.server.helpers import (
     API_TOKEN,
+    BUTTON_KEY,
     GITHUB_SECRET,
     GITHUB_TOKEN,
     SLACK_SECRET,
@@ -37,6 +38,7 @@ def all_secrets() -> ServerSecrets:
         github_webhook_secret=GITHUB_SECRET,
         github_token=GITHUB_TOKEN,
         api_token=API_TOKEN,
+        button_key=BUTTON_KEY,
     )
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -20,6 +21,7 @@ import uvicorn
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
+from fixloop.approval import check_heads
 from fixloop.errors import ApprovalError, RunNotFoundError, UsageError
 from fixloop.integrations.loopback import LoopbackHTTPServer
 
@@ -28,6 +30,9 @@ SLACK_TOKEN = "xoxb-test-token-abcdef"
 GITHUB_SECRET = "test-webhook-secret-9876543210"
 GITHUB_TOKEN = "ghp_testtoken0123456789abcdef0123456789"
 API_TOKEN = "test-api-token-42"
+BUTTON_KEY = "test-button-key-5566778899"
+HEAD_SHA = "9f3c2a1b7d6e5f40a1b2c3d4e5f60718293a4b5c"  # the scripted run's PR head
+_COMMENT_IDS = itertools.count(1000)
 
 
 # ---------------------------------------------------------------- signing
@@ -79,6 +84,15 @@ def click_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
+def button_value(message_blocks: list[dict[str, Any]], action_id: str) -> str:
+    """The value of the button ``action_id`` in a posted message's blocks (as Slack sends it back on a click)."""
+    for block in message_blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return str(element.get("value", ""))
+    raise AssertionError(f"no {action_id} button in the message")
+
+
 def github_headers(body: bytes, *, event: str, delivery: str, secret: str = GITHUB_SECRET) -> dict[str, str]:
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {
@@ -89,12 +103,19 @@ def github_headers(body: bytes, *, event: str, delivery: str, secret: str = GITH
     }
 
 
-def comment_payload(body: str, *, login: str = "carol", number: int = 7, repo: str = "acme/chatbackend") -> bytes:
+def comment_payload(
+    body: str, *, login: str = "carol", number: int = 7, repo: str = "acme/chatbackend", comment_id: int | None = None
+) -> bytes:
+    """An ``issue_comment`` ``created`` payload; each call is a new comment (a fresh id) unless ``comment_id``."""
     return json.dumps(
         {
             "action": "created",
             "issue": {"number": number, "title": "websocket handshake fails", "body": ""},
-            "comment": {"body": body, "user": {"login": login}},
+            "comment": {
+                "id": next(_COMMENT_IDS) if comment_id is None else comment_id,
+                "body": body,
+                "user": {"login": login},
+            },
             "repository": {"full_name": repo},
             "sender": {"login": login, "type": "User"},
         }
@@ -330,6 +351,7 @@ class ScriptedRunner:
                 "url": "http://codehost.local/pr/1",
                 "title": "Fix JWT audience",
                 "state": "open",
+                "head_sha": HEAD_SHA,
                 "category_id": "server-error-1",
             }
         ]
@@ -346,8 +368,15 @@ class ScriptedRunner:
             raise ApprovalError(f"{by} is not an approver")
         return run
 
-    def approve(self, thread_id: str, *, by: str, source: str) -> dict[str, Any]:
+    def move_head(self, thread_id: str, sha: str) -> None:
+        """A new commit on the run's PR (a re-fix, a push): approvals naming the old head no longer hold."""
+        self.runs[thread_id]["prs"][0]["head_sha"] = sha
+
+    def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
         self.calls.append(("approve", {"thread_id": thread_id, "by": by, "source": source}))
+        if heads is not None:  # as fixloop.runs does: against the waiting PRs, before any rule or record
+            run = self.status(thread_id)
+            check_heads({pr["number"]: pr["head_sha"] for pr in run["prs"] if pr["state"] == "open"}, heads)
         run = self._check(thread_id, by)
         run["approvals"].append({"by": by, "decision": "approve", "source": source})
         run["prs"][0]["state"] = "merged"

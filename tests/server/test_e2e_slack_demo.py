@@ -25,9 +25,11 @@ from fixloop.server.runner import RunsRunner
 from tests.conftest import SRC
 from tests.server.conftest import LiveFactory
 from tests.server.helpers import (
+    BUTTON_KEY,
     GITHUB_TOKEN,
     SLACK_SECRET,
     SLACK_TOKEN,
+    button_value,
     click_body,
     command_body,
     slack_headers,
@@ -74,7 +76,7 @@ def send_command(url: str, slack: LocalSlackServer, user: str) -> str:
 def send_click(url: str, slack: LocalSlackServer, thread_id: str, user: str, approval: SlackMessage) -> None:
     body = click_body(
         APPROVE_ACTION,
-        thread_id,
+        button_value(approval.blocks, APPROVE_ACTION),
         user=user,
         channel=approval.channel,
         message_ts=approval.ts,
@@ -131,7 +133,7 @@ def test_slack_demo_run_reaches_approval_and_an_approver_turns_it_green(
         decisions = [(a["by"], a["decision"]) for a in run["approvals"]]
         assert ("mallory", "refused") in decisions and ("bob", "refused") in decisions
         assert decisions[-1] == ("alice", "approve")
-        wait_until(lambda: approval.edits == 1, what="the approval message to lose its buttons")
+        wait_until(lambda: approval.edits == 2, what="the approval message to lose its buttons")
         assert approval.text.startswith("Approved by alice")
         texts = [m.text for m in server.slack.thread(approval.channel, approval.thread_ts or "")]
         assert any(t.startswith("Selected ") for t in texts)
@@ -156,6 +158,7 @@ def serve_process(port: int, home: Path, slack: LocalSlackServer, name: str) -> 
         PYTHONPATH=str(SRC),
         SLACK_SIGNING_SECRET=SLACK_SECRET,
         SLACK_BOT_TOKEN=SLACK_TOKEN,
+        FIXLOOP_BUTTON_KEY=BUTTON_KEY,
         GITHUB_TOKEN=GITHUB_TOKEN,
     )
     config = home / f"server-{name}.toml"

@@ -76,7 +76,7 @@ def test_secret_env_names_are_configurable_and_values_never_logged() -> None:
     )
     assert secrets.slack_signing_secret == SLACK_SECRET and secrets.github_webhook_secret == GITHUB_SECRET
     lines = secrets.disabled_routes()
-    assert any("SLACK_BOT_TOKEN not set" in line for line in lines)
+    assert any("SLACK_BOT_TOKEN, FIXLOOP_BUTTON_KEY not set" in line for line in lines)
     assert not any(SLACK_SECRET in line or GITHUB_SECRET in line for line in lines)
 
 

@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from tests.server.conftest import LiveFactory, LiveServer
-from tests.server.helpers import ScriptedRunner, comment_payload, github_headers, wait_until
+from tests.server.helpers import HEAD_SHA, ScriptedRunner, comment_payload, github_headers, wait_until
 
 REPO = "acme/chatbackend"
 
@@ -90,8 +90,8 @@ def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None
         deliver(server, comment_payload("/fixloop websockets", login="carol"))
         wait_until(lambda: any("Waiting for approval" in b for b in server.github.bodies(REPO, 7)), what="approval")
         # four-eyes: the requester cannot approve; an unmapped login is not an approver
-        deliver(server, comment_payload("/fixloop approve", login="carol"))
-        deliver(server, comment_payload("/fixloop approve", login="mallory-gh"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="carol"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="mallory-gh"))
         wait_until(
             lambda: len([b for b in server.github.bodies(REPO, 7) if b.startswith(":no_entry:")]) == 2, what="refusals"
         )
@@ -101,7 +101,7 @@ def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None
         assert deliver(server, comment_payload("/fixloop reject", login="alice-gh")).json()["result"] == "invalid"
         deliver(server, comment_payload("/fixloop reject the fix swallows the error", login="alice-gh"))
         wait_until(lambda: any(c[0] == "reject" for c in runner_of(server).calls), what="a reject")
-        deliver(server, comment_payload("/fixloop approve", login="alice-gh"))
+        deliver(server, comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="alice-gh"))
         wait_until(lambda: any("is **green**" in b for b in server.github.bodies(REPO, 7)), what="green")
         decisions = [(name, kw["by"]) for name, kw in runner_of(server).calls if name in ("approve", "reject")]
         assert decisions == [

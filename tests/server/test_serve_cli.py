@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import SRC, CliRunner
-from tests.server.helpers import SLACK_SECRET, SLACK_TOKEN, command_body, slack_headers, wait_until
+from tests.server.helpers import BUTTON_KEY, SLACK_SECRET, SLACK_TOKEN, command_body, slack_headers, wait_until
 
 
 def free_port() -> int:
@@ -53,7 +53,7 @@ def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path: Path
     port = free_port()
     with serve(
         port,
-        {"SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_BOT_TOKEN": SLACK_TOKEN},
+        {"SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_BOT_TOKEN": SLACK_TOKEN, "FIXLOOP_BUTTON_KEY": BUTTON_KEY},
         "--allow-repo",
         f"chat={tmp_path}",
         "--slack-api-url",
@@ -78,7 +78,7 @@ def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path: Path
     assert any("/github/webhook DISABLED: GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN not set" in d for d in disabled)
     assert not any("/slack/" in d for d in disabled)
     assert f"listening on http://127.0.0.1:{port}" in stderr
-    assert SLACK_SECRET not in stderr and SLACK_TOKEN not in stderr
+    assert SLACK_SECRET not in stderr and SLACK_TOKEN not in stderr and BUTTON_KEY not in stderr
 
 
 def test_serve_refuses_a_bad_allowed_repo(run_cli: CliRunner, tmp_path: Path) -> None:

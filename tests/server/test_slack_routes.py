@@ -11,7 +11,7 @@ import httpx
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION
 from fixloop.integrations.slack.local_slack_server import SlackMessage
 from tests.server.conftest import LiveFactory, LiveServer
-from tests.server.helpers import ScriptedRunner, click_body, command_body, slack_headers, wait_until
+from tests.server.helpers import ScriptedRunner, button_value, click_body, command_body, slack_headers, wait_until
 
 
 def post_command(
@@ -33,7 +33,7 @@ def parent_of(server: LiveServer, thread_id: str) -> SlackMessage:
 def click(server: LiveServer, action: str, thread_id: str, user: str, message: SlackMessage) -> httpx.Response:
     body = click_body(
         action,
-        thread_id,
+        button_value(message.blocks, action),
         user=user,
         channel=message.channel,
         message_ts=message.ts,
@@ -141,7 +141,7 @@ def test_approval_clicks_follow_the_rules_and_an_approval_turns_the_thread_green
         # an approver
         assert click(server, APPROVE_ACTION, thread_id, "UALICE", approval).status_code == 200
         server.slack.wait_for(lambda m: "is *green*" in m.text and m.thread_ts == approval.thread_ts)
-        wait_until(lambda: approval.edits == 1, what="the approval message to be updated")
+        wait_until(lambda: approval.edits == 2, what="the approval message to be updated")
         assert "Approved by alice" in approval.text
         assert not [b for b in approval.blocks if b["type"] == "actions"]
         texts = [m.text for m in server.slack.thread(approval.channel, approval.thread_ts or "")]

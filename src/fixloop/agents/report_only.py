@@ -2,6 +2,8 @@
 
 - ``flaky``: the failing tests passed when re-run on the same commit (``triage.detect_flaky``);
   no code fix unless ``[autonomy] fix_flaky`` is set.
+- a missing install: an ``environment`` category whose tests cannot import a module the repository does
+  not provide, or lack a pytest plugin (``agents/missing_dependency.py``): the report says what to install;
 - infrastructure: an ``environment`` category whose evidence says the configured target is down or
   unreachable for a reason outside the code (a network/host error at start, connection refused,
   service unavailable, a skip for infrastructure), and where the application logged no failure of
@@ -14,6 +16,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
+from fixloop.agents.missing_dependency import missing_dependency_reason
 from fixloop.config import Settings
 from fixloop.errors import FixloopError
 from fixloop.integrations.deploy.health import check_health
@@ -43,6 +46,8 @@ def report_reason(
     fix_flaky: bool = False,
     unreachable: str = "",
     test_env_names: Collection[str] = (),
+    repo: Path | None = None,
+    interpreter: str = "",
 ) -> str:
     """Why ``category`` ends in a report instead of a patch, or "" when a fix may be tried.
 
@@ -52,8 +57,11 @@ def report_reason(
     if category.kind == "flaky":
         return "" if fix_flaky else f"flaky: {category.title}; a flaky category gets no code fix"
     if category.kind == "environment":
-        return infrastructure_reason(category, bundle, target=target, unreachable=unreachable) or configuration_reason(
-            category, test_env_names
+        missing = missing_dependency_reason(category, bundle, repo=repo, interpreter=interpreter)
+        return (
+            missing
+            or infrastructure_reason(category, bundle, target=target, unreachable=unreachable)
+            or configuration_reason(category, test_env_names)
         )
     return ""
 

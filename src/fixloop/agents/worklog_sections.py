@@ -253,6 +253,7 @@ def _categorization(iterations: list[IterationRecord]) -> list[str]:
             continue
         lines.append(f"### Iteration {rec.iteration}")
         lines.extend(_working(rec.test_run))
+        lines.extend(_interrupted(rec.test_run))
         failing = [c for c in rec.categories if c.kind not in INFRA_KINDS]
         infra = [c for c in rec.categories if c.kind in INFRA_KINDS]
         lines.append(f"**Failing** ({len(failing)} categories):")
@@ -273,6 +274,26 @@ def _reruns(rec: IterationRecord) -> list[str]:
     for rerun in rec.reruns:
         outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
         lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
+    return lines
+
+
+NEVER_RAN_SHOWN = 200
+
+
+def _interrupted(run: TestRun) -> list[str]:
+    """The pytest processes that ended before their tests did, and the tests that never ran."""
+    lines = []
+    for end in run.child_exits:
+        status = f"killed by {end.signal}" if end.signal else f"exit status {end.exit_code}"
+        then = "; a new pytest process ran the tests after it" if end.restarted else ""
+        detail = f", {end.detail}" if end.detail else ""
+        last = f", last test started `{end.last_test}`" if end.last_test else ""
+        lines.append(f"**pytest ended early** (round {end.round}): {end.reason}, {status}{detail}{last}{then}")
+    if run.never_ran:
+        lines.append(f"**never ran: {len(run.never_ran)} tests**:")
+        lines.extend(f"- `{nodeid}`" for nodeid in run.never_ran[:NEVER_RAN_SHOWN])
+        if len(run.never_ran) > NEVER_RAN_SHOWN:
+            lines.append(f"- ... and {len(run.never_ran) - NEVER_RAN_SHOWN} more (all in run.json)")
     return lines
 
 
@@ -333,6 +354,12 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
     return lines
 
 
+def _no_fix(outcome: str) -> str:
+    from fixloop.costs import OUTAGE_OUTCOME
+
+    return "the model was not reached" if outcome.startswith(OUTAGE_OUTCOME) else "no patch"
+
+
 def _fixes(investigations: list[Investigation]) -> list[str]:
     lines = ["## Fixes and audits"]
     for inv in investigations:
@@ -340,7 +367,7 @@ def _fixes(investigations: list[Investigation]) -> list[str]:
             continue
         lines.append(f"### `{inv.category.id}`, iteration {inv.iteration}: {inv.outcome}")
         for attempt in inv.attempts:
-            summary = attempt.fix.summary if attempt.fix else "no patch"
+            summary = attempt.fix.summary if attempt.fix else _no_fix(attempt.outcome)
             lines.append(f"- attempt {attempt.attempt}: {summary} → {attempt.outcome or 'pending'}")
             if attempt.validated_tests:
                 ran = ", ".join(f"`{test}` {outcome}" for test, outcome in attempt.validated_tests.items())

@@ -28,7 +28,7 @@ from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
-from fixloop.costs import budget_reason
+from fixloop.costs import budget_reason, outage_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
@@ -251,6 +251,8 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
         if not plans:  # else on to open_prs: a quarantine PR (not a fix), approved like any PR
             reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
             update.update(status="diagnosed", outcome="; ".join([f"reported, no code fix: {reports}", *notes]))
+    elif not fixed and (down := outage_reason([f for inv in investigations for f in inv.findings])):
+        update.update(status="gave_up", outcome=f"model endpoint unreachable: {down}")
     elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
         update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:
@@ -409,7 +411,8 @@ def merge_node(
     revision = ""
     for pr in pending:
         # CodeHost.merge is idempotent: a PR merged before a crash returns its merge sha, unmerged again.
-        sha = ctx.codehost.merge(pr.number, approved_by=approver)
+        # pinned to the head the approval saw: a head moved since (a push to the PR) is refused by the host
+        sha = ctx.codehost.merge(pr.number, approved_by=approver, expected_head=pr.head_sha or None)
         crash_point("merge:after")
         record = pr.model_copy(update={"state": "merged", "head_sha": sha or pr.head_sha})
         merged.append(record)

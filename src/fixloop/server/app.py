@@ -20,6 +20,7 @@ from fixloop import __version__
 from fixloop.config import Settings
 from fixloop.integrations.github_bot import IssueBot
 from fixloop.integrations.slack.thread import SlackPoster
+from fixloop.server.buttons import ButtonSigner
 from fixloop.server.chatops import ChatOps
 from fixloop.server.github_routes import GithubRoutes
 from fixloop.server.options import ServerOptions
@@ -67,7 +68,14 @@ def create_app(
         else None
     )
     ops = ChatOps(
-        runner=runner, store=store, workers=workers, options=options, settings=settings, slack=slack, github=github
+        runner=runner,
+        store=store,
+        workers=workers,
+        options=options,
+        settings=settings,
+        slack=slack,
+        github=github,
+        buttons=ButtonSigner(secrets.button_key) if secrets.button_key else None,
     )
     slack_routes = SlackRoutes(ops, secrets, options)
     disabled = secrets.disabled_routes()

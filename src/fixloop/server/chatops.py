@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from fixloop.config import Settings
 from fixloop.errors import ApprovalError, FixloopError, RunNotFoundError
 from fixloop.integrations.github_bot import IssueBot
 from fixloop.integrations.slack.thread import SlackPoster
+from fixloop.server.buttons import ButtonSigner
 from fixloop.server.faces import ChatThread, IssueThread, SlackThread
 from fixloop.server.options import ServerOptions
 from fixloop.server.progress import ProgressItem, progress_items
@@ -56,10 +57,12 @@ class ChatOps:
         settings: Settings,
         slack: SlackPoster | None,
         github: IssueBot | None,
+        buttons: ButtonSigner | None = None,
     ) -> None:
         self.runner, self.store, self.workers = runner, store, workers
         self.options, self.settings = options, settings
         self.slack, self.github = slack, github
+        self.buttons = buttons  # signs the approval buttons this server posts
         self._start_lock = threading.Lock()
         self._posted_lock = threading.Lock()
         self._posted: dict[str, set[str]] = {}  # face key -> progress keys already posted there
@@ -182,16 +185,18 @@ class ChatOps:
         source: str,
         decision: str,
         reason: str = "",
+        heads: Sequence[str] | None = None,
         on_refused: Callable[[str], None] | None = None,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        """Background: approve or reject through ``fixloop.runs`` (which applies the approval rules)."""
+        """Background: approve or reject through ``fixloop.runs`` (which applies the approval rules; an approval
+        naming ``heads`` holds only while they are the waiting PRs' head commits)."""
         self._warm_up()
         self.flush(thread_id, seed=True)  # what another process already posted is not posted again
         with self._watching(thread_id):
             try:
                 if decision == "approve":
-                    run = self.runner.approve(thread_id, by=by, source=source)
+                    run = self.runner.approve(thread_id, by=by, source=source, heads=heads)
                 else:
                     run = self.runner.reject(thread_id, by=by, reason=reason, source=source)
             except ApprovalError as exc:
@@ -244,7 +249,9 @@ class ChatOps:
         kind, _, rest = conv.key.partition(":")
         if kind == "slack" and self.slack is not None:
             channel, _, ts = rest.partition(":")
-            return SlackThread(self.slack, channel, ts, conv.thread_id, self.run_url(conv.thread_id))
+            return SlackThread(
+                self.slack, channel, ts, conv.thread_id, self.run_url(conv.thread_id), buttons=self.buttons
+            )
         if kind == "github" and self.github is not None:
             repo, _, number = rest.rpartition("#")
             return IssueThread(self.github, repo, int(number), conv.thread_id)

@@ -20,6 +20,8 @@ _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._\
 _SHELL_META = set(";&|`$<>(){}[]*?!~'\"\\\n\r\t")
 
 USAGE = "usage: /fixloop <focus> [repo] [--llm none|scripted|openai] [--scenario NAME]"
+COMMAND_WORDS = frozenset({"status", "help", "approve", "reject", "stop", "why"})  # never a focus
+_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,28 @@ def parse_start(text: str) -> StartCommand:
     if len(positional) > 2:
         raise UsageError("too many words", hint=USAGE)
     focus = check_word(positional[0], "focus")
+    if focus.casefold() in COMMAND_WORDS:
+        raise UsageError(f"{focus!r} is a command, not a focus", hint=USAGE)
     repo = check_repo_name(positional[1]) if len(positional) > 1 else None
     return StartCommand(focus=focus, repo=repo, llm=options.get("llm"), scenario=options.get("scenario"))
+
+
+def command_word(text: str) -> str | None:
+    """The command a chat text starts with (``status``, ``help``, ``approve``...), lower-cased, if any."""
+    first = text.strip().split(maxsplit=1)
+    word = first[0].casefold() if first else ""
+    return word if word in COMMAND_WORDS else None
+
+
+def parse_heads(text: str) -> tuple[str, ...]:
+    """The commits an approval names: ``approve <sha> [<sha>...]``, each 7 to 40 hex digits."""
+    words = check_text(text).split()
+    bad = [w for w in words if not _SHA.match(w)]
+    if bad:
+        raise UsageError(f"{bad[0][:40]!r} is not a commit sha (7 to 40 hex digits)")
+    if len(words) > 20:
+        raise UsageError("too many commits named")
+    return tuple(w.lower() for w in words)
 
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")

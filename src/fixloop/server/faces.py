@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from fixloop.integrations.github_bot import IssueBot
-from fixloop.integrations.slack.blocks import approval_blocks, item_blocks, item_text
+from fixloop.integrations.slack.blocks import approval_blocks, item_blocks, item_text, section
 from fixloop.integrations.slack.thread import SlackPoster
+from fixloop.server.buttons import ButtonSigner
 from fixloop.server.progress import ProgressItem
 
 
@@ -21,10 +22,20 @@ class ChatThread(Protocol):
 class SlackThread:
     """A run's Slack thread: ``slack:<channel>:<thread_ts>``."""
 
-    def __init__(self, poster: SlackPoster, channel: str, thread_ts: str, thread_id: str, run_url: str = "") -> None:
+    def __init__(
+        self,
+        poster: SlackPoster,
+        channel: str,
+        thread_ts: str,
+        thread_id: str,
+        run_url: str = "",
+        *,
+        buttons: ButtonSigner | None = None,
+    ) -> None:
         self.key = slack_key(channel, thread_ts)
         self.poster, self.channel, self.thread_ts = poster, channel, thread_ts
         self.thread_id, self.run_url = thread_id, run_url
+        self.buttons = buttons
 
     def say(self, text: str) -> None:
         self.poster.post(self.channel, text, thread_ts=self.thread_ts)
@@ -32,10 +43,20 @@ class SlackThread:
     def publish(self, items: list[ProgressItem]) -> None:
         for item in items:
             if item.kind == "approval-needed":
-                blocks = approval_blocks(item, self.thread_id)
+                self._ask_approval(item)
             else:
                 blocks = item_blocks(item, self.thread_id, run_url=self.run_url)
-            self.poster.post(self.channel, item_text(item), thread_ts=self.thread_ts, blocks=blocks)
+                self.poster.post(self.channel, item_text(item), thread_ts=self.thread_ts, blocks=blocks)
+
+    def _ask_approval(self, item: ProgressItem) -> None:
+        """Post the request, then add buttons signed for that very message (its ts is known only once posted)."""
+        text = item_text(item)
+        ts = self.poster.post(self.channel, text, thread_ts=self.thread_ts, blocks=[section(":raised_hand: " + text)])
+        if self.buttons is None or not ts:
+            return  # no key: approve by mentioning the bot in the thread
+        heads = item.data.get("heads", {})
+        value = self.buttons.value(self.thread_id, heads, channel=self.channel, message_ts=ts)
+        self.poster.update(self.channel, ts, text, blocks=approval_blocks(item, self.thread_id, value))
 
 
 class IssueThread:
@@ -68,7 +89,11 @@ def issue_markdown(items: list[ProgressItem], thread_id: str) -> str:
                 lines.append(f"  {n}. **{step.question}** {step.answer}{cite}")
             lines += ["", "  </details>", ""]
         if item.kind == "approval-needed":
-            lines.append("  Reply `/fixloop approve` or `/fixloop reject <reason>` (authorized approvers only).")
+            heads = " ".join(sha[:12] for _, sha in sorted(item.data.get("heads", {}).items())) or "<head sha>"
+            lines.append(
+                f"  Reply `/fixloop approve {heads}` (the head commit you approve) or `/fixloop reject <reason>`"
+                " (authorized approvers only)."
+            )
     return "\n".join(lines)
 
 

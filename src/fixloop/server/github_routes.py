@@ -1,16 +1,18 @@
 """``POST /github/webhook``: the GitHub issue bot.
 
-``X-Hub-Signature-256`` is checked in constant time before anything is read; each
-``X-GitHub-Delivery`` id is recorded in the server store and a redelivery starts nothing.
-Triggers: an issue comment ``/fixloop <focus>`` (or ``approve`` / ``reject <reason>`` /
-``status``) and the label ``fixloop`` on an issue.
+The body is read up to its cap (413 past it, before the signature), ``X-Hub-Signature-256`` is
+checked in constant time, the body decoded strictly (400 for non-UTF-8 or too deeply nested JSON)
+and shape-checked (422); only then is the ``X-GitHub-Delivery`` id recorded in the server store, and
+a redelivery starts nothing. A comment command is taken once per comment id (a signed comment
+replayed under a fresh delivery id does nothing), and ``approve`` names the PR head commit it
+approves (``/fixloop approve <sha>``; without one the bot answers with the command to confirm).
+Repositories match the allow-list by full ``owner/name`` only.
+Triggers: an issue comment ``/fixloop <focus>`` (or ``approve <sha>`` / ``reject <reason>`` /
+``status`` / ``stop`` / ``help``) and the label ``fixloop`` on an issue.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 from typing import Any
 
@@ -19,27 +21,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fixloop.errors import UsageError
+from fixloop.errors import FixloopError, UsageError
+from fixloop.server.body import BadBody, parse_json, read_capped, utf8
 from fixloop.server.chatops import ChatOps, StartPlan
-from fixloop.server.commands import USAGE, check_text, parse_start
+from fixloop.server.commands import COMMAND_WORDS, USAGE, check_text, parse_heads, parse_start
 from fixloop.server.faces import github_key
 from fixloop.server.options import ServerOptions
 from fixloop.server.payloads import GithubIssueEvent, shape_error
+from fixloop.server.progress import open_heads
 from fixloop.server.responses import disabled, unauthorized
 from fixloop.server.secrets import ServerSecrets
+from fixloop.server.signatures import github_signature_ok
 from fixloop.server.workers import BusyError
 
 log = logging.getLogger("fixloop.server")
 TRIGGER_LABEL = "fixloop"
-MAX_BODY = 1_000_000
 
 
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    """``sha256=<hex>`` of the body under ``secret``, compared in constant time."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
+HELP = (
+    "fixloop on an issue: `/fixloop <focus>` starts a run; then `/fixloop status`, `/fixloop stop`, "
+    "`/fixloop approve <head sha>` (the PR head commit you approve), `/fixloop reject <reason>`. "
+    f"`{USAGE}`"
+)
 
 
 def fixloop_line(text: str) -> str | None:
@@ -65,20 +68,18 @@ class GithubRoutes:
     async def webhook(self, request: Request) -> Response:
         if not self.secrets.github_enabled or not self.secrets.github_webhook_secret:
             return disabled("/github/webhook", self.secrets.missing_github())
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
-        if not signature_ok(self.secrets.github_webhook_secret, body, request.headers.get("x-hub-signature-256")):
-            return unauthorized("invalid X-Hub-Signature-256")
-        delivery = request.headers.get("x-github-delivery", "").strip()
-        if not delivery or len(delivery) > 100:
-            return JSONResponse({"error": "missing X-GitHub-Delivery"}, status_code=400)
-        if not await self.ops.store_call(self.ops.store.first_delivery, delivery):
-            return accepted("duplicate", status=200, delivery=delivery)
         try:
-            payload = json.loads(body)
-        except json.JSONDecodeError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+            body = await read_capped(request, self.options.github_max_body)
+            if not github_signature_ok(
+                self.secrets.github_webhook_secret, body, request.headers.get("x-hub-signature-256")
+            ):
+                return unauthorized("invalid X-Hub-Signature-256")
+            delivery = request.headers.get("x-github-delivery", "").strip()
+            if not delivery or len(delivery) > 100:
+                return JSONResponse({"error": "missing X-GitHub-Delivery"}, status_code=400)
+            payload = parse_json(utf8(body))
+        except BadBody as exc:
+            return exc.response()
         event = request.headers.get("x-github-event", "")
         if event == "ping":
             return accepted("pong", status=200)
@@ -88,12 +89,21 @@ class GithubRoutes:
             hook = GithubIssueEvent.model_validate(payload)
         except ValidationError as exc:
             return JSONResponse({"error": shape_error(exc)}, status_code=422)
+        # seen only once it parsed: a delivery refused above can be sent again, fixed
+        if not await self.ops.store_call(self.ops.store.first_delivery, delivery):
+            return accepted("duplicate", status=200, delivery=delivery)
         if hook.sender is not None and hook.sender.type == "Bot":
             return accepted("ignored")
         if event == "issue_comment" and hook.action == "created":
             args = fixloop_line((hook.comment.body or "") if hook.comment else "")
             if args is None:
                 return accepted("ignored")
+            comment_id = hook.comment.id if hook.comment else None
+            if comment_id is None:
+                return JSONResponse({"error": "payload of the wrong shape: comment.id: missing"}, status_code=422)
+            store = self.ops.store
+            if not await self.ops.store_call(lambda: store.first_seen(str(comment_id), "github-comment")):
+                return accepted("duplicate", status=200, comment=comment_id)  # a replayed comment does nothing
             return await self._command(hook, args)
         if event == "issues" and hook.action == "labeled":
             if hook.label is None or hook.label.name != TRIGGER_LABEL:
@@ -102,24 +112,22 @@ class GithubRoutes:
             return await self._command(hook, args)
         return accepted("ignored")
 
-    def _repo(self, full_name: str) -> str | None:
-        for name in (full_name, full_name.rpartition("/")[2]):
-            if name in self.options.repos:
-                return name
-        return None
-
     async def _command(self, hook: GithubIssueEvent, args: str) -> Response:
         full_name = hook.repository.full_name if hook.repository else ""
         number = hook.issue.number
         login = hook.sender.login if hook.sender else ""
-        repo = self._repo(full_name)
+        repo = self.options.github_repo(full_name)
         if repo is None:
             log.warning("webhook for %s ignored: not an allowed repo", full_name)
             return accepted("ignored", reason="repo not allowed")
         by = self.ops.github_name(login)
         key = github_key(full_name, number)
         verb, _, rest = args.partition(" ")
-        if verb in ("approve", "reject", "status", "stop"):
+        verb = verb.casefold()
+        if verb in ("help", "why"):
+            self._chat(self._say, full_name, number, HELP)
+            return accepted("help")
+        if verb in COMMAND_WORDS:
             conv = await self.ops.store_call(self.ops.store.conversation, key)
             if conv is None:
                 self._chat(
@@ -136,12 +144,22 @@ class GithubRoutes:
                 reason = check_text(rest, limit=1000) if verb == "reject" else ""
                 if verb == "reject" and not reason:
                     raise UsageError("reject needs a reason: `/fixloop reject <reason>`")
+                heads = parse_heads(rest) if verb == "approve" else None
             except UsageError as exc:
                 self._chat(self._say, full_name, number, f":warning: {exc.one_line()}")
                 return accepted("invalid")
+            if verb == "approve" and not heads:
+                self._chat(self._confirm, conv.thread_id, full_name, number)
+                return accepted("confirm", thread=conv.thread_id)
             try:
                 self.ops.workers.runs.submit(
-                    self.ops.decide_job, conv.thread_id, by=by, source="github", decision=verb, reason=reason
+                    self.ops.decide_job,
+                    conv.thread_id,
+                    by=by,
+                    source="github",
+                    decision=verb,
+                    reason=reason,
+                    heads=heads,
                 )
             except BusyError:
                 return JSONResponse({"error": "busy"}, status_code=503)
@@ -194,6 +212,26 @@ class GithubRoutes:
     def _say(self, full_name: str, number: int, text: str) -> None:
         if self.ops.github is not None:
             self.ops.safely(self.ops.github.comment, full_name, number, text)
+
+    def _confirm(self, thread_id: str, full_name: str, number: int) -> None:
+        """``/fixloop approve`` without a commit: answer with the command naming the current head(s)."""
+        try:
+            run = self.ops.runner.status(thread_id)
+        except FixloopError as exc:
+            self._say(full_name, number, f"approval not taken: {exc.one_line()}")
+            return
+        heads = open_heads(run)
+        if run.get("status") != "awaiting_approval" or not heads:
+            self._say(full_name, number, f"run `{thread_id}` is not waiting for approval (status {run.get('status')})")
+            return
+        shas = " ".join(sha[:12] for _, sha in sorted(heads.items()))
+        shown = ", ".join(f"#{n} at `{sha[:12]}`" for n, sha in sorted(heads.items()))
+        self._say(
+            full_name,
+            number,
+            f"Nothing approved yet: an approval names the commit it approves ({shown}). To approve these, "
+            f"comment `/fixloop approve {shas}`; it is void if a PR changes first.",
+        )
 
     def _status(self, thread_id: str, full_name: str, number: int) -> None:
         self._say(full_name, number, self.ops.status_text(thread_id).replace("*", "**"))

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fixloop.errors import UsageError
 from fixloop.paths import project_root
+from fixloop.server.body import GITHUB_MAX_BODY, SLACK_MAX_BODY
 from fixloop.server.workspaces import DEMO_REPO
 
 LLM_MODES = ("none", "scripted", "openai")
+SLACK_RESPONSE_ORIGINS = ("https://hooks.slack.com",)
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 @dataclass
@@ -34,8 +48,14 @@ class ServerOptions:
     extra_run_fields: dict[str, object] = field(default_factory=dict)  # RunRequest.extra for every run
 
     demo: bool = True  # allow the bundled example as repo "demo" (a fresh copy per run)
+    # where a Slack response_url may point (scheme://host[:port]); the --slack-api-url stand-in is added
+    slack_response_origins: tuple[str, ...] = SLACK_RESPONSE_ORIGINS
+    slack_max_body: int = SLACK_MAX_BODY  # bytes; refused (413) while reading, before the signature check
+    github_max_body: int = GITHUB_MAX_BODY
 
     def __post_init__(self) -> None:
+        if self.slack_api_url:
+            self.slack_response_origins = (*self.slack_response_origins, self.slack_api_url)
         if self.demo and DEMO_REPO not in self.repos:
             example = bundled_example()
             if example is not None:
@@ -57,6 +77,19 @@ class ServerOptions:
         if llm not in self.allowed_llm:
             raise UsageError(f"llm {llm!r} is not allowed here ({', '.join(self.allowed_llm)})")
         return llm
+
+    def response_url_allowed(self, url: str) -> bool:
+        """A ``response_url`` is only followed to Slack (or the configured local stand-in)."""
+        origin = _origin(url)
+        return origin is not None and any(origin == _origin(allowed) for allowed in self.slack_response_origins)
+
+    def github_repo(self, full_name: str) -> str | None:
+        """The allow-list entry a GitHub webhook's ``owner/name`` matches: only an entry named with its owner
+        (case-insensitive, as GitHub names are); a bare entry such as ``demo`` never matches a webhook."""
+        if full_name.count("/") != 1:
+            return None
+        wanted = full_name.casefold()
+        return next((name for name in self.repos if "/" in name and name.casefold() == wanted), None)
 
     def is_demo(self, repo: str) -> bool:
         return self.demo and repo == DEMO_REPO

@@ -41,6 +41,7 @@ class GithubIssue(_Payload):
 
 
 class GithubComment(_Payload):
+    id: Annotated[StrictInt, Field(gt=0)] | None = None
     body: str | None = None
 
 

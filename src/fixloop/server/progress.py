@@ -217,7 +217,24 @@ def approval_needed_item(run: dict[str, Any]) -> ProgressItem | None:
     numbers = ", ".join(f"#{_dict(p).get('number')}" for p in _list(run, "prs", "pull_requests")) or "the fix"
     text = f"Waiting for approval to merge {numbers}. Requested by {run.get('requested_by', '?')}; "
     text += "four-eyes: the requester cannot approve."
-    return ProgressItem(key=f"approval-needed:{decided}", kind="approval-needed", text=text, links=links)
+    return ProgressItem(
+        key=f"approval-needed:{decided}",
+        kind="approval-needed",
+        text=text,
+        links=links,
+        data={"heads": open_heads(run)},
+    )
+
+
+def open_heads(run: dict[str, Any]) -> dict[int, str]:
+    """PR number -> head commit of the run's open PRs (what an approval names)."""
+    heads: dict[int, str] = {}
+    for raw in _list(run, "prs", "pull_requests"):
+        pr = _dict(raw)
+        number, sha = pr.get("number"), pr.get("head_sha")
+        if pr.get("state", "open") == "open" and isinstance(number, int) and isinstance(sha, str) and sha:
+            heads[number] = sha
+    return heads
 
 
 def status_item(run: dict[str, Any]) -> ProgressItem | None:

@@ -7,6 +7,7 @@ inside each call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +31,9 @@ class Runner(Protocol):
         extra: dict[str, Any],
     ) -> str: ...
 
-    def approve(self, thread_id: str, *, by: str, source: str) -> dict[str, Any]: ...
+    def approve(
+        self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None
+    ) -> dict[str, Any]: ...
 
     def reject(self, thread_id: str, *, by: str, reason: str, source: str) -> dict[str, Any]: ...
 
@@ -78,10 +81,17 @@ class RunsRunner:
         )
         return runs.start_run(request)
 
-    def approve(self, thread_id: str, *, by: str, source: str) -> dict[str, Any]:
+    def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
+        """Approve; with ``heads`` only while they are the waiting PRs' head commits (chat approvals name them)."""
         from fixloop import runs
 
-        return runs.approve_run(thread_id, by=by, source=source, checkpointer=self.checkpointer)  # type: ignore[arg-type]
+        return runs.approve_run(
+            thread_id,
+            by=by,
+            source=source,  # type: ignore[arg-type]
+            checkpointer=self.checkpointer,
+            heads=heads,
+        )
 
     def reject(self, thread_id: str, *, by: str, reason: str, source: str) -> dict[str, Any]:
         from fixloop import runs

@@ -20,6 +20,7 @@ class SecretNames:
     github_webhook_secret: str = "GITHUB_WEBHOOK_SECRET"
     github_token: str = "GITHUB_TOKEN"
     api_token: str = "FIXLOOP_API_TOKEN"
+    button_key: str = "FIXLOOP_BUTTON_KEY"  # signs the Slack approval buttons (any long random string)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ServerSecrets:
     github_webhook_secret: str | None = None
     github_token: str | None = None
     api_token: str | None = None
+    button_key: str | None = None
 
     @classmethod
     def from_env(cls, names: SecretNames | None = None, env: Mapping[str, str] | None = None) -> ServerSecrets:
@@ -47,11 +49,12 @@ class ServerSecrets:
             github_webhook_secret=read(names.github_webhook_secret),
             github_token=read(names.github_token),
             api_token=read(names.api_token),
+            button_key=read(names.button_key),
         )
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_signing_secret and self.slack_bot_token)
+        return bool(self.slack_signing_secret and self.slack_bot_token and self.button_key)
 
     @property
     def github_enabled(self) -> bool:
@@ -64,7 +67,7 @@ class ServerSecrets:
     def values(self) -> list[str]:
         """Every configured secret value (for redaction)."""
         found = [self.slack_signing_secret, self.slack_bot_token, self.github_webhook_secret]
-        found += [self.github_token, self.api_token]
+        found += [self.github_token, self.api_token, self.button_key]
         return [v for v in found if v]
 
     def missing_slack(self) -> list[str]:
@@ -74,6 +77,7 @@ class ServerSecrets:
             for name, v in (
                 (n.slack_signing_secret, self.slack_signing_secret),
                 (n.slack_bot_token, self.slack_bot_token),
+                (n.button_key, self.button_key),
             )
             if not v
         ]

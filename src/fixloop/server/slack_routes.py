@@ -1,33 +1,36 @@
 """``POST /slack/commands``, ``/slack/interactions`` and ``/slack/events``.
 
-Each request is verified (v0 signature, 5-minute replay window, by ``slack_sdk``'s
-``SignatureVerifier``) before anything is read, answered at once, and its work handed to
-a background worker.
+Each request is read up to its cap (413 past it, before anything else), verified (v0 signature
+over the raw bytes, 5-minute replay window, and each signature accepted once: the server store
+remembers them for the window), decoded strictly (400 for non-UTF-8 or too deeply nested JSON),
+answered at once, and its work handed to a background worker. Approval buttons carry a value the
+server signed for the message they sit on (``fixloop.server.buttons``); a ``response_url`` is
+followed only to Slack (``ServerOptions.slack_response_origins``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import ValidationError
-from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fixloop.errors import UsageError
+from fixloop.errors import ApprovalError, UsageError
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, decided_blocks, whys_text
+from fixloop.server.body import BadBody, parse_json, read_capped, utf8
 from fixloop.server.chatops import ChatOps, StartPlan
-from fixloop.server.commands import USAGE, check_word, parse_reply, parse_start
+from fixloop.server.commands import USAGE, check_word, command_word, parse_reply, parse_start
 from fixloop.server.faces import slack_key
 from fixloop.server.options import ServerOptions
 from fixloop.server.payloads import SlackBlockActions, SlackEnvelope, SlackMessageEvent, shape_error
 from fixloop.server.progress import find_category
 from fixloop.server.responses import disabled, unauthorized
 from fixloop.server.secrets import ServerSecrets
+from fixloop.server.signatures import SLACK_WINDOW, slack_signature_ok
 from fixloop.server.workers import BusyError
 
 log = logging.getLogger("fixloop.server")
@@ -40,8 +43,7 @@ def ephemeral(text: str) -> JSONResponse:
 class SlackRoutes:
     def __init__(self, ops: ChatOps, secrets: ServerSecrets, options: ServerOptions) -> None:
         self.ops, self.secrets, self.options = ops, secrets, options
-        signing = secrets.slack_signing_secret
-        self.verifier = SignatureVerifier(signing) if signing and secrets.slack_enabled else None
+        self.signing_secret = secrets.slack_signing_secret if secrets.slack_enabled else None
         self.bot_user_id = options.bot_user_id
 
     def routes(self) -> list[Route]:
@@ -51,17 +53,37 @@ class SlackRoutes:
             Route("/slack/events", self.events, methods=["POST"]),
         ]
 
-    async def _verified(self, request: Request, route: str) -> tuple[bytes | None, Response | None]:
-        if self.verifier is None:
+    async def _verified(
+        self, request: Request, route: str, *, replay: Response | None = None
+    ) -> tuple[str | None, Response | None]:
+        """The body as text, or the answer refusing it: 403 disabled, 413 too large, 401 unsigned or stale,
+        400 not UTF-8, 409 (or ``replay``) a signature already received."""
+        if self.signing_secret is None:
             return None, disabled(route, self.secrets.missing_slack())
-        body = await request.body()
         try:
-            valid = self.verifier.is_valid_request(body, dict(request.headers))
-        except (ValueError, UnicodeDecodeError):  # a non-integer timestamp, a non-UTF-8 body
-            valid = False
-        if not valid:
-            return None, unauthorized("invalid or expired Slack signature")
-        return body, None
+            body = await read_capped(request, self.options.slack_max_body)
+            signature = request.headers.get("x-slack-signature")
+            if not slack_signature_ok(
+                self.signing_secret, body, request.headers.get("x-slack-request-timestamp"), signature
+            ):
+                return None, unauthorized("invalid or expired Slack signature")
+            text = utf8(body)
+        except BadBody as exc:
+            return None, exc.response()
+        assert signature is not None
+        store = self.ops.store
+        if not await self.ops.store_call(
+            lambda: store.first_seen(signature, "slack-signature", forget_after=2 * SLACK_WINDOW)
+        ):
+            return None, replay or JSONResponse({"error": "replayed request: this signature was already received"}, 409)
+        return text, None
+
+    def _response_url(self, url: str) -> Response | None:
+        """A refusal when ``url`` is set but not Slack's (a forged request would make us post elsewhere)."""
+        if url and not self.options.response_url_allowed(url):
+            log.warning("Slack request refused: its response_url is not a Slack host")
+            return JSONResponse({"error": "response_url is not a Slack host"}, status_code=400)
+        return None
 
     # ------------------------------------------------------------ /fixloop
 
@@ -69,10 +91,15 @@ class SlackRoutes:
         body, refusal = await self._verified(request, "/slack/commands")
         if refusal is not None or body is None:
             return refusal or unauthorized("no body")
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        form = {k: v[0] for k, v in parse_qs(body).items()}
+        if (refusal := self._response_url(form.get("response_url", ""))) is not None:
+            return refusal
         user, channel = form.get("user_id", ""), form.get("channel_id", "")
         if not user or not channel:
             return ephemeral(":warning: the command carries no user or channel")
+        word = command_word(form.get("text", ""))
+        if word is not None:  # `/fixloop status` answers; a command word never becomes a run's focus
+            return ephemeral(await self._command_help(word))
         try:
             command = parse_start(form.get("text", ""))
             repo = self._repo(command.repo)
@@ -110,6 +137,16 @@ class SlackRoutes:
                 "text": f"Starting fixloop run `{plan.thread_id}`: focus *{command.focus}* on *{repo}*"
                 f" (llm {llm}); progress follows in a thread.",
             }
+        )
+
+    async def _command_help(self, word: str) -> str:
+        if word == "status":
+            active = await self.ops.store_call(self.ops.store.active_runs)
+            listed = "\n".join(f"• `{c.thread_id}`: {c.focus} on {c.repo}" for c in active) or "no active run"
+            return f"Active fixloop runs:\n{listed}\nIn a run's thread, mention me with `status` for its details."
+        return (
+            f"`{word}` is answered in a run's thread: mention me there (status, why <category>, approve, "
+            f"reject <reason>, stop).\nTo start a run: {USAGE}"
         )
 
     def _repo(self, name: str | None) -> str:
@@ -150,14 +187,14 @@ class SlackRoutes:
         body, refusal = await self._verified(request, "/slack/interactions")
         if refusal is not None or body is None:
             return refusal or unauthorized("no body")
-        form = parse_qs(body.decode("utf-8", "replace"))
+        form = parse_qs(body)
         try:
-            raw = json.loads(form.get("payload", ["{}"])[0])
+            raw = parse_json(form.get("payload", ["{}"])[0])
             if SlackEnvelope.model_validate(raw).type != "block_actions":
                 return Response(status_code=200)
             payload = SlackBlockActions.model_validate(raw)
-        except json.JSONDecodeError:
-            return JSONResponse({"error": "payload is not JSON"}, status_code=400)
+        except BadBody as exc:
+            return exc.response()
         except ValidationError as exc:
             return JSONResponse({"error": shape_error(exc)}, status_code=400)
         if not payload.actions:
@@ -166,6 +203,8 @@ class SlackRoutes:
         action_id, value = action.action_id, action.value
         user = payload.user.id if payload.user else ""
         response_url = payload.response_url
+        if (refusal := self._response_url(response_url)) is not None:
+            return refusal
         channel = payload.channel.id if payload.channel else ""
         message_ts = payload.message.ts if payload.message else ""
         thread_value = value.partition("|")[0]
@@ -176,15 +215,24 @@ class SlackRoutes:
         if action_id in (APPROVE_ACTION, REJECT_ACTION):
             by = self.ops.slack_name(user)
             decision = "approve" if action_id == APPROVE_ACTION else "reject"
+            try:
+                if self.ops.buttons is None:
+                    raise ApprovalError("this server signs no buttons: mention me in the run's thread instead")
+                claim = self.ops.buttons.verify(value, channel=channel, message_ts=message_ts)
+            except ApprovalError as exc:  # another message's button, an edited value: nothing decided or rewritten
+                log.warning("Slack click refused: %s", exc.one_line())
+                self._respond(response_url, f":no_entry: {exc.one_line()}")
+                return JSONResponse({"error": exc.one_line()}, status_code=403)
             reason = f"rejected from Slack by {by} (no reason given)" if decision == "reject" else ""
             try:
                 self.ops.workers.runs.submit(
                     self.ops.decide_job,
-                    value,
+                    claim.thread_id,
                     by=by,
                     source="slack",
                     decision=decision,
                     reason=reason,
+                    heads=claim.shas if decision == "approve" else None,
                     on_refused=lambda text: self._respond(response_url, text),
                     on_done=lambda run: self._mark_decided(channel, message_ts, decision, by, run),
                 )
@@ -204,7 +252,7 @@ class SlackRoutes:
         return Response(status_code=200)
 
     def _respond(self, response_url: str, text: str) -> None:
-        if response_url and self.ops.slack is not None:
+        if response_url and self.options.response_url_allowed(response_url) and self.ops.slack is not None:
             self.ops.safely(self.ops.slack.respond, response_url, text)
 
     def _mark_decided(self, channel: str, ts: str, decision: str, by: str, run: dict[str, Any]) -> None:
@@ -229,13 +277,13 @@ class SlackRoutes:
     # ------------------------------------------------------------ mentions in a run's thread
 
     async def events(self, request: Request) -> Response:
-        body, refusal = await self._verified(request, "/slack/events")
+        body, refusal = await self._verified(request, "/slack/events", replay=Response(status_code=200))
         if refusal is not None or body is None:
             return refusal or unauthorized("no body")
         try:
-            payload = SlackEnvelope.model_validate(json.loads(body))
-        except json.JSONDecodeError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+            payload = SlackEnvelope.model_validate(parse_json(body))
+        except BadBody as exc:
+            return exc.response()
         except ValidationError as exc:
             return JSONResponse({"error": shape_error(exc)}, status_code=400)
         if payload.type == "url_verification":

@@ -109,6 +109,18 @@ class ServerStore:
         )
         return inserted == 1
 
+    def first_seen(self, key: str, source: str, *, forget_after: float | None = None) -> bool:
+        """Like ``first_delivery`` for other once-only keys (a Slack signature, a GitHub comment id).
+
+        With ``forget_after`` (seconds), keys of ``source`` older than that are dropped first: for a
+        replay window, where the request's own timestamp refuses anything older.
+        """
+        if forget_after is not None:
+            self._execute(
+                "DELETE FROM fixloop_deliveries WHERE source = ? AND received < ?", (source, time.time() - forget_after)
+            )
+        return self.first_delivery(f"{source}:{key}", source)
+
     # ------------------------------------------------------------ conversations
 
     def bind(self, key: str, thread_id: str, *, repo: str, focus: str, requested_by: str, meta: str = "") -> None:
@@ -144,6 +156,15 @@ class ServerStore:
             (repo, focus),
         )
         return _conversation(rows[0]) if rows else None
+
+    def active_runs(self, limit: int = 10) -> list[Conversation]:
+        """The newest runs still active (their ``run:<thread>`` home records)."""
+        rows = self._fetch(
+            "SELECT conv_key, thread_id, repo, focus, requested_by, active, meta FROM fixloop_conversations"
+            " WHERE conv_key LIKE ? AND active = 1 ORDER BY created DESC LIMIT ?",
+            ("run:%", limit),
+        )
+        return [_conversation(r) for r in rows]
 
     def set_active(self, thread_id: str, active: bool) -> bool:
         """Mark the run's conversations; True when something changed (so a release acts once)."""

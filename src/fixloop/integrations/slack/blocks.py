@@ -61,8 +61,9 @@ def whys_text(view: CategoryView) -> str:
     return "\n".join(lines)
 
 
-def approval_blocks(item: ProgressItem, thread_id: str) -> list[dict[str, Any]]:
-    """The approval request: what would merge, and Approve / Reject buttons carrying the thread id."""
+def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict[str, Any]]:
+    """The approval request: what would merge, and Approve / Reject buttons carrying ``value`` (signed by the
+    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``)."""
     return [
         section(":raised_hand: " + item_text(item)),
         {
@@ -74,14 +75,14 @@ def approval_blocks(item: ProgressItem, thread_id: str) -> list[dict[str, Any]]:
                     "style": "primary",
                     "action_id": APPROVE_ACTION,
                     "text": {"type": "plain_text", "text": "Approve"},
-                    "value": thread_id,
+                    "value": value,
                 },
                 {
                     "type": "button",
                     "style": "danger",
                     "action_id": REJECT_ACTION,
                     "text": {"type": "plain_text", "text": "Reject"},
-                    "value": thread_id,
+                    "value": value,
                 },
             ],
         },

@@ -30,7 +30,7 @@ def _redact_blocks(value: Any, redact: Callable[[str], str]) -> Any:
         return [_redact_blocks(v, redact) for v in value]
     if isinstance(value, dict):
         return {
-            k: (v if k in ("action_id", "block_id", "type", "style") else _redact_blocks(v, redact))
+            k: (v if k in ("action_id", "block_id", "type", "style", "value") else _redact_blocks(v, redact))
             for k, v in value.items()
         }
     return value
