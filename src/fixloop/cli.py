@@ -44,6 +44,7 @@ class LLMMode(StrEnum):
 
 class RunLLMMode(StrEnum):
     none = "none"
+    scripted = "scripted"  # the labelled test double, replaying --scenario's gold patch; never a default
     openai = "openai"
 
 
@@ -105,7 +106,13 @@ def run(
     repo: RepoOpt,
     focus: FocusOpt,
     config: ConfigOpt = None,
-    llm: Annotated[RunLLMMode, typer.Option(help="Model: none (diagnose only) or openai.")] = RunLLMMode.none,
+    llm: Annotated[
+        RunLLMMode,
+        typer.Option(help="Model: none (diagnose only), openai, or scripted (test double; needs --scenario)."),
+    ] = RunLLMMode.none,
+    scenario: Annotated[
+        str | None, typer.Option(help="With --llm scripted: the scenario whose gold patch the test double replays.")
+    ] = None,
     max_iterations: Annotated[int | None, typer.Option(min=1)] = None,
     out: OutOpt = None,
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "cli",
@@ -123,6 +130,7 @@ def run(
         focus=focus,
         requested_by=requested_by,
         llm=llm.value,
+        scenario=scenario,
         config_file=config,
         out_dir=out,
         max_iterations=max_iterations,

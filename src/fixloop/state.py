@@ -47,6 +47,7 @@ class RunInfo(Record):
     repo: str
     focus: str
     out_dir: str
+    config_file: str = ""  # --config FILE, when the run's settings came from one (the reproduce command needs it)
     requested_by: str = "cli"
     source: str = "cli"
     llm_mode: LLMModeValue = "none"

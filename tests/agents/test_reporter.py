@@ -169,6 +169,7 @@ def test_the_worklog_reads_like_an_engineers() -> None:
     """Issue 15: a short context, "Next action" after each phase, the tests validation ran, where the logs came
     from, a reproduce command on a non-green run, no command line twice, tracebacks trimmed at line boundaries."""
     state = _state(llm="scripted")
+    state["run"].config_file = "/etc/staging.toml"
     inv = state["investigations"][0]
     inv.evidence.log_source = "file .fixloop/target.log service chatbackend, window 2026-01-02 03:04:00 .. 03:04:09 UTC"
     validated = {"tests/e2e/test_ws.py::test_handshake": "passed", "tests/e2e/test_ws.py::test_health": "passed"}
@@ -188,7 +189,7 @@ def test_the_worklog_reads_like_an_engineers() -> None:
     assert "validation ran 2 tests: `tests/e2e/test_ws.py::test_handshake` passed" in text
     assert "Logs read: file .fixloop/target.log service chatbackend, window 2026-01-02 03:04:00" in text
     assert "## Reproduce this failure" in text
-    assert "$ fixloop test --repo /r tests/e2e/test_ws.py::test_handshake" in text
+    assert "$ fixloop test --repo /r --config /etc/staging.toml tests/e2e/test_ws.py::test_handshake" in text
     assert text.count("$ python -m pytest tests/e2e/test_ws.py") == 1
     assert "(the same command as at" in text
     kept = text.split("earlier lines trimmed]...\n", 1)[1].split("```", 1)[0]

@@ -121,11 +121,12 @@ def _reproduce(run: RunInfo, status: str, iterations: list[IterationRecord]) -> 
     if not failing:
         return []
     target = shlex.join(failing) if len(failing) <= MAX_REPRODUCE_IDS else f"--focus {shlex.quote(run.focus)}"
+    config = f" --config {shlex.quote(run.config_file)}" if run.config_file else ""
     return [
         "## Reproduce this failure",
         f"{len(failing)} test(s) failed in iteration {last.iteration}. Against the same target:",
         "```console",
-        f"$ fixloop test --repo {shlex.quote(run.repo)} {target}",
+        f"$ fixloop test --repo {shlex.quote(run.repo)}{config} {target}",
         "```",
     ]
 
