@@ -66,6 +66,12 @@ def test_resume_after_ctrl_c_in_the_test_run_starts_the_target_again(run_cli: Cl
         assert doc["status"] == "awaiting_approval", doc["outcome"]
         verified = run_cli("verify", str(out))
         assert verified.returncode == 0, verified.stdout[-2000:]
+
+        stop_target(workspace)  # the approval comes hours later: the target is gone again
+        approved = run_cli("approve", thread, "--by", "alice", timeout=900)
+        said = approved.stdout + approved.stderr
+        assert "target: the target was down: started again at revision" in said, said[-2000:]
+        assert json.loads((out / "run.json").read_text(encoding="utf-8"))["status"] == "green", said[-2000:]
     finally:
         stop_target(workspace)
 

@@ -201,3 +201,12 @@ def test_a_green_run_has_no_reproduce_section() -> None:
     state = _state()
     state["status"] = "green"
     assert "## Reproduce this failure" not in render_worklog(state)
+
+
+def test_realness_never_says_the_target_was_touched_without_a_recorded_connection() -> None:
+    """Issue 15, reproduction 2: "the run touched the target" though no target existed."""
+    state = _state()
+    state["iterations"][0].findings = []
+    text = render_worklog(state)
+    assert "- iteration 1: no finding; no test recorded a connection to a target" in text
+    assert "touched the target" not in text
