@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from fixloop.runs import RunRequest, run_status, start_run
 from fixloop.scenarios import load_scenario, prepare_workspace
-from fixloop.target import free_port, stop_target, target_status
+from fixloop.target import stop_target, target_status
 from fixloop.verify import verify_run_dir
 from tests.conftest import CliRunner
 from tests.reliability.killing import branch_writes, fixloop_process, thread_of
@@ -76,12 +78,32 @@ def test_resume_after_ctrl_c_in_the_test_run_starts_the_target_again(run_cli: Cl
         stop_target(workspace)
 
 
-def test_a_run_that_cannot_reach_its_target_ends_with_an_environment_report(tmp_path: Path) -> None:
-    """No target of its own, the configured service down: connection refused is infrastructure, so a report and no
-    code PR even with a model that would patch; the scripted five whys' gold claims (HTTP 500, KeyError) are not in
-    this evidence, so they are rejected and the rule chain speaks; `verify` fails a doctored run.json with a PR."""
+class _HealthOnce(BaseHTTPRequestHandler):
+    """A service that answers its first /health (the run's preflight) and then goes away."""
+
+    def do_GET(self) -> None:
+        body = b'{"status": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_run_whose_target_goes_away_ends_with_an_environment_report(tmp_path: Path) -> None:
+    """The configured service answers the preflight, then is gone when the tests run: connection refused, and
+    the evidence-time /health probe gets no answer, so every environment category is infrastructure: a report
+    and no code PR even with a model that would patch. The scripted five whys' gold claims (HTTP 500, KeyError)
+    are not in this evidence, so they are rejected and the rule chain speaks; `verify` fails a doctored
+    run.json with a code PR for such a category."""
+    service = ThreadingHTTPServer(("127.0.0.1", 0), _HealthOnce)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    port = service.server_address[1]
     workspace = prepare_workspace(tmp_path / "ws", load_scenario("handshake-500"))
-    port = free_port()  # nothing listens there
     config = workspace / "fixloop.toml"
     config.write_text(
         config.read_text().replace(
@@ -92,7 +114,10 @@ def test_a_run_that_cannot_reach_its_target_ends_with_an_environment_report(tmp_
     request = RunRequest(
         repo=workspace, focus="websockets", llm="scripted", scenario="handshake-500", out_dir=out, stop_at="merge"
     )
-    thread = start_run(request)
+    try:
+        thread = start_run(request)
+    finally:
+        service.server_close()
     doc = run_status(thread)
     seen = [(c["kind"], c["title"], c["report"]) for c in doc["iterations"][0]["categories"]]
     assert doc["status"] == "diagnosed" and not doc["prs"], (doc["outcome"], seen)

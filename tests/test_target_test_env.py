@@ -172,6 +172,7 @@ def test_run_with_only_a_config_file_against_an_external_service_reaches_approva
             "--llm", "scripted", "--scenario", "handshake-500", "--requested-by", "carol", "--stop-at", "merge",
             "--out", str(out), env={"CHAT_JWT_SECRET": state["secret"]}, timeout=1100,
         )  # fmt: skip
+        assert (out / "run.json").is_file(), done.stderr[-2000:]
         doc = json.loads((out / "run.json").read_text(encoding="utf-8"))
         assert doc["status"] == "awaiting_approval", (doc["outcome"], done.stderr[-2000:])
         first = doc["iterations"][0]
