@@ -14,9 +14,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fixloop.exit_codes import AWAITING_APPROVAL
 from fixloop.runs import RunRequest, run_status, start_run
 from fixloop.scenarios import load_scenario, prepare_workspace
 from fixloop.target import stop_target, target_status
@@ -53,7 +55,7 @@ def test_resume_after_ctrl_c_in_the_test_run_starts_the_target_again(run_cli: Cl
         thread = thread_of(db)
 
         resumed = run_cli("resume", thread, timeout=900)
-        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert resumed.returncode == AWAITING_APPROVAL, resumed.stderr[-2000:]
         said = resumed.stdout + resumed.stderr
         assert "target: the target was down: started again at revision" in said, said[-2000:]
         info = target_status(workspace)
@@ -78,6 +80,11 @@ def test_resume_after_ctrl_c_in_the_test_run_starts_the_target_again(run_cli: Cl
         stop_target(workspace)
 
 
+def _go_away(server: Any) -> None:
+    server.shutdown()
+    server.server_close()  # the port is closed: connection refused, as from a service that is down
+
+
 class _HealthOnce(BaseHTTPRequestHandler):
     """A service that answers its first /health (the run's preflight) and then goes away."""
 
@@ -88,7 +95,7 @@ class _HealthOnce(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        threading.Thread(target=self.server.shutdown, daemon=True).start()
+        threading.Thread(target=_go_away, args=(self.server,), daemon=True).start()
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -117,7 +124,7 @@ def test_a_run_whose_target_goes_away_ends_with_an_environment_report(tmp_path: 
     try:
         thread = start_run(request)
     finally:
-        service.server_close()
+        service.server_close()  # (closed already when the preflight's request came)
     doc = run_status(thread)
     seen = [(c["kind"], c["title"], c["report"]) for c in doc["iterations"][0]["categories"]]
     assert doc["status"] == "diagnosed" and not doc["prs"], (doc["outcome"], seen)
