@@ -105,6 +105,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 repo=str(repo),
                 focus=request.focus,
                 out_dir=str(out_dir),
+                config_file=stored["config_file"] or "",
                 requested_by=request.requested_by,
                 source=request.source,
                 llm_mode=request.llm,
@@ -128,7 +129,7 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
         repo=str(repo),
         out_dir=str(out_dir),
         thread_id=thread_id,
-        config_file=str(request.config_file) if request.config_file else None,
+        config_file=str(request.config_file.expanduser().resolve()) if request.config_file else None,
     )
     data["extra"] = {k: v for k, v in request.extra.items() if isinstance(v, str | int | float | bool)}
     return data

@@ -16,6 +16,7 @@ from fixloop.agents.worklog_sections import render_worklog
 from fixloop.redaction import Redactor
 from fixloop.run_record import record_section, trust_markdown, trust_worklog
 from fixloop.state import Investigation, RunInfo
+from fixloop.text_trim import middle_at_lines
 
 WORKLOG = "worklog.md"
 RUN_JSON = "run.json"
@@ -115,7 +116,7 @@ def _result(result: Any) -> dict[str, Any]:
 
 
 def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n...[trimmed]...\n" + text[-limit // 2 :]
+    return middle_at_lines(text, limit)
 
 
 def redact_tree(value: Any, redactor: Redactor) -> Any:

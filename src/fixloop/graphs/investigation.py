@@ -23,7 +23,7 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
-from fixloop.agents.report_only import recorded_target, report_reason
+from fixloop.agents.report_only import configured_target_down, recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
@@ -104,10 +104,20 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
+    target = recorded_target(ctx.repo)
+    unreachable = ""
+    if target is None and category.kind == "environment":  # a service fixloop did not start: does it answer?
+        unreachable = configured_target_down(ctx.settings)
     report = report_reason(
-        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky,
-        repo=ctx.repo, interpreter=state["test_run"].interpreter,
-    )  # fmt: skip
+        category,
+        bundle,
+        target=target,
+        fix_flaky=ctx.settings.autonomy.fix_flaky,
+        unreachable=unreachable,
+        test_env_names=[*ctx.settings.target.test_env, ctx.settings.target.token_secret_env],
+        repo=ctx.repo,
+        interpreter=state["test_run"].interpreter,
+    )
     return {
         "started_at": started,
         "evidence": bundle,
@@ -254,6 +264,7 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         failures = run.failures()
         passed = run.counts().get("passed", 0)
         detail = run.stdout_tail
+        attempt.validated_tests = {r.nodeid: r.outcome for r in run.results}
         if not failures and passed:
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
