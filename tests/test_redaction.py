@@ -59,3 +59,16 @@ def test_secret_names_and_entropy() -> None:
     assert not looks_secret_name("PATH")
     assert shannon_entropy("aaaa") == 0.0
     assert shannon_entropy("Q7x9kP2mZ4vR8sT1") > 3.5
+
+
+def test_test_ids_are_never_redacted_only_values() -> None:
+    redactor = Redactor(env={})
+    ids = [
+        "tests/test_auth.py::test_token_refresh[expired-3600]",
+        "tests/test_auth.py::TestSession::test_token_refresh[token=a8F3kd93Jd02qZ]",
+        "tests/test_auth.py:126: AssertionError",
+    ]
+    for nodeid in ids:
+        assert redactor.redact(f"FAILED {nodeid} - boom") == f"FAILED {nodeid} - boom"
+    line = "FAILED tests/test_auth.py::test_login - api_key=a8F3kd93Jd02qZx7Lm"
+    assert redactor.redact(line) == "FAILED tests/test_auth.py::test_login - api_key=[REDACTED:value]"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fixloop.checkpoints import open_store
+from fixloop.exit_codes import DIAGNOSED
 from fixloop.graphs.remediation import build_graph
 from fixloop.target import stop_target
 from tests.conftest import CliRunner
@@ -53,7 +54,7 @@ def test_a_run_killed_between_a_steps_writes_and_the_next_checkpoint_is_resumed(
         assert before["status"] == "running" and before.get("interrupted") is True, before
 
         resumed = run_cli("resume", thread, timeout=600)
-        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert resumed.returncode == DIAGNOSED, resumed.stderr[-2000:]
         after = json.loads(run_cli("status", thread, "--json").stdout)
         assert after["status"] == "diagnosed", f"resume left the run {after['status']}: {resumed.stdout[-600:]}"
         assert not after.get("interrupted")

@@ -59,6 +59,11 @@ class EvalStage(StrEnum):
     all = "all"
 
 
+class EvalSuite(StrEnum):
+    scenarios = "scenarios"
+    real = "real"
+
+
 def _console() -> Console:
     from rich.console import Console  # loaded when there is something to show, not at start-up
 
@@ -124,7 +129,7 @@ def run(
         checkpointer=checkpointer,
     )
     thread_id = start_run(request, notifier=TerminalNotifier())
-    _print_summary(run_status(thread_id, checkpointer=checkpointer))
+    _finish_run(run_status(thread_id, checkpointer=checkpointer))
 
 
 @app.command()
@@ -154,6 +159,11 @@ def demo(
         typer.echo(
             f"  the target keeps running for the approval (stop it: fixloop target down --repo {result.workspace})"
         )
+    if not result.as_expected:
+        from fixloop.exit_codes import ERROR, for_status
+
+        typer.echo(f"  the scenario did not end as expected ({result.run.get('status')})")
+        raise typer.Exit(for_status(result.run) or ERROR)
 
 
 @app.command()
@@ -162,7 +172,7 @@ def resume(thread: str, checkpointer: CheckpointerOpt = None) -> None:
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import resume_run
 
-    _print_summary(resume_run(thread, checkpointer=checkpointer, notifier=TerminalNotifier()))
+    _finish_run(resume_run(thread, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
 
 @app.command()
@@ -171,7 +181,7 @@ def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None) -> Non
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import approve_run
 
-    _print_summary(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
+    _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
 
 @app.command()
@@ -186,7 +196,7 @@ def reject(
     from fixloop.runs import reject_run
 
     doc = reject_run(thread, by=by, reason=reason, checkpointer=checkpointer, notifier=TerminalNotifier())
-    _print_summary(doc)
+    _finish_run(doc)
 
 
 @app.command()
@@ -222,6 +232,16 @@ def _print_summary(doc: dict[str, Any]) -> None:
 
     for line in summary_lines(doc):
         typer.echo(line)
+
+
+def _finish_run(doc: dict[str, Any]) -> None:
+    """The run's summary, and its status as the exit code (``exit_codes.py``; 0 only when green)."""
+    from fixloop.exit_codes import for_status
+
+    _print_summary(doc)
+    code = for_status(doc)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("stop-at")
@@ -302,7 +322,7 @@ def test(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out_dir = (out or fixloop_home() / "test-runs" / stamp).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = available_test_env(root)
+    env = available_test_env(root, settings.target)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
     from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
@@ -347,7 +367,7 @@ def triage(
         from fixloop.target import available_test_env
         from fixloop.tools.run_tests import run_tests
 
-        rerun_env = available_test_env(where)
+        rerun_env = available_test_env(where, settings.target)
 
         def rerun_fn(ids: list[str]) -> TestRun:
             return run_tests(where, ids, settings, env=rerun_env)
@@ -525,6 +545,12 @@ def eval_cmd(
     stage: Annotated[EvalStage, typer.Option()] = EvalStage.all,
     llm: Annotated[LLMMode, typer.Option()] = LLMMode.none,
     scenario: Annotated[str | None, typer.Option()] = None,
+    suite: Annotated[
+        EvalSuite, typer.Option(help="scenarios: the bundled example's faults; real: evals/real/ projects.")
+    ] = EvalSuite.scenarios,
+    case: Annotated[
+        str | None, typer.Option(help="--suite real: one case, or every case of one project (its package name).")
+    ] = None,
     json_out: JsonOpt = False,
     reruns: Annotated[
         int | None, typer.Option(min=0, help="Re-runs of failing tests for flakiness (default: tests.flaky_reruns).")
@@ -534,7 +560,12 @@ def eval_cmd(
         Path | None, typer.Option("--work-dir", help="Keep every scenario's work folder and run here.")
     ] = None,
 ) -> None:
-    """Run the eval scenarios and print the metrics table."""
+    """Run the eval scenarios (or, with --suite real, the real-project cases) and print the metrics table."""
+    if suite == EvalSuite.real:
+        _eval_real(stage, llm, case, json_out, workers, work_dir)
+        return
+    if case is not None:
+        raise UsageError("--case belongs to --suite real", hint="use --scenario NAME for the scenarios")
     from fixloop.evaluation.results_table import render_report
     from fixloop.evaluation.runner import run_eval
     from fixloop.evaluation.triage_eval import render_markdown
@@ -570,23 +601,82 @@ def eval_cmd(
         raise typer.Exit(1)
 
 
+def _eval_real(
+    stage: EvalStage, llm: LLMMode, case: str | None, json_out: bool, workers: int, work_dir: Path | None
+) -> None:
+    from fixloop.evaluation.real.cache import cache_root
+    from fixloop.evaluation.real.recipes import load_projects, select_cases
+    from fixloop.evaluation.real.report import render_real_markdown, run_real_eval
+
+    if stage == EvalStage.fix:
+        raise UsageError("--suite real --stage fix is not built yet", hint="run --suite real --stage triage")
+    if stage == EvalStage.all:
+        typer.echo("note: --suite real has no fix stage yet; running the triage stage", err=True)
+    if llm != LLMMode.none:
+        typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+    chosen = select_cases(load_projects(), case)
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    result = run_real_eval(
+        chosen,
+        cache=cache_root(),
+        workers=workers,
+        work_root=work_dir.expanduser().resolve() if work_dir else None,
+        command="fixloop " + " ".join(sys.argv[1:]),
+        progress=None if json_out else progress,
+    )
+    text = result.model_dump_json(indent=2) if json_out else render_real_markdown(result)
+    typer.echo(text, nl=not text.endswith("\n"))
+    if not result.met:
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------- entry point
 
 
 def main() -> None:
-    """Entry point: run the app, turning every FixloopError into one line and an exit code."""
+    """Entry point: run the app, turning every FixloopError into one line and an exit code.
+
+    SIGINT, SIGTERM and SIGHUP stop what this command started (pytest, targets) and exit 130/143/129.
+    """
+    from fixloop import cleanup
+
+    cleanup.install_stop_handlers(report=lambda line: typer.echo(f"fixloop: {line}", err=True))
     try:
         app()  # standalone: click prints its own usage errors and exits
     except FixloopError as exc:
         typer.echo(f"fixloop: error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        typer.echo("fixloop: interrupted", err=True)
-        sys.exit(130)
+        _stopped()
     except SystemExit:
+        if cleanup.stop_signal() is not None:  # typer turned the interruption into exit 130
+            _stopped()
         raise
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("FIXLOOP_DEBUG"):
             raise
         typer.echo(f"fixloop: internal error: {type(exc).__name__}: {exc} (set FIXLOOP_DEBUG=1 for details)", err=True)
         sys.exit(70)
+
+
+def _stopped() -> NoReturn:
+    """Stopped by a signal: stop what the unwinding may have started since, exit 128 + the signal number at once
+    (a graph branch still running in a worker thread must not keep the process alive)."""
+    from fixloop import cleanup
+    from fixloop.exit_codes import STOPPED_SIGINT, for_stop_signal
+
+    cleanup.stop_everything()
+    signum = cleanup.stop_signal()
+    typer.echo("fixloop: stopped" if signum is None else f"fixloop: stopped by {signal_name(signum)}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(STOPPED_SIGINT if signum is None else for_stop_signal(signum))
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name

@@ -8,6 +8,7 @@ Files hold the *names* of secret env vars, never their values.
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,15 @@ from fixloop.errors import ConfigError
 
 CONFIG_FILE = "fixloop.toml"
 ENV_PREFIX = "FIXLOOP_"
+
+
+# the values a [target.test_env] template may use (target_test_env.py fills them)
+TEST_ENV_PLACEHOLDERS = ("http_url", "ws_url", "secret", "token")
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{placeholder}`` names of a ``str.format`` template (ValueError when it is malformed)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
 class Section(BaseModel):
@@ -34,6 +44,21 @@ class TargetSettings(Section):
     token_env: str | None = None  # name of an env var holding a ready bearer token
     start_command: list[str] = Field(default_factory=list)  # argv to start the target, if fixloop manages it
     env: dict[str, str] = Field(default_factory=dict)  # extra env for the target and its tests
+    # env var name the tests read -> template over {http_url} {ws_url} {secret} {token} (target_test_env.py)
+    test_env: dict[str, str] = Field(default_factory=lambda: {"CHAT_HTTP_URL": "{http_url}", "CHAT_WS_URL": "{ws_url}"})
+
+    @field_validator("test_env")
+    @classmethod
+    def _known_placeholders(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template in value.items():
+            try:
+                used = template_fields(template)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+            unknown = sorted(used - set(TEST_ENV_PLACEHOLDERS))
+            if unknown:
+                raise ValueError(f"{name} uses {{{unknown[0]}}}; known: {', '.join(TEST_ENV_PLACEHOLDERS)}")
+        return value
 
 
 class TestSettings(Section):
@@ -48,6 +73,10 @@ class TestSettings(Section):
     workers: int = 0  # pytest-xdist -n, 0 = off
     fake_pass_seconds: float = 0.005  # a networked test faster than this proves nothing
     flaky_reruns: int = 3
+    # a test phase still running this long after its timeout: the plugin's watchdog records it and ends pytest
+    hang_grace: float = Field(default=3.0, gt=0)
+    # new pytest processes for the tests a hung or crashed one had not reached, per test run
+    max_restarts: int = Field(default=5, ge=0)
 
 
 class LogSettings(Section):

@@ -37,6 +37,32 @@ def is_budget_error(error: Exception) -> bool:
     return isinstance(error, BudgetExceededError)
 
 
+OUTAGE_FINDING = "model-unavailable"
+OUTAGE_OUTCOME = "not attempted: the model endpoint is unreachable"  # a fix attempt's outcome in an outage
+
+
+def outage_finding(error: Exception, purpose: str) -> Finding:
+    """The model endpoint is down (``ModelUnavailableError``): reported as an outage, never as "no patch"."""
+    text = getattr(error, "one_line", lambda: str(error))()
+    return Finding(kind=OUTAGE_FINDING, message=f"{purpose}: {text}", severity="error")
+
+
+def is_outage(error: Exception) -> bool:
+    from fixloop.errors import ModelUnavailableError
+
+    return isinstance(error, ModelUnavailableError)
+
+
+def outage_reason(findings: Sequence[Finding]) -> str:
+    """The first model outage in ``findings``, or ""."""
+    return next((f.message for f in findings if f.kind == OUTAGE_FINDING), "")
+
+
+def stop_asking_reason(findings: Sequence[Finding]) -> str:
+    """Why this branch asks the model nothing more: a cap reached or the endpoint down; "" otherwise."""
+    return budget_reason(findings) or outage_reason(findings)
+
+
 def budget_reason(findings: Sequence[Finding]) -> str:
     """The first cap reached in ``findings``, or ""."""
     return next((f.message for f in findings if f.kind == BUDGET_FINDING), "")

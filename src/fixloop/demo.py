@@ -19,7 +19,7 @@ from typing import Any, Literal
 from fixloop.errors import TargetError
 from fixloop.interfaces import Notifier
 from fixloop.runs import STOP_TARGET_AT_END, RunRequest, new_thread_id, run_status, start_run
-from fixloop.scenarios import load_scenario, prepare_workspace
+from fixloop.scenarios import Scenario, load_scenario, prepare_workspace
 from fixloop.target import start_target, stop_target
 
 DEFAULT_SCENARIO = "handshake-500"
@@ -32,6 +32,7 @@ class DemoResult:
     workspace: Path
     run: dict[str, Any]
     target_running: bool
+    as_expected: bool = False  # the scenario ended as it should (``expected_status``)
 
 
 def run_demo(
@@ -72,7 +73,40 @@ def run_demo(
         raise
     doc = run_status(thread_id, checkpointer=checkpointer)
     keep_running = doc.get("status") == "awaiting_approval"
-    return DemoResult(thread_id=thread_id, out_dir=out_dir, workspace=workspace, run=doc, target_running=keep_running)
+    return DemoResult(
+        thread_id=thread_id,
+        out_dir=out_dir,
+        workspace=workspace,
+        run=doc,
+        target_running=keep_running,
+        as_expected=ended_as_expected(chosen, llm=llm, stop_at=stop_at, doc=doc),
+    )
+
+
+def expected_statuses(scenario: Scenario, *, llm: str, stop_at: str) -> tuple[str, ...]:
+    """The statuses a demo of ``scenario`` should end in: without a model, or stopped at diagnosis,
+    ``diagnosed``; a code fault with a model, a PR waiting for approval (``merge``/``pr``) or validated
+    patches (``patch``: diagnosed); an infrastructure or flaky fault, a report (no code PR)."""
+    from fixloop.evaluation.fix_metrics import expected_end
+
+    if llm == "none" or stop_at == "diagnose":
+        return ("diagnosed",)
+    if expected_end(scenario) == "report":
+        return ("diagnosed", "gave_up", "green")
+    return ("diagnosed",) if stop_at == "patch" else ("awaiting_approval", "green")
+
+
+def ended_as_expected(scenario: Scenario, *, llm: str, stop_at: str, doc: dict[str, Any]) -> bool:
+    expected = expected_statuses(scenario, llm=llm, stop_at=stop_at)
+    if expected_end_is_report(scenario, llm) and doc.get("prs"):
+        return False  # a report-only fault never opens a code PR
+    return doc.get("status") in expected
+
+
+def expected_end_is_report(scenario: Scenario, llm: str) -> bool:
+    from fixloop.evaluation.fix_metrics import expected_end
+
+    return llm != "none" and expected_end(scenario) == "report"
 
 
 def _start(workspace: Path, thread_id: str, notifier: Notifier | None) -> None:

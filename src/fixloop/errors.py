@@ -54,6 +54,11 @@ class ModelError(FixloopError):
     """The LLM endpoint failed or answered garbage after all retries."""
 
 
+class ModelUnavailableError(ModelError):
+    """The LLM endpoint is down: no connection, timed out, or 502/503/504 on every try (an outage, not a
+    bad reply: the run reports it as such and asks the model nothing more)."""
+
+
 class LogSourceError(FixloopError):
     """Logs could not be fetched."""
 

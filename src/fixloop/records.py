@@ -94,6 +94,18 @@ class TestResult(Record):
     call_duration: float | None = None  # seconds in the test body alone (None: it never got there)
 
 
+class ChildExit(Record):
+    """A pytest process of a test run that ended before its tests did: a hang, a crash, the run's limit."""
+
+    round: int  # 1 = the run's first pytest process; each restart adds one
+    reason: Literal["hang", "crash", "run-timeout"]
+    exit_code: int  # negative: killed by that signal (-9 = SIGKILL)
+    signal: str | None = None  # e.g. "SIGKILL" when a signal ended it
+    last_test: str | None = None  # the last test it started
+    detail: str = ""  # e.g. "before its collection finished"
+    restarted: bool = False  # a new pytest process ran the tests it had not reached
+
+
 class TestRun(Record):
     __test__ = False
 
@@ -111,6 +123,9 @@ class TestRun(Record):
     junit_xml: str | None = None  # path to the JUnit XML pytest wrote
     timed_out: bool = False
     stdout_tail: str = ""
+    never_ran: list[str] = Field(default_factory=list)  # selected tests with no result (ids; files if uncollected)
+    rounds: int = 1  # pytest processes this run took (a hang or a crash starts another for the rest)
+    child_exits: list[ChildExit] = Field(default_factory=list)  # the processes that ended before their tests
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

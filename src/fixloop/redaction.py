@@ -56,6 +56,8 @@ _ASSIGNMENT = re.compile(
     r"(?P<value>[^\s\"',;&}]{8,})",
     re.IGNORECASE,
 )
+# A pytest node id ("tests/test_auth.py::test_token_refresh[expired-3600]"): a name, never a value.
+_NODE_ID = re.compile(r"[\w./\\-]*\.py(?:::[^\s:\[]+)+(?:\[[^\]\s]*\])?")
 HIGH_ENTROPY_BITS = 3.0  # Shannon bits per character above which an assigned value looks random
 
 
@@ -102,11 +104,24 @@ class Redactor:
         for kind, pattern in _API_KEYS:
             text = pattern.sub(f"[REDACTED:{kind}]", text)
         text = _URL_PASSWORD.sub(lambda m: f"{m.group('prefix')}[REDACTED:password]", text)
-        return _ASSIGNMENT.sub(_mask_assignment, text)
+        return _mask_assignments(text)
+
+
+def _mask_assignments(text: str) -> str:
+    """Secret-looking assigned values masked everywhere except inside test ids (only values are secrets)."""
+    parts: list[str] = []
+    last = 0
+    for node in _NODE_ID.finditer(text):
+        parts += [_ASSIGNMENT.sub(_mask_assignment, text[last : node.start()]), node.group(0)]
+        last = node.end()
+    parts.append(_ASSIGNMENT.sub(_mask_assignment, text[last:]))
+    return "".join(parts)
 
 
 def _mask_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
+    if match.group("key").rstrip(" :=\"'").endswith(".py"):  # "tests/test_auth.py:42: in test_x": a place
+        return match.group(0)
     if value.startswith("[REDACTED") or not _is_secret_value(match.group("key"), value):
         return match.group(0)
     return f"{match.group('key')}[REDACTED:value]"

@@ -55,6 +55,7 @@ class PhaseRecord(Record):
     commit: str = ""  # git HEAD of the tested checkout
     health: dict[str, Any] = Field(default_factory=dict)  # what the target's /health answered, or {"error": ...}
     artifacts: list[Artifact] = Field(default_factory=list)
+    never_ran: list[str] = Field(default_factory=list)  # selected tests with no result (hang, crash, run limit)
 
 
 def sha256_file(path: Path) -> str:
@@ -115,6 +116,7 @@ def record_phase(
         commit=commit,
         health=fetch_health(health_url) if health_url else {"error": "no target URL known"},
         artifacts=artifacts,
+        never_ran=list(test_run.never_ran),
     )
 
 

@@ -37,12 +37,15 @@ from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.state import RunInfo
-from fixloop.target import stop_target, test_env
+from fixloop.target import available_test_env, stop_target
+from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
+from fixloop.target_test_env import secret_test_env_names
 
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
 TERMINAL = ("green", "gave_up", "diagnosed")
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
+LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
 
 
 @dataclass
@@ -80,6 +83,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     stored = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
     settings = _settings(stored)
     stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
+    stored[LOCAL_TARGET] = has_local_target(repo)  # a resume starts it again; an external one is only checked
     with open_store(request.checkpointer) as store:
         if store.index.get(thread_id) is not None:
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
@@ -94,6 +98,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             request=stored,
         )
         with _context(stored, settings, notifier) as ctx:
+            preflight(ctx)  # before any work: each service the run needs answers, or one line each
             info = RunInfo(
                 thread_id=thread_id,
                 repo=str(repo),
@@ -141,9 +146,13 @@ def _settings(stored: dict[str, Any]) -> Settings:
 def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
     """Build the run's clients (the edge of the system) and close them afterwards."""
     repo = Path(stored["repo"])
-    secret_names = [*settings.redaction.secret_env_names, settings.target.token_secret_env, settings.llm.api_key_env]
+    secret_names = [
+        *settings.redaction.secret_env_names,
+        *secret_test_env_names(settings.target),
+        settings.llm.api_key_env,
+    ]
     try:  # the running target's token secret lives in its state file, not in this process's env
-        target_env = test_env(repo)
+        target_env = available_test_env(repo, settings.target)
     except FixloopError:
         target_env = {}
     redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
@@ -167,6 +176,43 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
         close = getattr(model, "close", None)
         if callable(close):
             close()
+
+
+def preflight(ctx: RunContext) -> None:
+    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``)."""
+    from fixloop.preflight import (
+        PreflightError,
+        codehost_check,
+        external_target,
+        logs_check,
+        model_check,
+        run_checks,
+        target_check,
+    )
+
+    settings = ctx.settings
+    checks = [check for check in [model_check(ctx.model)] if check is not None]
+    if ctx.codehost is not None:
+        host = settings.codehost
+        where = (
+            f"{host.base_url or 'https://api.github.com'} ({host.repo})"
+            if host.backend == "github"
+            else "the git remote"
+        )
+        checks.append(codehost_check(ctx.codehost, where))
+    if settings.logs.backend != "file" and ctx.logs is not None:
+        checks.append(
+            logs_check(ctx.logs, f"{settings.logs.backend} {settings.logs.endpoint or settings.logs.project}")
+        )
+    target = settings.target
+    health = external_target(
+        ctx.repo, target.http_url, target.health_path, configured="http_url" in target.model_fields_set
+    )
+    if health is not None:
+        checks.append(target_check(health))
+    problems = run_checks(checks)
+    if problems:  # the faces print it (CLI: one line; chat: the run's thread)
+        raise PreflightError("; ".join(problems), hint="nothing was run")
 
 
 def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
@@ -241,9 +287,23 @@ def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Not
         if not _unfinished(snapshot):
             return _status_doc(entry, snapshot.values)
         where = ", ".join(snapshot.next) or f"the end of {', '.join(t.name for t in snapshot.tasks)}"
+        check = _reestablish(entry, settings)
         with _context(entry.request, settings, notifier) as ctx:
-            ctx.notify(f"resuming run {thread_id} at {where}")
+            ctx.notify(f"resuming run {thread_id} at {where}; target: {check.message}")
             return _drive(store, entry, ctx, None)  # replays the saved writes, then goes on
+
+
+def _reestablish(entry: RunEntry, settings: Settings) -> TargetCheck:
+    """Before a resumed or approved run tests again: its target is checked and, when local, started again."""
+    repo = Path(entry.request["repo"])
+    local = entry.request.get(LOCAL_TARGET)
+    if local is None:  # a run recorded before this key existed
+        local = bool(entry.request.get("extra", {}).get(STOP_TARGET_AT_END)) or has_local_target(repo)
+    check = reestablish_target(repo, settings, local=bool(local))
+    entry.request.setdefault("target_checks", []).append(
+        {"at": utc_now().isoformat(), "action": check.action, "url": check.url, "message": check.message}
+    )
+    return check
 
 
 def _unfinished(snapshot: StateSnapshot) -> bool:
@@ -288,7 +348,10 @@ def _decide(
             "reason": refusal.one_line() if refusal else reason,
             "at": utc_now().isoformat(),
         }
+        check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
+            if check is not None:
+                ctx.notify(f"{decision} of run {thread_id}; target: {check.message}")
             doc = _drive(store, entry, ctx, Command(resume=answer))
         if refusal is not None:
             raise refusal

@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fixloop.config import load_settings
+from fixloop.cleanup import forget_target, track_target
+from fixloop.config import TargetSettings, load_settings
 from fixloop.errors import FixloopError, TargetError
+from fixloop.target_test_env import configured_test_env, render_test_env
 
 STATE_DIR = ".fixloop"
 STATE_FILE = "target.json"
@@ -41,8 +43,6 @@ HOST_ENV = "CHAT_HOST"
 REVISION_ENV = "CHAT_REVISION"
 LOG_FILE_ENV = "CHAT_LOG_FILE"
 SERVICE_NAME_ENV = "CHAT_SERVICE_NAME"
-HTTP_URL_ENV = "CHAT_HTTP_URL"
-WS_URL_ENV = "CHAT_WS_URL"
 
 _children: dict[int, subprocess.Popen[bytes]] = {}  # targets started by this process (to reap them)
 
@@ -120,6 +120,7 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         except OSError as exc:
             raise TargetError(f"cannot start the target with {command[0]!r}: {exc}") from None
     _children[process.pid] = process
+    track_target(repo)  # an interrupted fixloop stops it (``cleanup.stop_everything``)
     info = TargetInfo(
         pid=process.pid,
         port=port,
@@ -136,6 +137,9 @@ def start_target(repo: Path, *, port: int | None = None, env: dict[str, str] | N
         _kill_group(process.pid)
         info.running, info.error = False, exc.message
         _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env})
+        raise
+    except BaseException:  # interrupted while it starts: no state is written yet, so stop it here
+        _kill_group(process.pid)
         raise
     _write_state(folder / STATE_FILE, {**info.public(), "secret_env": secret_env, "secret": child_env[secret_env]})
     return info
@@ -159,6 +163,7 @@ def stop_target(repo: Path) -> bool:
     state = _read_state(repo)
     if state is None:
         return False
+    forget_target(repo)
     pid = int(state["pid"])
     was_running = _alive(pid) and _runs_in(pid, repo)
     if was_running:
@@ -178,46 +183,41 @@ def target_status(repo: Path) -> TargetInfo | None:
     return info
 
 
-def test_env(repo: Path) -> dict[str, str]:
-    """Env vars the target's own tests need (URLs, token secret) for the running target; {} if none."""
+def test_env(repo: Path, target: TargetSettings | None = None) -> dict[str, str]:
+    """Env vars the target's own tests need (``[target.test_env]`` over its URLs, the token secret) for the
+    running target; {} if none. ``target``: the run's settings (else the repo's)."""
     repo = _existing(repo)
     info = target_status(repo)
     state = _read_state(repo)
     if info is None or state is None or not info.running or "secret" not in state:
         return {}
-    extra = load_settings(repo).target.env
-    return {
-        **extra,
-        HTTP_URL_ENV: info.http_url,
-        WS_URL_ENV: info.ws_url,
-        str(state["secret_env"]): str(state["secret"]),
-    }
+    settings = (target or load_settings(repo).target).model_copy(update={"token_secret_env": str(state["secret_env"])})
+    return render_test_env(settings, http_url=info.http_url, ws_url=info.ws_url, secret=str(state["secret"]))
 
 
 test_env.__test__ = False  # type: ignore[attr-defined]
 
 
-def available_test_env(repo: Path) -> dict[str, str]:
+def available_test_env(repo: Path, target: TargetSettings | None = None) -> dict[str, str]:
     """Env for the target's tests: ``test_env`` while the target runs; the URLs of a recorded target that is
     down (its start failed, or it died) so that its tests fail the way they would against a staging service
-    that is down — connection refused — not with a missing setting; {} when there is no target.
+    that is down — connection refused — not with a missing setting; with no recorded target, ``[target]``'s
+    own URLs and secrets (an external service, ``target``: the run's settings, else the repo's).
 
     A down target's token secret is a throwaway (a failed start records none): nothing can check it.
     """
     try:
-        running = test_env(repo)
-        info = None if running else target_status(repo)
-        if running or info is None:
+        running = test_env(repo, target)
+        if running:
             return running
-        settings = load_settings(repo)
+        info = target_status(repo)
+        settings = target or load_settings(repo).target
     except (FixloopError, OSError):
         return {}
-    return {
-        **settings.target.env,
-        HTTP_URL_ENV: info.http_url,
-        WS_URL_ENV: info.ws_url,
-        settings.target.token_secret_env: secrets.token_urlsafe(32),
-    }
+    if info is None:
+        return configured_test_env(settings)
+    throwaway = secrets.token_urlsafe(32)
+    return render_test_env(settings, http_url=info.http_url, ws_url=info.ws_url, secret=throwaway)
 
 
 # ---------------------------------------------------------------- helpers

@@ -192,3 +192,48 @@ def test_consistent_failures_are_not_flaky() -> None:
     categories = categorize(run, [])
     marked, _ = detect_flaky(categories, run, lambda ids: _rerun_of(run, set()), times=2)
     assert marked == categories
+
+
+UNICODE_DECODE = (
+    "    def test_read_body():\n>       body.decode()\n"
+    "E   UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte\n\n"
+    "tests/test_body.py:12: UnicodeDecodeError"
+)
+JWT_DECODE = "    def test_token():\n>       jwt.decode(t)\nE   jwt.exceptions.DecodeError: Not enough segments\n"
+
+
+def test_a_unicode_decode_error_is_a_parse_error_not_auth_and_jwt_decode_errors_stay_auth() -> None:
+    run = s.make_run([s.result("tests/test_body.py::test_read_body", longrepr=UNICODE_DECODE)])
+    (category,) = categorize(run, [])
+    assert category.kind != "auth"
+    assert "parse error" in category.title
+    run = s.make_run([s.result("tests/test_jwt.py::test_token", longrepr=JWT_DECODE)])
+    assert [c.kind for c in categorize(run, [])] == ["auth"]
+
+
+def _raised_in_package(test: str, exception: str) -> str:
+    return (
+        f"    def {test}():\n>       book.latest('pay')\n\ntests/test_book.py:19: \n_ _ _ _\n\n"
+        f"    def latest(self, name):\n>       return rows[len(rows)]\nE       {exception}\n\n"
+        f"pkg/book.py:26: {exception.split(':')[0]}"
+    )
+
+
+def test_failures_raised_at_one_package_line_are_one_category_that_says_what_and_where() -> None:
+    run = s.make_run(
+        [
+            s.result(
+                "tests/test_book.py::test_latest",
+                longrepr=_raised_in_package("test_latest", "IndexError: list index out of range"),
+            ),
+            s.result(
+                "tests/test_book.py::test_last",
+                longrepr=_raised_in_package("test_last", "TypeError: 'NoneType' object is not subscriptable"),
+            ),
+        ],
+        cwd="/nonexistent",
+    )
+    (category,) = categorize(run, [])
+    assert category.tests == ["tests/test_book.py::test_latest", "tests/test_book.py::test_last"]
+    assert category.kind == "protocol"  # a TypeError raised in the package is not the test's defect
+    assert "index out of range raised in pkg/book.py" in category.title

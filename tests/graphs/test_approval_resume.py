@@ -15,6 +15,7 @@ from fixloop.checkpoints import open_store
 from fixloop.config import load_settings
 from fixloop.context import RunContext
 from fixloop.errors import ApprovalError
+from fixloop.exit_codes import AWAITING_APPROVAL
 from fixloop.graphs.remediation import build_graph, merge_node
 from fixloop.integrations.codehost import build_codehost
 from fixloop.records import ApprovalRecord
@@ -118,7 +119,7 @@ def test_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
     assert len(_status(run_cli, thread, elsewhere)["approvals"]) == 3
 
     rejected = run_cli("reject", thread, "--by", "bob", "--reason", REASON, cwd=elsewhere)
-    assert rejected.returncode == 0, rejected.stderr
+    assert rejected.returncode == AWAITING_APPROVAL, rejected.stderr  # re-fixed, the PRs wait again
     status = _status(run_cli, thread, elsewhere)
     assert status["status"] == "awaiting_approval"
     assert status["approvals"][-1]["decision"] == "reject"

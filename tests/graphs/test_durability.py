@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fixloop.exit_codes import AWAITING_APPROVAL
 from fixloop.integrations.codehost import default_remote
 from fixloop.integrations.codehost.local import LocalCodeHost
 from fixloop.target import target_status, test_env
@@ -52,7 +53,7 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     _assert_killed(run_cli("resume", thread, env=_killed_at("open_prs:after")))
     assert len(host.list_prs()) == 1
     resumed = run_cli("resume", thread)
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == AWAITING_APPROVAL, resumed.stderr
     run = _status(run_cli, thread)
     assert run["status"] == "awaiting_approval"
     opened = {(p.head, p.number) for p in host.list_prs()}

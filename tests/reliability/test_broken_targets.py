@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixloop.errors import TargetError
+from fixloop.exit_codes import DIAGNOSED
 from fixloop.scenarios import load_scenario, prepare_workspace
 from fixloop.target import start_target, stop_target
 from tests.conftest import CliRunner
@@ -49,7 +50,7 @@ def test_crashing_target_missing_env_and_a_hanging_test_are_findings_and_the_run
     finally:
         stop_target(repo)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-3000:]
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == DIAGNOSED, proc.stderr[-3000:]
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["status"] == "diagnosed", run["outcome"]
     iteration = run["iterations"][0]

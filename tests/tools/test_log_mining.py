@@ -91,3 +91,22 @@ def test_cached_miner_gives_the_same_templates_and_counts_as_plain_drain3() -> N
         plain.add_log_message(line)
     expected = {c.get_template(): c.size for c in plain.drain.clusters}
     assert mine_messages(lines) == expected
+
+
+def test_lines_of_different_severities_or_status_classes_never_share_a_template() -> None:
+    """Issue 15, reproduction 4: one template ``GET <*> -> <NUM>`` labelled ERROR held ``GET /health -> 200``."""
+    entries = [
+        entry(0, "GET /health -> 200"),
+        entry(1, "GET /health -> 200"),
+        entry(2, "GET /history -> 500", "ERROR"),
+        entry(3, "GET /rooms -> 200"),
+        entry(4, "GET /rooms -> 503", "ERROR"),
+        entry(5, "GET /rooms -> 500", "WARNING"),
+    ]
+    templates = mine_templates(entries)
+    shapes = {(t.severity, t.status_class): t.examples for t in templates}
+    assert set(shapes) == {("ERROR", "5xx"), ("INFO", "2xx"), ("WARNING", "5xx")}, shapes
+    assert shapes[("ERROR", "5xx")] == ["GET /history -> 500", "GET /rooms -> 503"]
+    assert all("-> 200" not in line for t in templates if t.severity != "INFO" for line in t.examples)
+    assert sum(t.count for t in templates) == len(entries)
+    assert len({t.id for t in templates}) == len(templates)

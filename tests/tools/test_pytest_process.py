@@ -11,7 +11,7 @@ import pytest
 
 from fixloop.config import Settings, TestSettings
 from fixloop.errors import TestRunError
-from fixloop.tools.pytest_process import PLUGIN_NAME, start_pytest
+from fixloop.tools.pytest_process import PLUGIN_NAME, pytest_argv, start_pytest
 from tests.tools.conftest import write_files
 
 WAITS_FOR_GO = """
@@ -69,3 +69,20 @@ def test_an_interrupted_wait_stops_pytest_instead_of_leaving_it_running(tmp_path
         timer.cancel()
         signal.signal(signal.SIGUSR1, previous)
     assert started.process.poll() is not None  # pytest did not outlive the interrupted caller
+
+
+def _python_in(repo: Path, folder: str) -> Path:
+    python = repo / folder / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    return python
+
+
+def test_the_repo_venv_or_dot_venv_runs_its_tests_unless_the_settings_name_an_interpreter(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    venv = _python_in(repo, "venv")
+    assert pytest_argv(repo, Settings()) == ([str(venv), "-m", "pytest"], str(venv))
+    dot_venv = _python_in(repo, ".venv")
+    assert pytest_argv(repo, Settings())[1] == str(dot_venv)
+    configured = Settings(tests=TestSettings(interpreter="/opt/py/bin/python"))
+    assert pytest_argv(repo, configured) == (["/opt/py/bin/python", "-m", "pytest"], "/opt/py/bin/python")

@@ -9,6 +9,7 @@ from fixloop.records import Connection, Finding, TestResult, TestRun
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from tests.tools.conftest import MixedRun, write_files
+from tests.tools.library_repo import OFF_BY_ONE, make_library, run_library
 
 
 def kinds_by_test(findings: list[Finding]) -> dict[str, set[str]]:
@@ -165,3 +166,12 @@ def test_a_fake_pass_is_judged_by_the_test_body_not_its_slow_fixtures() -> None:
     slow_body = slow_setup.model_copy(update={"nodeid": f"{file}::test_slow", "call_duration": 0.2})
     kinds = kinds_by_test(check_realness(_run([slow_setup, slow_body]), Settings()))
     assert kinds == {"test_fake": {"fake-pass", "no-network"}, "test_slow": {"no-network"}}
+
+
+def test_a_passing_test_that_expects_the_error_in_its_captured_log_is_not_a_swallowed_failure(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", OFF_BY_ONE)
+    run = run_library(root)
+    expecting = next(r for r in run.results if r.nodeid.endswith("test_bad_line_is_rejected_and_logged"))
+    assert expecting.outcome == "passed" and "Traceback" in expecting.log  # the error is there, and expected
+    findings = check_realness(run, Settings())
+    assert [f for f in findings if f.kind == "swallowed-failure"] == []

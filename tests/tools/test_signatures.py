@@ -105,3 +105,14 @@ def test_signature_of_the_seed_failure() -> None:
 def test_extract_signature_of_a_skip_uses_its_reason() -> None:
     result = s.result("t.py::t", "skipped", skip_reason="Docker unavailable on port 2375")
     assert extract_signature(result).message == "Docker unavailable on port <num>"
+
+
+def test_pytest_last_location_line_is_the_raising_frame() -> None:
+    longrepr = (
+        "    def test_latest():\n>       assert book.latest('pay')\n\ntests/test_book.py:19: \n"
+        "_ _ _ _ _ _ _ _\n\n    def latest(self, name):\n>       return rows[len(rows)]\n"
+        "E       IndexError: list index out of range\n\npkg/book.py:126: IndexError"
+    )
+    frames = parse_frames(longrepr)
+    assert [(f.file, f.line) for f in frames] == [("tests/test_book.py", 19), ("pkg/book.py", 126)]
+    assert own_frames(frames)[0].file == "pkg/book.py"  # innermost first: where it was raised

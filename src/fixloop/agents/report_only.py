@@ -2,6 +2,8 @@
 
 - ``flaky``: the failing tests passed when re-run on the same commit (``triage.detect_flaky``);
   no code fix unless ``[autonomy] fix_flaky`` is set.
+- a missing install: an ``environment`` category whose tests cannot import a module the repository does
+  not provide, or lack a pytest plugin (``agents/missing_dependency.py``): the report says what to install;
 - infrastructure: an ``environment`` category whose evidence says the configured target is down or
   unreachable for a reason outside the code (a network/host error at start, connection refused,
   service unavailable, a skip for infrastructure), and where the application logged no failure of
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fixloop.agents.missing_dependency import missing_dependency_reason
 from fixloop.errors import FixloopError
 from fixloop.records import Category, EvidenceBundle
 from fixloop.target import TargetInfo, target_status
@@ -32,13 +35,20 @@ UNAVAILABLE_STATUSES = (502, 503, 504)
 
 
 def report_reason(
-    category: Category, bundle: EvidenceBundle, *, target: TargetInfo | None, fix_flaky: bool = False
+    category: Category,
+    bundle: EvidenceBundle,
+    *,
+    target: TargetInfo | None,
+    fix_flaky: bool = False,
+    repo: Path | None = None,
+    interpreter: str = "",
 ) -> str:
     """Why ``category`` ends in a report instead of a patch, or "" when a fix may be tried."""
     if category.kind == "flaky":
         return "" if fix_flaky else f"flaky: {category.title}; a flaky category gets no code fix"
     if category.kind == "environment":
-        return infrastructure_reason(category, bundle, target=target)
+        missing = missing_dependency_reason(category, bundle, repo=repo, interpreter=interpreter)
+        return missing or infrastructure_reason(category, bundle, target=target)
     return ""
 
 

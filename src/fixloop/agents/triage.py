@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from fixloop.agents.triage_rules import classify_failure, finding_kind, is_infrastructure_skip
+from fixloop.agents.triage_rules import classify_failure, failure_nature, finding_kind, is_infrastructure_skip
 from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
 from fixloop.redaction import Redactor
 from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text, signature_parts
@@ -73,19 +73,28 @@ def redact_categories(categories: list[Category], redactor: Redactor) -> list[Ca
 
 def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | None) -> None:
     parts, decisive = signature_parts(result.longrepr or result.skip_reason, repo=repo)
-    kind, reason = classify_failure(parts, decisive, phase=result.phase)
+    raising = parts.frames[0] if parts.frames else None  # innermost own frame: where it was raised
+    in_package = raising is not None and not is_test_file(raising[0])
+    kind, reason = classify_failure(parts, decisive, phase=result.phase, raised_in_package=in_package)
     app_frame = next((f"{file}:{function}" for file, _, function in parts.frames if not is_test_file(file)), "")
     if kind in ("server-error", "auth") and (parts.http_status is not None or parts.close_code is not None):
         # The status or close code is the signature: an InvalidStatus in one test and an AssertionError
         # wrapping the same "HTTP 500" in another are one failure of the server.
         key = f"{kind}|{parts.http_status}|{parts.close_code}|{app_frame}"
+    elif in_package and raising is not None and kind in ("protocol", "test-defect"):
+        # Raised at the same line of the package: one root cause, whatever the exception or message.
+        key = f"raised|{raising[0]}:{raising[1]}"
     else:
         key = (
             f"{kind}|{parts.exception_type}|{parts.http_status}|{parts.close_code}|{_coarse(parts.message)}|{app_frame}"
         )
     group = groups.get(key)
     if group is None:
-        group = groups[key] = _Group(kind, parts.signature(), reason)
+        nature = failure_nature(kind, parts.exception_type)
+        where = (
+            f" raised in {raising[0]}" + (f" ({raising[2]})" if raising[2] else "") if in_package and raising else ""
+        )
+        group = groups[key] = _Group(kind, parts.signature(), f"{nature}{where}: {reason}")
     group.tests.append(result.nodeid)
 
 
@@ -118,7 +127,13 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
             if host is not None and item.kind == "all-skipped":
                 host.findings.append(item)
                 continue
+            joined = next((g for g in groups.values() if g.kind == kind), None)
+            if joined is not None and item.kind == "never-ran":  # told with the hang or crash that caused it
+                joined.findings.append(item)
+                continue
         key = f"{kind}|finding|{item.kind}"
+        if item.kind == "collection-error":  # one category per cause: a missing install is not a renamed module
+            key += "|" + normalize_message(item.message.partition(" (")[2] or item.message)
         signature = Signature(exception_type=item.kind, message=normalize_message(item.message))
         group = groups.setdefault(key, _Group(kind, signature, f"realness finding: {item.kind}"))
         if item.test is not None and item.test not in group.tests:

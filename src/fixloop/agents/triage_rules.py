@@ -64,11 +64,13 @@ _TIMEOUT_WORDS = re.compile(r"\b(?:timed? ?out|timeout >|deadline exceeded|hang(
 _ENV_WORDS = re.compile(
     r"connection refused|errno 111|name or service not known|nodename nor servname|temporary failure in name"
     r"|service unavailable|docker (?:is )?(?:not |un)available|is not set|missing (?:env|environment)"
-    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable",
+    r"|environment variable|no such host|cannot connect|could not connect|network is unreachable"
+    r"|async def functions are not natively supported|fixture '\w+' not found",
 )
+# Whole words only: "decodeerror" is jwt's DecodeError, never the tail of UnicodeDecodeError.
 _AUTH_WORDS = re.compile(
-    r"unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"
-    r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror",
+    r"\b(?:unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"
+    r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror)\b",
 )
 _PROTOCOL_WORDS = re.compile(
     r"\bevent|subprotocol|schema|out of order|unexpected message|missing (?:field|key)|\bexpected\b.*\bgot\b"
@@ -81,8 +83,14 @@ _INFRA_SKIP = re.compile(
 )
 
 
-def classify_failure(signature: Codes, decisive: Decisive, *, phase: str) -> tuple[CategoryKind, str]:
-    """The category kind of one failed or errored test, and the rule that decided it."""
+def classify_failure(
+    signature: Codes, decisive: Decisive, *, phase: str, raised_in_package: bool = False
+) -> tuple[CategoryKind, str]:
+    """The category kind of one failed or errored test, and the rule that decided it.
+
+    ``raised_in_package``: the innermost own frame is the package's code, not a test's (a ``TypeError``
+    raised there is the package's behaviour, not a defect of the test).
+    """
     status, code, exc = signature.http_status, signature.close_code, signature.exception_type
     text = decisive.text.lower()  # the keyword patterns below are lower-case, without IGNORECASE
     if exc in TIMEOUT_TYPES or (exc == "Failed" and _TIMEOUT_WORDS.search(decisive.message.lower())):
@@ -111,13 +119,57 @@ def classify_failure(signature: Codes, decisive: Decisive, *, phase: str) -> tup
         return "protocol", f"{exc}: the conversation broke the protocol"
     if _TIMEOUT_WORDS.search(text):
         return "timeout", "the test waited and gave up"
-    if exc in TEST_DEFECT_TYPES:
+    if exc in TEST_DEFECT_TYPES and not raised_in_package:
         return "test-defect", f"{exc} in the test's own code"
     if exc in ("AssertionError", "KeyError", "IndexError", "ConnectionClosedError") or _PROTOCOL_WORDS.search(text):
         return "protocol", f"{exc or 'assertion'}: the messages differ from what the test expects"
     if phase == "setup":
         return "environment", f"{exc or 'error'} while setting the test up"
     return "protocol", f"{exc or 'failure'}: behaviour differs from the test's expectation"
+
+
+# What went wrong, from the exception type (exact names first, then name parts).
+_NATURES: dict[str, str] = {
+    "AssertionError": "wrong value",
+    "KeyError": "missing key",
+    "IndexError": "index out of range",
+    "AttributeError": "missing attribute",
+    "TypeError": "wrong type",
+    "ValueError": "invalid value",
+    "ZeroDivisionError": "division by zero",
+    "RecursionError": "endless recursion",
+    "NotImplementedError": "missing implementation",
+    "StopIteration": "exhausted iterator",
+    "StopAsyncIteration": "exhausted iterator",
+    "UnboundLocalError": "unset variable",
+    "NameError": "unknown name",
+    "ImportError": "missing module",
+    "ModuleNotFoundError": "missing module",
+    "Failed": "explicit failure",
+}
+_NATURE_PARTS: tuple[tuple[str, str], ...] = (
+    ("Decode", "parse error"),
+    ("Parse", "parse error"),
+    ("Syntax", "parse error"),
+    ("Encode", "encoding error"),
+    ("Timeout", "hang"),
+    ("Closed", "connection closed"),
+    ("Connect", "connection failed"),
+    ("Protocol", "protocol violation"),
+    ("Invalid", "invalid value"),
+    ("Permission", "permission denied"),
+    ("NotFound", "missing resource"),
+)
+
+
+def failure_nature(kind: str, exception_type: str) -> str:
+    """What a failure is, in words: "wrong value", "missing key", "parse error", "hang", ..."""
+    if kind == "timeout":
+        return "hang"
+    name = exception_type.rsplit(".", 1)[-1]
+    if name in _NATURES:
+        return _NATURES[name]
+    return next((nature for part, nature in _NATURE_PARTS if part in name), name or "failure")
 
 
 def is_infrastructure_skip(reason: str) -> bool:
@@ -133,6 +185,7 @@ FINDING_KINDS: dict[str, CategoryKind] = {
     "all-skipped": "environment",
     "setup-timeout": "timeout",
     "timeout": "timeout",
+    "crash": "environment",  # the process died (SIGKILL by the OOM killer, os._exit, a segfault)
 }
 
 
@@ -140,4 +193,6 @@ def finding_kind(kind: str, message: str) -> CategoryKind:
     """The category kind of a realness finding."""
     if kind == "collection-error" and re.search(r"ModuleNotFoundError|No module named|ImportError", message):
         return "environment"
+    if kind == "never-ran":  # the consequence of a hang, a crash or the run's limit: joins that category
+        return "timeout" if "timeout" in message else "environment"
     return FINDING_KINDS.get(kind, "test-defect")

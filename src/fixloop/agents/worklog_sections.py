@@ -142,11 +142,20 @@ def _realness(iterations: list[IterationRecord]) -> list[str]:
         if rec.test_run is None:
             continue
         if not rec.findings:
-            lines.append(f"- iteration {rec.iteration}: no finding (the run touched the target and proves something)")
+            lines.append(f"- iteration {rec.iteration}: no finding; {_contact(rec.test_run)}")
         for f in rec.findings:
             test = f" `{f.test}`" if f.test else ""
             lines.append(f"- iteration {rec.iteration}: **{f.kind}** ({f.severity}){test}: {f.message}")
     return lines
+
+
+def _contact(run: TestRun) -> str:
+    """What the tests' recorded connections show (never claims a target was reached when none was)."""
+    reached = [r for r in run.results if r.connections]
+    if not reached:
+        return "no test recorded a connection to a target"
+    ports = sorted({c.port for r in reached for c in r.connections})
+    return f"{len(reached)}/{len(run.results)} tests connected to the target (ports {', '.join(map(str, ports))})"
 
 
 def _categorization(iterations: list[IterationRecord]) -> list[str]:
@@ -156,6 +165,7 @@ def _categorization(iterations: list[IterationRecord]) -> list[str]:
             continue
         lines.append(f"### Iteration {rec.iteration}")
         lines.extend(_working(rec.test_run))
+        lines.extend(_interrupted(rec.test_run))
         failing = [c for c in rec.categories if c.kind not in INFRA_KINDS]
         infra = [c for c in rec.categories if c.kind in INFRA_KINDS]
         lines.append(f"**Failing** ({len(failing)} categories):")
@@ -176,6 +186,26 @@ def _reruns(rec: IterationRecord) -> list[str]:
     for rerun in rec.reruns:
         outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
         lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
+    return lines
+
+
+NEVER_RAN_SHOWN = 200
+
+
+def _interrupted(run: TestRun) -> list[str]:
+    """The pytest processes that ended before their tests did, and the tests that never ran."""
+    lines = []
+    for end in run.child_exits:
+        status = f"killed by {end.signal}" if end.signal else f"exit status {end.exit_code}"
+        then = "; a new pytest process ran the tests after it" if end.restarted else ""
+        detail = f", {end.detail}" if end.detail else ""
+        last = f", last test started `{end.last_test}`" if end.last_test else ""
+        lines.append(f"**pytest ended early** (round {end.round}): {end.reason}, {status}{detail}{last}{then}")
+    if run.never_ran:
+        lines.append(f"**never ran: {len(run.never_ran)} tests**:")
+        lines.extend(f"- `{nodeid}`" for nodeid in run.never_ran[:NEVER_RAN_SHOWN])
+        if len(run.never_ran) > NEVER_RAN_SHOWN:
+            lines.append(f"- ... and {len(run.never_ran) - NEVER_RAN_SHOWN} more (all in run.json)")
     return lines
 
 
@@ -233,6 +263,12 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
     return lines
 
 
+def _no_fix(outcome: str) -> str:
+    from fixloop.costs import OUTAGE_OUTCOME
+
+    return "the model was not reached" if outcome.startswith(OUTAGE_OUTCOME) else "no patch"
+
+
 def _fixes(investigations: list[Investigation]) -> list[str]:
     lines = ["## Fixes and audits"]
     for inv in investigations:
@@ -240,7 +276,7 @@ def _fixes(investigations: list[Investigation]) -> list[str]:
             continue
         lines.append(f"### `{inv.category.id}`, iteration {inv.iteration}: {inv.outcome}")
         for attempt in inv.attempts:
-            summary = attempt.fix.summary if attempt.fix else "no patch"
+            summary = attempt.fix.summary if attempt.fix else _no_fix(attempt.outcome)
             lines.append(f"- attempt {attempt.attempt}: {summary} → {attempt.outcome or 'pending'}")
             if attempt.feedback:
                 lines.append(f"  - feedback given: {attempt.feedback}")

@@ -35,6 +35,10 @@ def run_with_home(home: str, function: Callable[..., Any], *args: Any) -> Any:
     """In the worker: give this job its own ``FIXLOOP_HOME``, then run it."""
     Path(home).mkdir(parents=True, exist_ok=True)
     os.environ["FIXLOOP_HOME"] = home
+    if multiprocessing.parent_process() is not None:  # a worker: a stop signal stops its targets and pytest
+        from fixloop.cleanup import install_stop_handlers
+
+        install_stop_handlers()
     return function(*args)
 
 
@@ -60,12 +64,28 @@ def run_jobs(jobs: Sequence[Job], *, workers: int = DEFAULT_WORKERS) -> Iterator
         futures: dict[Future[Any], str] = {
             pool.submit(run_with_home, str(job.home), job.function, *job.args): job.key for job in jobs
         }
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # a dead worker is one failed job, not a failed eval
-                result = exc
-            yield futures[future], result
+        try:
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # a dead worker is one failed job, not a failed eval
+                    result = exc
+                yield futures[future], result
+        except BaseException:  # interrupted: each worker stops its own targets and pytest (SIGTERM handler)
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers()
+            raise
+
+
+def _stop_workers(grace: float = 30.0) -> None:
+    """SIGTERM every worker process (they clean up, then exit), SIGKILL those still there after ``grace``."""
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(grace)
+        if worker.is_alive():
+            worker.kill()
 
 
 def _restore_home(saved: str | None) -> None:

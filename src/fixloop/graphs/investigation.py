@@ -27,7 +27,14 @@ from fixloop.agents.report_only import recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
-from fixloop.costs import budget_finding, budget_reason, is_budget_error
+from fixloop.costs import (
+    OUTAGE_OUTCOME,
+    budget_finding,
+    is_budget_error,
+    is_outage,
+    outage_finding,
+    stop_asking_reason,
+)
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
@@ -98,8 +105,9 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
     report = report_reason(
-        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky
-    )
+        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky,
+        repo=ctx.repo, interpreter=state["test_run"].interpreter,
+    )  # fmt: skip
     return {
         "started_at": started,
         "evidence": bundle,
@@ -128,10 +136,14 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
         except ModelError as exc:
             if is_budget_error(exc):
                 findings.append(budget_finding(exc, "five whys"))
+            if is_outage(exc):
+                findings.append(outage_finding(exc, "five whys"))
+                ctx.notify(f"{category.id}: {exc.one_line()}; rule-based five whys, no fix", kind="error")
+            what = "could not be asked for" if is_outage(exc) else "gave no valid"
             findings.append(
                 Finding(
                     kind="model-degraded",
-                    message=f"the model gave no valid five whys ({exc.one_line()}); rule-based chain used instead",
+                    message=f"the model {what} five whys ({exc.one_line()}); rule-based chain used instead",
                 )
             )
     if chain is None:
@@ -144,7 +156,7 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
 
 
 def route_after_whys(state: InvestigationState, runtime: Runtime[RunContext]) -> Literal["fix", "finish"]:
-    capped = bool(budget_reason(state.get("findings", [])))
+    capped = bool(stop_asking_reason(state.get("findings", [])))  # a cap reached or the model endpoint down
     if runtime.context.model is None or effective_level(state["run"]) == "diagnose" or state.get("report") or capped:
         return "finish"
     return "fix"
@@ -169,6 +181,15 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
             context_tokens=ctx.settings.llm.fix_context_tokens,
         )
     except ModelError as exc:
+        if is_outage(exc):  # not the model's answer: the endpoint is down; nothing to feed back, no retry
+            ctx.notify(f"{state['category'].id}: fix attempt {number} not made: {exc.one_line()}", kind="error")
+            outcome = f"{OUTAGE_OUTCOME}: {exc.one_line()}"
+            attempts.append(FixAttempt(attempt=number, outcome=outcome, feedback=feedback))
+            return {
+                "attempts": attempts,
+                "findings": [*state.get("findings", []), outage_finding(exc, f"fix attempt {number}")],
+                "events": [_event(state, "fix", f"attempt {number} not made: {exc.one_line()}")],
+            }
         attempts.append(FixAttempt(attempt=number, outcome=f"no patch: {exc.one_line()}", feedback=feedback))
         update: dict[str, Any] = {
             "attempts": attempts,
@@ -189,8 +210,8 @@ def _feedback(state: InvestigationState) -> str:
     if state.get("feedback"):
         parts.append(f"A reviewer rejected the previous fix: {state['feedback']}")
     attempts = state.get("attempts", [])
-    if attempts and attempts[-1].outcome:
-        parts.append(f"The previous attempt failed: {attempts[-1].outcome}")
+    if attempts and attempts[-1].outcome and not attempts[-1].outcome.startswith(OUTAGE_OUTCOME):
+        parts.append(f"The previous attempt failed: {attempts[-1].outcome}")  # an outage is not the model's fault
     return "\n".join(parts)
 
 
@@ -206,8 +227,8 @@ def route_after_fix(state: InvestigationState) -> Literal["validate", "fix", "fi
 
 
 def _retry_or_finish(state: InvestigationState) -> Literal["fix", "finish"]:
-    if budget_reason(state.get("findings", [])):
-        return "finish"  # a cap is reached: no further model call on this branch
+    if stop_asking_reason(state.get("findings", [])):
+        return "finish"  # a cap is reached or the endpoint is down: no further model call on this branch
     limit = state["run"].max_fix_attempts
     return "fix" if len(state.get("attempts", [])) < limit else "finish"
 

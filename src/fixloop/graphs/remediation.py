@@ -28,7 +28,7 @@ from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
-from fixloop.costs import budget_reason
+from fixloop.costs import budget_reason, outage_reason
 from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
@@ -129,8 +129,9 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
 
 
 def _target_env(ctx: RunContext) -> dict[str, str]:
-    """The target's test env; a target that is down still gives its URLs (its tests then say connection refused)."""
-    return {**ctx.settings.target.env, **available_test_env(ctx.repo)}
+    """The target's test env (``[target.test_env]``); a target that is down still gives its URLs (its tests then
+    say connection refused), and a service fixloop did not start gives ``[target]``'s."""
+    return available_test_env(ctx.repo, ctx.settings.target)
 
 
 def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -250,6 +251,8 @@ def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[
         if not plans:  # else on to open_prs: a quarantine PR (not a fix), approved like any PR
             reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
             update.update(status="diagnosed", outcome="; ".join([f"reported, no code fix: {reports}", *notes]))
+    elif not fixed and (down := outage_reason([f for inv in investigations for f in inv.findings])):
+        update.update(status="gave_up", outcome=f"model endpoint unreachable: {down}")
     elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
         update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
     elif not fixed:

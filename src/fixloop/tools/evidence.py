@@ -25,6 +25,7 @@ from fixloop.integrations.logs.query import query_for_tests
 from fixloop.interfaces import LogEntry, LogSource
 from fixloop.records import Category, EvidenceBundle, EvidenceItem, EvidenceKind, Location, TestResult, TestRun
 from fixloop.redaction import Redactor
+from fixloop.tools.captured_logs import captured_entries
 from fixloop.tools.git_history import Commit, commit_diff, focused_commits
 from fixloop.tools.localize import localize
 from fixloop.tools.log_mining import LogTemplate, mine_templates
@@ -98,8 +99,10 @@ def _fetch(
     category: Category, run: TestRun, logs: LogSource | None, settings: Settings, notes: list[str]
 ) -> list[LogEntry]:
     if logs is None:
-        notes.append("no log source configured")
-        return []
+        captured = captured_entries(run, category.tests)
+        what = f"; the tests' captured logs give {len(captured)} entries" if captured else ""
+        notes.append(f"no log source configured{what}")
+        return captured
     try:
         return logs.fetch(query_for_tests(run, category.tests, settings))
     except LogSourceError as exc:
@@ -215,7 +218,9 @@ def _template_draft(template: LogTemplate, logs: LogSource | None) -> _Draft:
     seen = f"{_when(template.first_seen)} .. {_when(template.last_seen)}"
     lines = [
         f"template: {template.template}",
-        f"count: {template.count}, severity: {template.severity}, seen {seen}",
+        f"count: {template.count}, severity: {template.severity}"
+        + (f", status {template.status_class}" if template.status_class else "")
+        + f", seen {seen}",
     ]
     if template.sources:
         lines.append("logged at: " + ", ".join(template.sources[:3]))

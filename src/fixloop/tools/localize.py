@@ -54,6 +54,7 @@ from fixloop.tools.code_search import (
     value_origins,
 )
 from fixloop.tools.git_history import Commit, commit_change, focused_commits
+from fixloop.tools.package_scope import imported_packages, is_auxiliary
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 
 W_SOURCE_LOCATION = 3.0
@@ -140,10 +141,11 @@ class _Candidate:
 
 
 class _Ranking:
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, *, test_defect: bool = False) -> None:
         self.repo = repo
         self.sources = source_files(repo)
         self.candidates: dict[str, _Candidate] = {}
+        self.test_defect = test_defect
 
     def bump(self, path: str, weight: float, reason: str, **signal: Unpack[SignalDetail]) -> None:
         """``_Candidate.add`` on the repo file ``path`` (ignored when it is not one of the repo's)."""
@@ -171,7 +173,15 @@ class _Ranking:
                 self.bump(hit.file, W_INPUT_ORIGIN / spread, reason, function=function, line=hit.line, key=name)
 
     def top(self, k: int) -> list[Location]:
-        ranked = sorted(self.candidates.values(), key=lambda c: (-c.score, is_test_file(c.file), c.file))[:k]
+        """The best ``k``; unless the test is the defect, the package under test before what surrounds it."""
+        packages = imported_packages(self.repo, self.sources)
+
+        def outside(candidate: _Candidate) -> bool:
+            return not self.test_defect and is_auxiliary(candidate.file, packages)
+
+        ranked = sorted(self.candidates.values(), key=lambda c: (outside(c), -c.score, is_test_file(c.file), c.file))[
+            :k
+        ]
         return [
             Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
             for c in ranked
@@ -189,7 +199,7 @@ def localize(
     commits: list[Commit] | None = None,
 ) -> list[Location]:
     """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked."""
-    ranking = _Ranking(repo.resolve())
+    ranking = _Ranking(repo.resolve(), test_defect=category.kind == "test-defect")
     entries = list(entries)
     errors = [e for e in entries if e.severity in ERROR_SEVERITIES]
     warnings = [e for e in entries if e.severity == "WARNING"] if not errors else []
@@ -260,7 +270,9 @@ def _guarded_signals(ranking: _Ranking, entry: LogEntry) -> bool:
 def _traceback_signals(ranking: _Ranking, category: Category, results: list[TestResult]) -> None:
     defect = category.kind == "test-defect"
     for result in results:
-        frames = own_frames(parse_frames(result.longrepr), repo=ranking.repo, limit=8)
+        frames = [
+            _named(ranking.repo, f) for f in own_frames(parse_frames(result.longrepr), repo=ranking.repo, limit=8)
+        ]
         app_frames = [f for f in frames if not is_test_file(f.file)]
         for frame in frames:
             if is_test_file(frame.file):
@@ -285,6 +297,15 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
                 line = function_line(ranking.repo / path, function)
                 reason = f"realness finding {item.kind}"
                 ranking.bump(path, W_TEST_FRAME_DEFECT, reason, function=function, line=line, key="test")
+
+
+def _named(repo: Path, frame: Frame) -> Frame:
+    """``frame`` with its function filled in from the source (pytest's long location lines name none)."""
+    if frame.function or not frame.file.endswith(".py"):
+        return frame
+    return Frame.model_construct(
+        file=frame.file, line=frame.line, function=enclosing_function(repo / frame.file, frame.line)
+    )
 
 
 def _literal_signals(ranking: _Ranking, category: Category, literals: dict[str, float]) -> None:

@@ -10,6 +10,7 @@ for every line; ``benchmarks/bench_log_mining.py`` checks that on 1M lines and r
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,10 @@ MASKS: tuple[tuple[str, str, str], ...] = (
     (r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])", "NUM", ""),
 )
 MAX_EXAMPLES = 3
+# an HTTP status in a log line ("-> 500", "status=404", "HTTP/1.1 200", '" 503'): its class (2xx, 5xx) splits templates
+STATUS = re.compile(
+    r"(?:->|\bstatus(?:_code)?[=: ]+|\bHTTP/[\d.]+\s+|\bcode[=: ]+|\"\s+)\s*([1-5])\d\d\b", re.IGNORECASE
+)
 
 
 def miner_config() -> TemplateMinerConfig:
@@ -49,8 +54,9 @@ def miner_config() -> TemplateMinerConfig:
 class LogTemplate:
     """One mined template and where it was seen."""
 
-    id: int  # Drain3 cluster id
+    id: int  # 1, 2, ... in order of first occurrence
     template: str
+    status_class: str = ""  # "5xx" when its lines carry an HTTP status (every line of a template has the same class)
     count: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -132,17 +138,26 @@ def mine_templates(
     test_windows: Mapping[str, tuple[datetime, datetime]] | None = None,
     margin_seconds: float = 0.0,
 ) -> list[LogTemplate]:
-    """Templates of ``entries``, most severe then most frequent first, linked to failing tests' windows."""
-    miner = CachedDrain()
-    found: dict[int, LogTemplate] = {}
+    """Templates of ``entries``, most severe then most frequent first, linked to failing tests' windows.
+
+    Entries of different severities or HTTP status classes are mined apart (one Drain3 tree each), so an INFO
+    ``GET /health -> 200`` and an ERROR ``GET /x -> 500`` never share a template.
+    """
+    miners: dict[tuple[str, str], CachedDrain] = {}
+    found: dict[tuple[str, str, int], LogTemplate] = {}
     for entry in entries:
-        cluster_id = miner.cluster_of(first_line(entry.message))
-        item = found.get(cluster_id)
+        line = first_line(entry.message)
+        part = (entry.severity.upper(), status_class(line))
+        miner = miners.get(part)
+        if miner is None:
+            miner = miners[part] = CachedDrain()
+        key = (*part, miner.cluster_of(line))
+        item = found.get(key)
         if item is None:
-            item = found[cluster_id] = LogTemplate(id=cluster_id, template="")
+            item = found[key] = LogTemplate(id=len(found) + 1, template="", status_class=part[1])
         _observe(item, entry)
-    for cluster_id, item in found.items():
-        item.template = miner.template(cluster_id)
+    for (severity, klass, cluster_id), item in found.items():
+        item.template = miners[(severity, klass)].template(cluster_id)
         item.timestamps.sort()
         item.first_seen, item.last_seen = item.timestamps[0], item.timestamps[-1]
         item.tests = _tests_in_window(item.timestamps, test_windows or {}, margin_seconds)
@@ -150,6 +165,12 @@ def mine_templates(
         found.values(),
         key=lambda t: (-severity_rank(t.severity), -t.count, t.first_seen or datetime.max),
     )
+
+
+def status_class(line: str) -> str:
+    """The HTTP status class a log line reports ("5xx"), or ""."""
+    match = STATUS.search(line)
+    return f"{match.group(1)}xx" if match else ""
 
 
 def first_line(message: str) -> str:

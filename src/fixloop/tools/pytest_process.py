@@ -13,11 +13,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypedDict
 
+from fixloop.cleanup import die_with_parent, forget_group, track_group
 from fixloop.errors import TestRunError
 
 if TYPE_CHECKING:
@@ -31,18 +33,23 @@ JUNIT_FILE = "junit.xml"
 KILL_GRACE = 5.0
 
 
+VENV_DIRS = (".venv", "venv")
+
+
 def pytest_argv(repo: Path, settings: Settings) -> tuple[list[str], str]:
     """The argv prefix that runs pytest for ``repo`` and the interpreter it uses.
 
-    The repo's ``.venv/bin/python`` wins, then ``tests.command``, then ``tests.interpreter``, then ours.
+    What the settings name wins (``tests.command``, then ``tests.interpreter``), then the repo's own
+    ``.venv`` or ``venv`` (its plugins and dependencies), then ours.
     """
-    venv = repo / ".venv" / "bin" / "python"
-    if venv.exists():
-        return [str(venv), "-m", "pytest"], str(venv)
     if settings.tests.command:
         return list(settings.tests.command), settings.tests.command[0]
     if settings.tests.interpreter:
         return [settings.tests.interpreter, "-m", "pytest"], settings.tests.interpreter
+    for name in VENV_DIRS:
+        venv = repo / name / "bin" / "python"
+        if venv.exists():
+            return [str(venv), "-m", "pytest"], str(venv)
     return [sys.executable, "-m", "pytest"], sys.executable
 
 
@@ -80,6 +87,10 @@ class StartedTests:
     process: subprocess.Popen[bytes]
     output_sink: BinaryIO
     timer: threading.Timer | None
+    settings: Settings
+    options: PytestOptions  # what started it, to start the next round the same way
+    run_deadline: float | None = None  # time.monotonic() at which the whole run (every round) ends
+    round: int = 1  # 2, 3, ...: a new pytest for the tests a hung or crashed one had not reached
     expired: threading.Event = field(default_factory=threading.Event)
     finished_at: datetime | None = None
     exit_code: int | None = None
@@ -112,6 +123,7 @@ class StartedTests:
                 _kill_group(self.process)
                 raise
             finally:
+                forget_group(self.process)
                 if self.timer is not None:
                     self.timer.cancel()
                 self.output_sink.close()
@@ -130,8 +142,13 @@ def start_pytest(
     workers: int = 0,
     run_timeout: float | None = None,
     extra_args: list[str] | None = None,
+    run_deadline: float | None = None,
+    round_number: int = 1,
 ) -> StartedTests:
-    """Start pytest on ``targets`` in ``repo`` with fixloop's reporting plugin; it runs in its own process group."""
+    """Start pytest on ``targets`` in ``repo`` with fixloop's reporting plugin; it runs in its own process group.
+
+    ``run_deadline`` (``time.monotonic()``) overrides ``run_timeout``: a later round gets what is left.
+    """
     repo = repo.resolve()
     if not repo.is_dir():
         raise TestRunError(f"repo {repo} is not a folder")
@@ -142,6 +159,8 @@ def start_pytest(
         old.unlink()
     per_test = timeout if timeout is not None else settings.tests.timeout
     whole = run_timeout if run_timeout is not None else settings.tests.run_timeout
+    if run_deadline is None and whole > 0:
+        run_deadline = time.monotonic() + whole
     prefix, interpreter = pytest_argv(repo, settings)
     child_env = _child_env(settings, env, report, per_test)
     workers = workers or settings.tests.workers
@@ -165,21 +184,44 @@ def start_pytest(
     try:
         process = subprocess.Popen(
             command, cwd=repo, env=child_env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent(),
         )  # fmt: skip
     except OSError as exc:
         sink.close()
         raise TestRunError(f"cannot start pytest ({command[0]}): {exc}") from None
+    track_group(process, _kill_group)  # an interruption of fixloop stops it (``cleanup.stop_everything``)
+    options = PytestOptions(env=env, timeout=timeout, workers=workers, extra_args=extra_args)
     started = StartedTests(
         repo=repo, out=out, targets=list(targets), command=command, interpreter=interpreter, per_test=per_test,
-        started_at=started_at, process=process, output_sink=sink, timer=None,
+        started_at=started_at, process=process, output_sink=sink, timer=None, settings=settings, options=options,
+        run_deadline=run_deadline, round=round_number,
     )  # fmt: skip
-    if whole > 0:
+    if run_deadline is not None:
         # a timer instead of wait(timeout=...): that one polls with sleeps and adds up to 50 ms
-        started.timer = threading.Timer(whole, _on_limit, args=(started,))
+        started.timer = threading.Timer(max(0.0, run_deadline - time.monotonic()), _on_limit, args=(started,))
         started.timer.daemon = True
         started.timer.start()
     return started
+
+
+def start_next_round(previous: StartedTests, targets: list[str]) -> StartedTests:
+    """Start pytest again, as ``previous`` was started, for ``targets`` (the tests it had not reached).
+
+    Its files go to ``round-N/`` inside the first round's folder; the whole-run deadline stays the same.
+    """
+    first_out = previous.out if previous.round == 1 else previous.out.parent
+    number = previous.round + 1
+    opts = previous.options
+    return start_pytest(
+        previous.repo, targets, previous.settings, env=opts.get("env"), timeout=opts.get("timeout"),
+        workers=opts.get("workers", 0), extra_args=opts.get("extra_args"), out_dir=first_out / f"round-{number}",
+        run_deadline=previous.run_deadline, round_number=number,
+    )  # fmt: skip
+
+
+def time_left(started: StartedTests) -> float | None:
+    """Seconds left of the whole run's limit (None: no limit)."""
+    return None if started.run_deadline is None else started.run_deadline - time.monotonic()
 
 
 def _on_limit(started: StartedTests) -> None:
@@ -193,6 +235,7 @@ def _child_env(settings: Settings, env: dict[str, str] | None, report: Path, per
     child.update(env or {})
     child["PYTHONPATH"] = os.pathsep.join(p for p in [str(PLUGIN_DIR), child.get("PYTHONPATH", "")] if p)
     child["FIXLOOP_REPORT_FILE"] = str(report)
+    child["FIXLOOP_HANG_GRACE"] = f"{settings.tests.hang_grace:g}"
     if per_test > 0:
         child["FIXLOOP_TEST_TIMEOUT"] = f"{per_test:g}"
         child["PYTEST_TIMEOUT"] = f"{per_test:g}"  # honoured by pytest-timeout when the target has it

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from fixloop.config import Settings
 from fixloop.records import Finding, TestResult, TestRun
+from fixloop.tools.code_search import function_span
 
 NETWORK_PATH_WORDS = frozenset({"e2e", "staging", "integration", "mission_critical", "live", "real", "acceptance"})
 NETWORK_MARKERS = frozenset(
@@ -27,6 +28,13 @@ SWALLOWED_PATTERNS = (
     re.compile(r"\bHTTP 5\d\d\b|\bstatus(?: code)?[ =:]+5\d\d\b|\b1011\b.*internal error", re.IGNORECASE),
 )
 EVIDENCE_CHARS = 400
+# A test that expects an error: it asserts on what it captured, or on a raised exception.
+_RAISES = r"pytest\.raises|assertRaises|assertLogs|assertNoLogs"
+EXPECTS_ERROR = {
+    "log": re.compile(rf"\bcaplog\b|{_RAISES}"),
+    "stderr": re.compile(rf"\bcapsys\b|\bcapfd\b|{_RAISES}"),
+    "stdout": re.compile(rf"\bcapsys\b|\bcapfd\b|{_RAISES}"),
+}
 
 
 def is_networked(result: TestResult) -> bool:
@@ -42,6 +50,7 @@ def check_realness(run: TestRun, settings: Settings, *, target_ports: list[int] 
     findings += _collection_errors(run)
     findings += _skips(run)
     findings += _timeouts(run)
+    findings += _child_exits(run)
     for result in run.results:
         if result.outcome not in ("passed", "xpassed"):
             continue
@@ -50,7 +59,7 @@ def check_realness(run: TestRun, settings: Settings, *, target_ports: list[int] 
             if no_network:  # a fast pass with a real round trip to the target is just fast
                 findings += _fake_pass(result, settings.tests.fake_pass_seconds)
             findings += no_network
-        findings += _swallowed(result)
+        findings += _swallowed(result, Path(run.cwd) if run.cwd else None)
     return findings
 
 
@@ -58,16 +67,27 @@ def _collection_errors(run: TestRun) -> list[Finding]:
     out = []
     for error in run.collection_errors:
         where, _, detail = error.partition(": ")
+        cause = _error_line(detail or error)
+        because = f" ({cause})" if cause else ""
         out.append(
             Finding(
                 kind="collection-error",
                 test=where or None,
-                message=f"{where or 'pytest'} could not be collected: its tests never ran",
+                message=f"{where or 'pytest'} could not be collected{because}: its tests never ran",
                 evidence=_clip(detail or error),
                 severity="error",
             )
         )
     return out
+
+
+def _error_line(text: str) -> str:
+    """The last line of a failure that states the exception (pytest's ``E   Type: message``)."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    lines = lines or [
+        line.strip() for line in text.splitlines() if re.match(r"^[A-Za-z_][\w.]*(?:Error|Exception): ", line)
+    ]
+    return lines[-1][:200] if lines else ""
 
 
 def _skips(run: TestRun) -> list[Finding]:
@@ -129,6 +149,51 @@ def _timeouts(run: TestRun) -> list[Finding]:
     return out
 
 
+def _child_exits(run: TestRun) -> list[Finding]:
+    """A crashed pytest process, and the tests that never ran (hang, crash, the run's limit)."""
+    out = []
+    for end in run.child_exits:
+        if end.reason != "crash":
+            continue  # a hang is its test's timeout finding; the run's limit is the run's
+        status = f"killed by {end.signal}" if end.signal else f"exit status {end.exit_code}"
+        where = f" while running {end.last_test}" if end.last_test and not end.detail else f" {end.detail}"
+        if end.detail and end.last_test:
+            where += f" (the last test it started: {end.last_test})"
+        then = "; a new pytest process ran the tests it had not reached" if end.restarted else ""
+        out.append(
+            Finding(
+                kind="crash",
+                test=end.last_test if not end.detail else None,
+                message=f"the pytest process crashed ({status}){where}{then}",
+                evidence=f"round {end.round}, exit code {end.exit_code}"
+                + (f", signal {end.signal}" if end.signal else "")
+                + (f", last test started: {end.last_test}" if end.last_test else ""),
+                severity="error",
+            )
+        )
+    if run.never_ran:
+        uncollected = any(e.reason == "crash" and "collection" in e.detail for e in run.child_exits)
+        what = "selected targets (pytest ended before its collection finished)" if uncollected else "tests"
+        out.append(
+            Finding(
+                kind="never-ran",
+                message=f"never ran: {len(run.never_ran)} {what}; {_never_ran_cause(run)}",
+                evidence=_clip(", ".join(run.never_ran)),
+                severity="error",
+            )
+        )
+    return out
+
+
+def _never_ran_cause(run: TestRun) -> str:
+    reasons = [e.reason for e in run.child_exits]
+    if "run-timeout" in reasons:
+        return "the whole run hit its timeout"
+    if reasons:
+        return f"pytest ended early ({', '.join(dict.fromkeys(reasons))}) and the restarts ran out"
+    return "pytest did not run them"
+
+
 def says_timeout(longrepr: str) -> bool:
     """The failure's own message says it timed out (not a ``timeout=`` in a traceback's source lines)."""
     lines = (line for line in longrepr.splitlines() if MESSAGE_LINE.match(line))
@@ -170,11 +235,11 @@ def _no_network(result: TestResult, target_ports: list[int] | None) -> list[Find
     ]
 
 
-def _swallowed(result: TestResult) -> list[Finding]:
+def _swallowed(result: TestResult, repo: Path | None) -> list[Finding]:
     for name, text in (("log", result.log), ("stderr", result.stderr), ("stdout", result.stdout)):
         for pattern in SWALLOWED_PATTERNS:
             m = pattern.search(text)
-            if m:
+            if m and not _expected(result, name, repo):
                 start = text.rfind("\n", 0, m.start()) + 1
                 return [
                     Finding(
@@ -185,6 +250,27 @@ def _swallowed(result: TestResult) -> list[Finding]:
                     )
                 ]
     return []
+
+
+def _expected(result: TestResult, stream: str, repo: Path | None) -> bool:
+    """The test reads what it captured or expects an exception: an error there is what it tests."""
+    source = _test_source(result, repo)
+    return bool(source) and bool(EXPECTS_ERROR[stream].search(source))
+
+
+def _test_source(result: TestResult, repo: Path | None) -> str:
+    parts = result.nodeid.split("::")
+    if repo is None or len(parts) < 2:
+        return ""
+    path = repo / (result.file or parts[0])
+    span = function_span(path, ".".join(p.split("[", 1)[0] for p in parts[1:]))
+    if span is None:
+        return ""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[span[0] - 1 : span[1]])
 
 
 def _connections(result: TestResult) -> str:

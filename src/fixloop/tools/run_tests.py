@@ -1,21 +1,20 @@
 """Run pytest for real in a subprocess, in the target repo's own environment, and read its results.
 
-Starting and stopping the process is ``tools/pytest_process.py``; this module turns what the
-reporting plugin wrote into ``TestResult`` records.
+Starting and stopping the process is ``tools/pytest_process.py``; ``tools/round_results.py`` reads what
+one process's reporting plugin wrote; this module restarts pytest after a hang or a crash and merges the
+rounds into one ``TestRun``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Unpack
+from typing import Unpack
 
 from fixloop.config import Settings
-from fixloop.records import Connection, TestResult, TestRun
-from fixloop.tools.pytest_process import REPORT_FILE, PytestOptions, StartedTests, start_pytest
-
-TAIL_CHARS = 8000
+from fixloop.records import TestRun
+from fixloop.tools.pytest_process import PytestOptions, StartedTests, start_next_round, start_pytest, time_left
+from fixloop.tools.round_results import TAIL_CHARS, Round, read_round, tail
 
 
 def run_tests(repo: Path, targets: list[str], settings: Settings, **options: Unpack[PytestOptions]) -> TestRun:
@@ -30,105 +29,73 @@ run_tests.__test__ = False  # type: ignore[attr-defined]
 
 
 def collect_run(started: StartedTests) -> TestRun:
-    """Wait for a started pytest and read its structured results."""
-    exit_code = started.wait()
-    finished = started.finished_at or datetime.now(UTC)
-    records = _read_records(started.out)
-    results, collection_errors = _results(records, started.repo, started.timed_out, started.per_test)
-    output = started.output_file.read_text(encoding="utf-8", errors="replace")
-    if exit_code in (3, 4) and not results and not collection_errors:
-        collection_errors.append(_tail(output, 2000) or f"pytest exited with code {exit_code}")
-    junit = started.junit_file
+    """Wait for a started pytest and read its structured results.
+
+    When the process ends before its tests do (the plugin's watchdog ended a hung test, or it crashed:
+    a segfault, ``os._exit``, SIGKILL), a new pytest runs the collected tests that have no result yet,
+    up to ``tests.max_restarts`` times and within the whole-run limit; the rounds merge into one run.
+    """
+    rounds = [read_round(started)]
+    while (targets := _next_targets(rounds)) is not None:
+        rounds[-1].ended.restarted = True  # type: ignore[union-attr]  # _next_targets only goes on after an end
+        rounds.append(read_round(start_next_round(rounds[-1].started, targets)))
+    return _merge(rounds)
+
+
+def _next_targets(rounds: list[Round]) -> list[str] | None:
+    """The tests a new pytest process should run after the last round, or None to stop."""
+    last = rounds[-1]
+    settings = last.started.settings
+    if last.ended is None or last.ended.reason == "run-timeout" or len(rounds) > settings.tests.max_restarts:
+        return None
+    if last.collected is None or not last.results:
+        return None  # nothing collected or nothing ran: a new process would end the same way
+    left = time_left(last.started)
+    if left is not None and left <= 1.0:
+        return None
+    done = set().union(*(r.done for r in rounds))
+    remaining = [nodeid for nodeid in _all_collected(rounds) if nodeid not in done]
+    return remaining or None
+
+
+def _all_collected(rounds: list[Round]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in rounds:
+        for nodeid in r.collected or []:
+            seen.setdefault(nodeid, None)
+    return list(seen)
+
+
+def _merge(rounds: list[Round]) -> TestRun:
+    first, last = rounds[0], rounds[-1]
+    results = [result for r in rounds for result in r.results]
+    done = {result.nodeid for result in results}
+    errors = list(dict.fromkeys(e for r in rounds for e in r.collection_errors))
+    collected = _all_collected(rounds)
+    if first.collected is None and first.ended is not None:
+        never_ran = [t for t in first.started.targets if t not in done]  # collection never finished: the targets
+    else:
+        never_ran = [nodeid for nodeid in collected if nodeid not in done]
+    junit = next((r.started.junit_file for r in reversed(rounds) if r.started.junit_file.exists()), None)
+    output = "\n".join(
+        r.output if i == 0 else f"--- round {r.started.round}: {' '.join(r.started.targets)[:300]} ---\n{r.output}"
+        for i, r in enumerate(rounds)
+    )
     return TestRun(
-        command=started.command,
-        interpreter=started.interpreter,
-        cwd=str(started.repo),
-        started_at=started.started_at,
-        finished_at=finished,
-        exit_code=exit_code,
+        command=first.started.command,
+        interpreter=first.started.interpreter,
+        cwd=str(first.started.repo),
+        started_at=first.started.started_at,
+        finished_at=last.started.finished_at or datetime.now(UTC),
+        exit_code=next((r.exit_code for r in rounds if r.ended is not None), last.exit_code),
         results=results,
-        collection_errors=collection_errors,
-        selected=list(started.targets),
-        collected=len(results),
-        junit_xml=str(junit) if junit.exists() else None,
-        timed_out=started.timed_out,
-        stdout_tail=_tail(output, TAIL_CHARS),
+        collection_errors=errors,
+        selected=list(first.started.targets),
+        collected=max(len(collected), len(results)),
+        junit_xml=str(junit) if junit else None,
+        timed_out=any(r.started.timed_out for r in rounds),
+        stdout_tail=tail(output, TAIL_CHARS),
+        never_ran=never_ran,
+        rounds=len(rounds),
+        child_exits=[r.ended for r in rounds if r.ended is not None],
     )
-
-
-def _read_records(out: Path) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    for path in sorted(out.glob(REPORT_FILE + "*")):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-    return records
-
-
-def _results(
-    records: list[dict[str, Any]], repo: Path, timed_out: bool, per_test: float
-) -> tuple[list[TestResult], list[str]]:
-    prefix = ""
-    for rec in records:
-        if rec.get("type") == "session":
-            root = Path(rec["rootdir"]).resolve()
-            if root != repo and root.is_relative_to(repo):
-                prefix = root.relative_to(repo).as_posix() + "/"
-            break
-    results: list[TestResult] = []
-    errors: list[str] = []
-    started: dict[str, float] = {}
-    finished: set[str] = set()
-    for rec in records:
-        kind = rec.get("type")
-        if kind == "start":
-            started[rec["nodeid"]] = rec["at"]
-        elif kind == "collect_error":
-            errors.append(f"{prefix}{rec['nodeid']}: {rec['longrepr']}")
-        elif kind == "test":
-            finished.add(rec["nodeid"])
-            results.append(_result(rec, prefix))
-    for nodeid, at in started.items():
-        if nodeid not in finished:  # the process died or was killed inside this test
-            why = "the whole run hit its timeout" if timed_out else "the pytest process died"
-            results.append(
-                TestResult(
-                    nodeid=prefix + nodeid,
-                    outcome="error",
-                    phase="call",
-                    longrepr=f"Timeout: {why} while this test ran (per-test limit {per_test:g} s)",
-                    started_at=datetime.fromtimestamp(at, UTC),
-                    file=prefix + nodeid.split("::")[0],
-                )
-            )
-    return results, errors
-
-
-def _result(rec: dict[str, Any], prefix: str) -> TestResult:
-    def stamp(value: Any) -> datetime | None:
-        return datetime.fromtimestamp(float(value), UTC) if value else None
-
-    nodeid = prefix + rec["nodeid"]
-    return TestResult(
-        nodeid=nodeid,
-        outcome=rec["outcome"],
-        phase=rec["phase"],
-        duration=float(rec.get("duration") or 0.0),
-        call_duration=None if rec.get("call_duration") is None else float(rec["call_duration"]),
-        longrepr=rec.get("longrepr", ""),
-        stdout=rec.get("stdout", ""),
-        stderr=rec.get("stderr", ""),
-        log=rec.get("log", ""),
-        skip_reason=rec.get("skip_reason", ""),
-        started_at=stamp(rec.get("started_at")),
-        finished_at=stamp(rec.get("finished_at")),
-        connections=[Connection(**c) for c in rec.get("connections", [])],
-        file=nodeid.split("::")[0],
-        keywords=list(rec.get("keywords", [])),
-    )
-
-
-def _tail(text: str, limit: int) -> str:
-    return text if len(text) <= limit else "…" + text[-limit:]

@@ -144,7 +144,9 @@ def short_type(exception_type: str) -> str:
 # ---------------------------------------------------------------- frames
 
 _PYTEST_FRAME = re.compile(r"([^\s:][^:]*?\.py):(\d+): in (\S+)")  # pytest --tb=short/auto
-_LONG_FRAME = re.compile(r"([^\s:][^:]*?\.py):(\d+):[ \t]*$")  # pytest --tb=long location line
+# pytest --tb=long/auto location line; the last one names the exception raised there
+# ("pkg/module.py:126: IndexError"): that is the raising frame.
+_LONG_FRAME = re.compile(r"([^\s:][^:]*?\.py):(\d+):(?:[ \t]+(?:[A-Za-z_]\w*\.)*[A-Z]\w*)?[ \t]*$")
 _PYTHON_FRAME = re.compile(r'\s*File "([^"]+\.py)", line (\d+), in (\S+)')  # traceback / faulthandler dump
 _FOREIGN = ("site-packages", "dist-packages", "/lib/python", "<frozen", "\\lib\\python", "/.venv/", "/venv/")
 _FOREIGN_RE = re.compile("|".join(re.escape(part) for part in _FOREIGN))

@@ -39,6 +39,16 @@ def show_test_phase(report: TestPhaseReport, console: Console, results_file: str
         lines.append(f"  {r.outcome.upper():8}", style=OUTCOME_STYLE.get(r.outcome, "white"))
         lines.append(f" {r.duration:7.3f}s {r.nodeid}{extra}\n")
     console.print(lines, end="")
+    for end in run.child_exits:
+        again = ", restarted for the tests after it" if end.restarted else ""
+        console.print(
+            f"pytest round {end.round} ended early: {end.reason} (exit {end.exit_code}"
+            f"{', ' + end.signal if end.signal else ''}), last test {end.last_test or '-'}{again}",
+            markup=False, highlight=False,
+        )  # fmt: skip
+    if run.never_ran:
+        console.print(f"never ran: {len(run.never_ran)} tests", style="red")
+        console.print("".join(f"  {nodeid}\n" for nodeid in run.never_ran), end="", markup=False, highlight=False)
     for r in run.failures():
         console.rule(f"[red]{r.nodeid}[/red] ({r.phase})")
         console.print(r.longrepr[-3000:], markup=False, highlight=False)

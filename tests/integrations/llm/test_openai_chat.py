@@ -11,7 +11,7 @@ from typing import Protocol, TypedDict, Unpack
 import pytest
 from pydantic import BaseModel
 
-from fixloop.errors import ConfigError, ModelError
+from fixloop.errors import ConfigError, ModelError, ModelUnavailableError
 from fixloop.integrations.llm.openai_chat import Budget, BudgetExceededError, OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.interfaces import ChatMessage
@@ -145,9 +145,42 @@ def test_unreachable_endpoint_raises_model_error() -> None:
     model = OpenAIChatModel(
         model="m", api_key="k", base_url=f"http://127.0.0.1:{port}/v1", retry=RetryPolicy(max_retries=1, backoff=0.01)
     )
-    with pytest.raises(ModelError, match="failed the answer call 2 times: connection failed"):
+    with pytest.raises(ModelUnavailableError) as caught:
         model.complete_json(ASK, Answer, purpose="answer")
+    assert caught.value.one_line().startswith(
+        f"model endpoint http://127.0.0.1:{port}/v1 unreachable: connection failed"
+    )
+    assert "(2 tries of the answer call)" in caught.value.one_line()
     assert model.usage.calls == 2
+    with pytest.raises(ModelUnavailableError, match=f"http://127.0.0.1:{port}/v1 does not answer"):
+        model.ping(timeout=2.0)  # the preflight's one cheap call
+    assert model.usage.calls == 2  # a ping is no model call
+
+
+@pytest.mark.parametrize("status", ["502", "503", "504"])
+def test_an_endpoint_that_is_down_is_an_outage_not_a_bad_reply(serve: Serve, status: str) -> None:
+    server = serve({"answer": [status]})
+    with pytest.raises(ModelUnavailableError, match=f"unreachable: HTTP {status}"):
+        model_for(server).complete_json(ASK, Answer, purpose="answer")
+    assert server.served("answer") == FAST.max_retries + 1
+
+
+def test_a_500_is_a_failed_request_not_an_outage(serve: Serve) -> None:
+    server = serve({"answer": ["500"]})
+    with pytest.raises(ModelError) as caught:
+        model_for(server).complete_json(ASK, Answer, purpose="answer")
+    assert not isinstance(caught.value, ModelUnavailableError)
+
+
+def test_a_ping_of_a_live_endpoint_passes(serve: Serve) -> None:
+    server = serve({"answer": [OK]})
+    model_for(server).ping()
+    assert server.served("answer") == 0
+
+
+def test_the_endpoint_shown_never_carries_credentials() -> None:
+    model = OpenAIChatModel(model="m", api_key="k", base_url="https://user:s3cret@gw.example/v1?key=s3cret")
+    assert model.endpoint == "https://gw.example/v1"
 
 
 def test_request_asks_for_the_json_schema_named_by_purpose(serve: Serve) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from fixloop.errors import ConfigError, ModelError
+from fixloop.errors import ConfigError, ModelError, ModelUnavailableError
 from fixloop.interfaces import ChatMessage, ModelUsage
 from fixloop.usage_meter import charge
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After is capped, not obeyed
+UNAVAILABLE_STATUSES = (502, 503, 504)  # the endpoint (or its gateway) is down, not this request
 
 
 class BudgetExceededError(ModelError):
@@ -152,9 +153,11 @@ class OpenAIChatModel:
         import openai  # already imported by ``_client``; local so that the module itself stays light
 
         last = ""
+        down = False  # the last failure says the endpoint is down (no connection, timeout, 502/503/504)
         for attempt in range(self.retry.max_retries + 1):
             self._charge_call()
             retry_after: float | None = None
+            down = False
             try:
                 completion = self._client.chat.completions.create(
                     model=self.model,
@@ -164,6 +167,7 @@ class OpenAIChatModel:
             except (openai.RateLimitError, openai.InternalServerError) as exc:
                 last = f"HTTP {exc.status_code}: {_vendor_message(exc)}"
                 retry_after = _retry_after(exc.response.headers)
+                down = exc.status_code in UNAVAILABLE_STATUSES
             except openai.APIStatusError as exc:
                 if exc.status_code not in (408, 409) and exc.status_code < 500:
                     raise ModelError(
@@ -172,9 +176,9 @@ class OpenAIChatModel:
                     ) from None
                 last = f"HTTP {exc.status_code}: {_vendor_message(exc)}"
             except openai.APITimeoutError:
-                last = "timed out"
+                last, down = "timed out", True
             except openai.APIConnectionError as exc:
-                last = f"connection failed: {exc.__cause__ or exc}"
+                last, down = f"connection failed: {exc.__cause__ or exc}", True
             except openai.OpenAIError as exc:
                 raise ModelError(f"model {self.name}: {type(exc).__name__}: {exc}") from None
             else:
@@ -189,7 +193,40 @@ class OpenAIChatModel:
                     "model %s %s call failed (%s); retry %d in %.2fs", self.name, purpose, last, attempt + 1, wait
                 )
                 self._sleep(wait)
-        raise ModelError(f"model {self.name} failed the {purpose} call {self.retry.max_retries + 1} times: {last}")
+        tries = self.retry.max_retries + 1
+        if down:
+            raise ModelUnavailableError(
+                f"model endpoint {self.endpoint} unreachable: {last} ({tries} tries of the {purpose} call)"
+            )
+        raise ModelError(f"model {self.name} failed the {purpose} call {tries} times: {last}")
+
+    @property
+    def endpoint(self) -> str:
+        """Where the model is served: the URL without credentials or query (never the key)."""
+        import os
+
+        url = self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"  # as the client does
+        return public_url(url)
+
+    def ping(self, timeout: float = 5.0) -> None:
+        """One cheap call (``GET /models``, no retry): ``ModelUnavailableError`` when the endpoint does not
+        answer or is down, ``ModelError`` when it refuses the key. Any other answer (even a 404 from a
+        gateway without ``/models``) proves it is there."""
+        import openai
+
+        try:
+            self._client.with_options(timeout=timeout, max_retries=0).models.list()
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            cause = "timed out" if isinstance(exc, openai.APITimeoutError) else f"{exc.__cause__ or exc}"
+            raise ModelUnavailableError(f"model endpoint {self.endpoint} does not answer: {cause}") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise ModelError(
+                f"model endpoint {self.endpoint} refused the API key: HTTP {exc.status_code}",
+                hint="check the key in the variable named by llm.api_key_env",
+            ) from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in UNAVAILABLE_STATUSES:
+                raise ModelUnavailableError(f"model endpoint {self.endpoint} is down: HTTP {exc.status_code}") from None
 
     # ------------------------------------------------------------ budget
 
@@ -218,6 +255,16 @@ class OpenAIChatModel:
             self.usage.prompt_tokens += prompt
             self.usage.completion_tokens += completion
         charge(prompt_tokens=prompt, completion_tokens=completion)
+
+
+def public_url(url: str) -> str:
+    """``url`` without user:password and query string (a gateway may carry a key in either)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def schema_name(purpose: str) -> str:

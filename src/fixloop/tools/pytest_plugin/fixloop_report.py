@@ -6,10 +6,16 @@ Standalone on purpose: it imports nothing from fixloop, so it loads in any envir
 - ``FIXLOOP_REPORT_FILE``: the JSON-lines file to append to (xdist workers add ``.<worker id>``);
 - ``FIXLOOP_TEST_TIMEOUT``: seconds per test. pytest-timeout enforces it when installed (fixloop
   sets ``PYTEST_TIMEOUT`` too); otherwise this plugin does, with SIGALRM, after dumping every
-  thread's stack with ``faulthandler``.
+  thread's stack with ``faulthandler``;
+- ``FIXLOOP_HANG_GRACE``: seconds a test phase may outlive its timeout before the watchdog thread
+  (``_Watchdog``) records the test as a timeout with every thread's and asyncio task's stack and ends
+  this process (``os._exit``): the in-process timeout cannot stop a test that swallows its exception
+  (an asyncio task, an ``except BaseException`` loop) or waits in C code. fixloop then starts a new
+  pytest for the tests this one had not reached.
 
-Each line is ``{"type": "start"|"test"|"collect_error"|"session", ...}``. A ``start`` without its
-``test`` line means the process died during that test.
+Each line is ``{"type": "session"|"collected"|"start"|"test"|"collect_error"|"end", ...}``. A ``start``
+without its ``test`` line means the process died during that test; no ``end`` line, that it died
+before its session finished. A ``test`` line with ``"watchdog": true`` was written by the watchdog.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ import json
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Generator
 from typing import Any
 
@@ -29,7 +37,15 @@ import pytest
 
 REPORT_ENV = "FIXLOOP_REPORT_FILE"
 TIMEOUT_ENV = "FIXLOOP_TEST_TIMEOUT"
+GRACE_ENV = "FIXLOOP_HANG_GRACE"
 TIMEOUT_TEXT = "Timeout: test exceeded {seconds:g} s (fixloop_report)"
+WATCHDOG_TEXT = (
+    "Timeout: test still running {elapsed:.1f} s into its {phase} phase, over its {seconds:g} s limit"
+    " (the timeout did not stop it: swallowed, or a wait in C code or another thread);"
+    " fixloop's watchdog dumped every stack and ended the pytest process"
+)
+WATCHDOG_EXIT = 86  # os._exit status of a process ended by the watchdog (fixloop reads the report, not this)
+DEFAULT_GRACE = 3.0
 
 
 class _Connections:
@@ -83,6 +99,7 @@ class FixloopReporter:
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         self.path = f"{path}.{worker}" if worker else path
         self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed at unconfigure
+        self.write_lock = threading.Lock()  # the watchdog thread writes too
         self.connections = _Connections()
         self.connections.install()
         self.phases: dict[str, list[Any]] = {}
@@ -94,12 +111,19 @@ class FixloopReporter:
         self.dump_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed at unconfigure
         self.timed_out: set[str] = set()
         self.write({"type": "session", "rootdir": str(config.rootpath), "pid": os.getpid(), "worker": worker or ""})
+        self.watchdog = _Watchdog(self, config, float(os.environ.get(GRACE_ENV) or DEFAULT_GRACE))
+        if self.timeout > 0:
+            self.watchdog.start()
 
     def write(self, record: dict[str, Any]) -> None:
-        self.file.write(json.dumps(record, default=str) + "\n")
-        self.file.flush()
+        line = json.dumps(record, default=str) + "\n"
+        with self.write_lock:
+            if not self.file.closed:
+                self.file.write(line)
+                self.file.flush()
 
     def close(self) -> None:
+        self.watchdog.stop()
         self.connections.uninstall()
         self.file.close()
         self.dump_file.close()
@@ -111,7 +135,28 @@ class FixloopReporter:
         self.markers[item.nodeid] = sorted({m.name for m in item.iter_markers()})
         self.connections.take()
         self.write({"type": "start", "nodeid": item.nodeid, "at": time.time()})
-        yield
+        try:
+            yield
+        finally:
+            self.watchdog.disarm()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.watchdog.arm(item, "setup")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self.watchdog.arm(item, "call")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self.watchdog.arm(item, "teardown")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.write({"type": "collected", "nodeids": [item.nodeid for item in session.items]})
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.write({"type": "end", "exitstatus": int(exitstatus)})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.phases.setdefault(report.nodeid, []).append(report)
@@ -174,6 +219,175 @@ class FixloopReporter:
                 "location": list(reports[0].location) if reports[0].location else [],
             }
         )
+
+
+class _Watchdog:
+    """A thread that ends the process when a test phase outlives its timeout by the grace period.
+
+    Prior art: pytest-timeout's ``thread`` method (``timeout_timer``: read the captured output, dump
+    ``sys._current_frames()``, ``os._exit``). Here the test's record is written first, with the stacks
+    (threads and pending asyncio tasks, where a swallowed timeout usually hides), so fixloop keeps it
+    and restarts pytest for the tests after it.
+    """
+
+    def __init__(self, reporter: FixloopReporter, config: pytest.Config, grace: float) -> None:
+        self.reporter = reporter
+        self.config = config
+        self.grace = grace
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stopped = False
+        self.item: pytest.Item | None = None
+        self.phase = ""
+        self.limit = 0.0
+        self.phase_started = 0.0
+        self.test_started = 0.0
+        self.thread = threading.Thread(target=self._watch, name="fixloop-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            self.item = None
+        self.wake.set()
+
+    def arm(self, item: pytest.Item, phase: str) -> None:
+        now = time.time()
+        with self.lock:
+            if self.item is not item:
+                self.test_started = now
+            self.item, self.phase, self.phase_started = item, phase, now
+            self.limit = max(self.reporter.timeout, _marker_timeout(item))
+        self.wake.set()
+
+    def disarm(self) -> None:
+        with self.lock:
+            self.item = None
+
+    def _watch(self) -> None:
+        while True:
+            with self.lock:
+                if self.stopped:
+                    return
+                item, phase, limit, since = self.item, self.phase, self.limit, self.phase_started
+            self.wake.clear()
+            if item is None or limit <= 0:
+                self.wake.wait()
+                continue
+            left = since + limit + self.grace - time.time()
+            if left > 0:
+                self.wake.wait(left)
+                continue
+            with self.lock:
+                still = self.item is item and self.phase == phase and self.phase_started == since
+            if still:
+                self._end_process(item, phase, limit, since)
+
+    def _end_process(self, item: pytest.Item, phase: str, limit: float, since: float) -> None:
+        rep = self.reporter
+        now = time.time()
+        stdout, stderr = _read_capture(self.config, item)
+        text = WATCHDOG_TEXT.format(elapsed=now - since, phase=phase, seconds=limit)
+        longrepr = f"{text}\n\n+++ stacks at watchdog +++\n{all_stacks()}"
+        rep.write(
+            {
+                "type": "test",
+                "nodeid": item.nodeid,
+                "outcome": "failed" if phase == "call" else "error",
+                "phase": phase,
+                "duration": now - self.test_started,
+                "call_duration": now - since if phase == "call" else None,
+                "longrepr": longrepr,
+                "stdout": stdout,
+                "stderr": stderr,
+                "log": "",
+                "skip_reason": "",
+                "started_at": self.test_started,
+                "finished_at": now,
+                "keywords": rep.markers.pop(item.nodeid, []),
+                "connections": rep.connections.take(),
+                "location": list(item.location),
+                "watchdog": True,
+            }
+        )
+        stream = sys.__stderr__
+        try:
+            if stream is not None:
+                stream.write(f"\n+++ fixloop watchdog: {item.nodeid}: {text}\n")
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(WATCHDOG_EXIT)
+
+
+def all_stacks() -> str:
+    """Every thread's stack but the watchdog's, and the stack of every pending asyncio task."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        if ident != me:
+            stack = "".join(traceback.format_stack(frame))
+            parts.append(f"--- thread {names.get(ident, '<unknown>')} ({ident}) ---\n{stack}")
+    parts.extend(_task_stacks())
+    return "\n".join(parts)
+
+
+def _task_stacks() -> list[str]:
+    """Stacks of the asyncio tasks still pending: a suspended coroutine is on no thread's stack."""
+    tasks_module = sys.modules.get("asyncio.tasks")
+    if tasks_module is None:
+        return []
+    out = []
+    for name in ("_scheduled_tasks", "_all_tasks", "_eager_tasks"):
+        registry = getattr(tasks_module, name, None)
+        if registry is None:
+            continue
+        for _ in range(3):  # the set may change under us while the loop runs
+            try:
+                tasks = list(registry)
+                break
+            except RuntimeError:
+                continue
+        else:
+            continue
+        for task in tasks:
+            try:
+                if task.done():
+                    continue
+                frames = task.get_stack()
+                stack = "".join(traceback.format_list(traceback.extract_stack(frames[-1]) if frames else []))
+                out.append(f"--- asyncio task {task.get_name()} ({task.get_coro()!r}) ---\n{stack}")
+            except Exception:
+                continue
+    return out
+
+
+def _marker_timeout(item: pytest.Item) -> float:
+    """The test's own ``@pytest.mark.timeout(N)`` (pytest-timeout), when longer than fixloop's limit."""
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return 0.0
+    value = marker.kwargs.get("timeout", marker.args[0] if marker.args else 0)
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _read_capture(config: pytest.Config, item: pytest.Item) -> tuple[str, str]:
+    """What the hung test printed so far (as pytest-timeout's ``timeout_timer`` reads it)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        return "", ""
+    try:
+        capman.suspend_global_capture(item)
+        out, err = capman.read_global_capture()
+        return str(out or ""), str(err or "")
+    except Exception:
+        return "", ""
 
 
 class _AlarmHooks:

@@ -1,0 +1,143 @@
+"""Run the real-project triage eval over cases in worker processes; totals and the table for people."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job, run_jobs
+from fixloop.evaluation.real.recipes import RealCase, RealProject
+from fixloop.evaluation.real.triage import GOALS, RealRow, evaluate_real_case
+from fixloop.records import utc_now
+
+
+class RealEvalResult(BaseModel):
+    suite: str = "real"
+    stage: str = "triage"
+    llm: str = "none"
+    command: str = ""
+    date: str = ""
+    workers: int = DEFAULT_WORKERS
+    wall_seconds: float = 0.0
+    rows: list[RealRow] = Field(default_factory=list)
+    totals: dict[str, float] = Field(default_factory=dict)
+    goals: dict[str, float] = Field(default_factory=lambda: dict(GOALS))
+    met: bool = False
+
+
+def run_real_eval(
+    cases: list[tuple[RealProject, RealCase]],
+    *,
+    cache: Path,
+    workers: int = DEFAULT_WORKERS,
+    work_root: Path | None = None,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> RealEvalResult:
+    """Triage every case (each job with its own ``FIXLOOP_HOME``; the download/venv cache is shared)."""
+    started = time.monotonic()
+    root = work_root or Path(tempfile.mkdtemp(prefix="fixloop-real-eval-"))
+    jobs = [
+        Job(case.name, evaluate_real_case, root / case.name / "home", (project, case, root / case.name, cache))
+        for project, case in cases
+    ]
+    found: dict[str, RealRow] = {}
+    try:
+        for done, (key, result) in enumerate(run_jobs(jobs, workers=workers), start=1):
+            found[key] = result if isinstance(result, RealRow) else _failed_row(cases, key, result)
+            if progress:
+                progress(f"[{done}/{len(jobs)}] {key}: {_summary(found[key])}")
+    finally:
+        if work_root is None:
+            shutil.rmtree(root, ignore_errors=True)
+    rows = [found[case.name] for _, case in cases]
+    totals = real_totals(rows)
+    met = bool(rows) and all(totals.get(k, 0.0) >= v for k, v in GOALS.items())
+    return RealEvalResult(
+        command=command, date=utc_now().strftime("%Y-%m-%d %H:%M UTC"), workers=workers,
+        wall_seconds=round(time.monotonic() - started, 1), rows=rows, totals=totals, met=met,
+    )  # fmt: skip
+
+
+def _failed_row(cases: list[tuple[RealProject, RealCase]], key: str, error: object) -> RealRow:
+    project, case = next((p, c) for p, c in cases if c.name == key)
+    return RealRow(
+        case=case.name, project=f"{project.package} {project.version}", fault=case.fault,
+        historical=case.history is not None, expected_kind=case.kind, expected_file=case.file,
+        expected_function=case.function, error=f"worker failed: {type(error).__name__}: {error}"[:300],
+    )  # fmt: skip
+
+
+def _summary(row: RealRow) -> str:
+    if row.error:
+        return f"error: {row.error}"
+    if not row.reproduced:
+        return f"NOT reproduced: {row.reproduction}"
+    mark = "ok" if row.kind_ok else "MISS"
+    ranks = f"file rank {row.file_rank}, function rank {row.function_rank}"
+    return f"{mark} kind {row.main_kind}, {ranks} ({row.triage_seconds:.0f} s)"
+
+
+def real_totals(rows: list[RealRow]) -> dict[str, float]:
+    """Reproduction over every case; the other ratios over the reproduced (scored) cases only."""
+    scored = [r for r in rows if r.reproduced and not r.error]
+    n = len(scored) or 1
+
+    def ratio(flags: list[bool]) -> float:
+        return round(sum(flags) / n, 3)
+
+    return {
+        "cases": float(len(rows)),
+        "projects": float(len({r.project for r in rows})),
+        "historical": float(sum(r.historical for r in rows)),
+        "reproduced": round(sum(r.reproduced for r in rows) / (len(rows) or 1), 3),
+        "scored": float(len(scored)),
+        "kind_accuracy": ratio([r.kind_ok for r in scored]),
+        "file_top1": ratio([r.file_rank == 1 for r in scored]),
+        "file_top3": ratio([r.file_rank is not None and r.file_rank <= 3 for r in scored]),
+        "file_top1_no_history": ratio([r.file_rank_no_history == 1 for r in scored]),
+        "function_top3": ratio([r.function_rank is not None and r.function_rank <= 3 for r in scored]),
+        "within_bound": ratio([r.within_bound for r in scored]),
+    }
+
+
+def render_real_markdown(result: RealEvalResult) -> str:
+    lines = [
+        "| case | project | fault | reproduced | expected kind | found kinds | kind | file rank | function rank | "
+        "file rank w/o git | selected | fixloop s | plain pytest s | bound s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result.rows:
+        fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
+        plain = "hung" if r.reproduced and r.plain_seconds is None and not r.error else _num(r.plain_seconds)
+        lines.append(
+            f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.expected_kind} | "
+            f"{', '.join(r.found_kinds) or '-'} | {'ok' if r.kind_ok else 'MISS'} | {r.file_rank or '-'} | "
+            f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.selected} | {r.triage_seconds:.1f} | "
+            f"{plain} | {_num(r.bound_seconds)}{'' if r.within_bound else ' (over)'} |"
+            + (f" error: {r.error}" if r.error else "")
+        )
+    t = result.totals
+    lines += [
+        "",
+        f"{t.get('cases', 0):.0f} cases over {t.get('projects', 0):.0f} projects ({t.get('historical', 0):.0f} "
+        f"historical); reproduced {t.get('reproduced', 0):.3f} (goal 1.0); over the {t.get('scored', 0):.0f} scored: "
+        f"kind accuracy {t.get('kind_accuracy', 0):.3f} (goal >= {GOALS['kind_accuracy']}), file top-1 "
+        f"{t.get('file_top1', 0):.3f}, top-3 {t.get('file_top3', 0):.3f}, top-1 without git history "
+        f"{t.get('file_top1_no_history', 0):.3f}, function top-3 {t.get('function_top3', 0):.3f}; within the time "
+        f"bound {t.get('within_bound', 0):.3f} (goal 1.0); goals {'met' if result.met else 'NOT met'}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -1,0 +1,49 @@
+"""Localization on a small real-looking library (no log backend, faults in its helper modules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixloop.agents.triage import categorize
+from fixloop.config import Settings
+from fixloop.records import Category
+from fixloop.tools.evidence import gather_evidence
+from fixloop.tools.localize import localize
+from tests.agents import failure_samples as samples
+from tests.tools.library_repo import OFF_BY_ONE, WRONG_SEPARATOR, make_library, run_library
+
+
+def test_an_error_raised_in_the_package_ranks_its_function_first(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", OFF_BY_ONE)
+    run = run_library(root)
+    category = next(c for c in categorize(run, [], repo=root) if "tests/test_accounts.py::test_latest_entry" in c.tests)
+    top = localize(category, run, repo=root, commits=[])[0]
+    assert (top.file, top.function, top.line) == ("ledger/accounts.py", "Ledger.latest", 25)
+    assert "raised here (innermost frame of the failure)" in top.reasons
+
+
+def test_without_a_log_backend_the_tests_captured_log_is_the_evidence(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", WRONG_SEPARATOR)
+    run = run_library(root)
+    category = next(
+        c for c in categorize(run, [], repo=root) if "tests/test_accounts.py::test_single_amount" in c.tests
+    )
+    bundle = gather_evidence(category, run, repo=root, logs=None, settings=Settings(), commits=[])
+    assert any("captured logs give" in note for note in bundle.notes)
+    assert any(item.kind == "log-line" and "parse_amount" in item.text for item in bundle.items)
+    top = bundle.locations[0]
+    assert (top.file, top.function) == ("ledger/parsing.py", "parse_amount")
+
+
+def test_experiments_examples_and_tests_never_rank_above_the_package_unless_the_test_is_the_defect(
+    tmp_path: Path,
+) -> None:
+    root = make_library(tmp_path / "lib", OFF_BY_ONE)
+    test = "tests/test_accounts.py::test_latest_entry"
+    run = samples.make_run([samples.result(test, longrepr="tests/test_accounts.py:19: AssertionError")], cwd=str(root))
+    flaky = Category(id="flaky-1", kind="flaky", title="Flaky", tests=["tests/test_accounts.py::test_latest_entry"])
+    ranked = [loc.file for loc in localize(flaky, run, repo=root, commits=[])]
+    # both rebind module-level state; the experiments script sorts first by name, the package wins
+    assert ranked[:2] == ["ledger/parsing.py", "experiments/try_parse.py"]
+    defect = flaky.model_copy(update={"kind": "test-defect", "id": "test-defect-1"})
+    assert localize(defect, run, repo=root, commits=[])[0].file == "tests/test_accounts.py"
