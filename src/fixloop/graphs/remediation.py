@@ -26,6 +26,7 @@ from fixloop.agents.pr_groups import pr_groups
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
+from fixloop.at_rest import raw_output_dir, seal_test_run
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import budget_reason, outage_reason
@@ -113,6 +114,8 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     env = _target_env(ctx)
     ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
     test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
+    # redacted before anything keeps it: OUT's files (then copied and hashed), the record (then checkpointed)
+    test_run = seal_test_run(test_run, out, ctx.redactor, raw_dir=raw_output_dir(ctx), label=out.name)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
@@ -183,7 +186,8 @@ def _flaky_reruns(
     done: list[TestRun] = []
 
     def rerun(ids: list[str]) -> TestRun:
-        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        folder = out / f"rerun-{len(done) + 1}"
+        result = seal_test_run(run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=folder), folder, ctx.redactor)
         done.append(result)
         return result
 
