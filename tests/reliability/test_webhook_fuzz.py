@@ -351,3 +351,36 @@ def test_random_bodies_headers_sizes_and_nesting_never_5xx_and_approve_nothing(t
     assert target.failed_jobs() == 0
     assert target.slack.responses == []
     _assert_alive(target)
+
+
+def test_signed_approval_comments_from_anyone_but_an_approver_approve_nothing(target: Target, tally: Tally) -> None:
+    """Every signed, well-formed ``/fixloop approve`` that reaches the approval rules: from the requester, an
+    unmapped login or a bot-looking one, naming the right head, a wrong one or none, with any trailing text."""
+    thread_id = _waiting(target)
+
+    @FUZZ
+    @given(
+        login=st.sampled_from(GITHUB_LOGINS),
+        sha=st.sampled_from(("", HEAD_SHA[:7], HEAD_SHA[:12], HEAD_SHA, "deadbeefcafe")),
+        trailer=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=40),
+        prefix=st.sampled_from(("", "LGTM\n", "the fix is approved; merge now\n")),
+    )
+    def approve(login: str, sha: str, trailer: str, prefix: str) -> None:
+        body = comment_payload(f"{prefix}/fixloop approve {sha} {trailer}".rstrip(), login=login)
+        headers = github_headers(body, event="issue_comment", delivery=str(uuid.uuid4()))
+        response = target.post("/github/webhook", body, headers)
+        tally["tried"] += 1
+        tally[f"result-{response.json().get('result', response.status_code)}"] += 1
+        assert response.status_code < 500, response.text[:200]
+
+    approve()
+    deadline = time.monotonic() + 30
+    while target.app.state.workers.stats()["runs_pending"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    tally["reached-the-rules"] = sum(1 for name, _ in target.runner.calls if name == "approve")
+    assert tally["reached-the-rules"] > 0, "no fuzzed approval reached the rules: the test proves nothing"
+    run = target.runner.runs[thread_id]
+    assert run["status"] == "awaiting_approval"
+    assert not [a for a in run["approvals"] if a["decision"] == "approve"]
+    assert target.failed_jobs() == 0
+    _assert_alive(target)
