@@ -25,6 +25,7 @@ from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
 from fixloop.agents.report_only import configured_target_down, recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
+from fixloop.at_rest import seal_test_run
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import (
@@ -336,7 +337,8 @@ def _run_against_worktree(ctx: RunContext, worktree: Path, targets: list[str], i
     with ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start"):
         start_target(worktree)
         try:
-            return run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
+            run = run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
+            return seal_test_run(run, out, ctx.redactor)
         finally:
             stop_target(worktree)
 

@@ -26,6 +26,7 @@ from fixloop.agents.pr_groups import pr_groups
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
+from fixloop.at_rest import raw_output_dir, seal_test_run
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import budget_reason, outage_reason
@@ -142,6 +143,8 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(targets)} test targets")
     with ctx.stage("tests", f"iteration {number}, phase {phase_name(tiers)}, {len(targets)} targets"):
         test_run = run_tests(ctx.repo, targets, ctx.settings, env=env, out_dir=out)
+    # redacted before anything keeps it: OUT's files (then copied and hashed), the record (then checkpointed)
+    test_run = seal_test_run(test_run, out, ctx.redactor, raw_dir=raw_output_dir(ctx), label=out.name)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
@@ -231,9 +234,11 @@ def _flaky_reruns(
 
     def rerun(ids: list[str]) -> TestRun:
         number = len(done) + 1
+        folder = out / f"rerun-{number}"
         ctx.notify(f"re-run {number}/{times}: {len(ids)} failing tests on the same commit (are they flaky?)")
         with ctx.stage("re-run", f"{len(ids)} failing tests, same commit", step=number, total=times):
-            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{number}")
+            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=folder)
+        result = seal_test_run(result, folder, ctx.redactor)
         done.append(result)
         return result
 
