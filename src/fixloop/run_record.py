@@ -175,9 +175,12 @@ def capture_phase(
     ctx: Any, test_run: TestRun, *, iteration: int, name: str | None = None, kind: str = "iteration"
 ) -> PhaseRecord:
     """``record_phase`` for a run context: the repo's HEAD and the running target's /health."""
+    from fixloop.at_rest import redact_outputs
     from fixloop.errors import FixloopError
     from fixloop.target import git_revision, target_status
 
+    if test_run.junit_xml:  # a stress run's files too: redacted before they are copied and hashed
+        redact_outputs(Path(test_run.junit_xml).parent, ctx.redactor)
     repo = Path(test_run.cwd)
     base = ctx.settings.target.http_url
     try:

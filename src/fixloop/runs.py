@@ -47,6 +47,7 @@ Source = Literal["cli", "slack", "github", "api"]
 TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
+ALL_TIERS = "all_tiers"  # RunRequest.extra flag: every tier at once instead of P1 first (--all-tiers)
 LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
 
 
@@ -106,6 +107,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 repo=str(repo),
                 focus=request.focus,
                 out_dir=str(out_dir),
+                config_file=stored["config_file"] or "",
                 requested_by=request.requested_by,
                 source=request.source,
                 llm_mode=request.llm,
@@ -117,6 +119,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 scenario=request.scenario,
                 gates=dict(settings.autonomy.gates),
                 stress_runs=settings.limits.stress_runs,
+                all_tiers=bool(request.extra.get(ALL_TIERS)),
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
@@ -128,7 +131,7 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
         repo=str(repo),
         out_dir=str(out_dir),
         thread_id=thread_id,
-        config_file=str(request.config_file) if request.config_file else None,
+        config_file=str(request.config_file.expanduser().resolve()) if request.config_file else None,
     )
     data["extra"] = {k: v for k, v in request.extra.items() if isinstance(v, str | int | float | bool)}
     return data

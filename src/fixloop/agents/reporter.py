@@ -16,6 +16,7 @@ from fixloop.atomic import write_text_atomic
 from fixloop.redaction import Redactor
 from fixloop.run_record import record_section, trust_markdown, trust_worklog
 from fixloop.state import Investigation, RunInfo
+from fixloop.text_trim import middle_at_lines
 
 WORKLOG = "worklog.md"
 RUN_JSON = "run.json"
@@ -79,6 +80,7 @@ def run_json(state: Mapping[str, Any], *, error: str | None = None) -> dict[str,
                 "tiers": [v.model_dump(mode="json") for v in rec.verdicts],
                 "categories": categories,
                 "reruns": [r.model_dump(mode="json") for r in rec.reruns],
+                "tiers_run": rec.tiers_run,  # the phase: which tiers this iteration's test run covered
             }
         )
     doc: dict[str, Any] = {
@@ -114,7 +116,7 @@ def _result(result: Any) -> dict[str, Any]:
 
 
 def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n...[trimmed]...\n" + text[-limit // 2 :]
+    return middle_at_lines(text, limit)
 
 
 def redact_tree(value: Any, redactor: Redactor) -> Any:

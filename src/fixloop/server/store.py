@@ -117,7 +117,8 @@ class ServerStore:
         """Like ``first_delivery`` for other once-only keys (a Slack signature, a GitHub comment id).
 
         With ``forget_after`` (seconds), keys of ``source`` older than that are dropped first: for a
-        replay window, where the request's own timestamp refuses anything older.
+        replay window, where the request's own timestamp refuses anything older. (``received`` is a REAL,
+        a float4 on PostgreSQL: +-64 s today, well inside the margin of a window twice Slack's.)
         """
         if forget_after is not None:
             self._execute(
