@@ -65,14 +65,14 @@ def test_a_run_killed_between_a_steps_writes_and_the_next_checkpoint_is_resumed(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_a_decision_on_a_run_whose_driver_died_mid_step_continues_it_and_applies_the_decision(
     run_cli: CliRunner, demo_out: Path
 ) -> None:
     """No run is left stuck refusing decisions ("not waiting for approval") until someone resumes it from a
     shell: under the run lock nobody else drives it, so the decision first finishes the interrupted step."""
     demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol"]
-    killed = run_cli(*demo, "--out", str(demo_out), env={"FIXLOOP_TEST_KILL_AT": "open_prs:after"})
+    killed = run_cli(*demo, "--out", str(demo_out), env={"FIXLOOP_TEST_KILL_AT": "open_prs:after"}, timeout=900)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     thread = json.loads((demo_out / "run.json").read_text(encoding="utf-8"))["thread_id"]
     assert json.loads(run_cli("status", thread, "--json").stdout)["interrupted"] is True
