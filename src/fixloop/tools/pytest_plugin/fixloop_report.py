@@ -275,11 +275,11 @@ class _Watchdog:
 
     def _watch(self) -> None:
         while True:
+            self.wake.clear()  # before reading: an arm() from now on wakes the wait below
             with self.lock:
                 if self.stopped:
                     return
                 item, phase, limit, since = self.item, self.phase, self.limit, self.phase_started
-            self.wake.clear()
             if item is None or limit <= 0:
                 self.wake.wait()
                 continue
