@@ -20,13 +20,12 @@ from tests.conftest import CliRunner
 CASE = "hyperframe-settings-error-swallowed"
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fixloop-home")
-
-
 @pytest.mark.slow
-def test_one_real_case_through_the_cli(run_cli: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_one_real_case_end_to_end_then_from_the_cache_alone(
+    run_cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One test, not two: the second half needs the first half's cache (xdist would split a module)."""
+    home = tmp_path / "home"
     proc = run_cli(
         "eval", "--suite", "real", "--stage", "triage", "--case", CASE, "--workers", "1", "--json",
         "--work-dir", str(tmp_path / "work"), env={"FIXLOOP_HOME": str(home)}, timeout=900,
@@ -43,11 +42,7 @@ def test_one_real_case_through_the_cli(run_cli: CliRunner, home: Path, tmp_path:
     assert proc.returncode == (0 if result["met"] else 1)
     assert (home / "real" / "venvs" / "hyperframe-6.1.0" / "bin" / "python").exists()
 
-
-@pytest.mark.slow
-def test_a_second_build_needs_no_network_and_a_silent_fault_is_not_scored(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    # a second build needs no network, and a fault that changes no test's outcome is reported, not scored
     monkeypatch.setenv("FIXLOOP_HOME", str(home))
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # any download or install would fail now
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
@@ -62,7 +57,7 @@ def test_a_second_build_needs_no_network_and_a_silent_fault_is_not_scored(
         focus="frame", kind="protocol", file="src/hyperframe/frame.py", function="Frame.parse_frame_header",
         edits=[Edit(file="src/hyperframe/frame.py", old="# First 24 bits are frame length.", new="# length")],
     )  # fmt: skip
-    row = evaluate_real_case(project, silent, tmp_path / "silent", home / "real")
-    assert not row.reproduced and "no test fails with the fault" in row.reproduction
-    assert row.file_rank is None and not row.kind_ok
-    assert real_totals([row])["scored"] == 0.0 and real_totals([row])["reproduced"] == 0.0
+    unscored = evaluate_real_case(project, silent, tmp_path / "silent", home / "real")
+    assert not unscored.reproduced and "no test fails with the fault" in unscored.reproduction
+    assert unscored.file_rank is None and not unscored.kind_ok
+    assert real_totals([unscored])["scored"] == 0.0 and real_totals([unscored])["reproduced"] == 0.0
