@@ -1,6 +1,10 @@
 """Benchmark: test selection over a generated suite of 5,000 test files vs ``pytest --collect-only -q``.
 
-Usage: /work/venv/bin/python benchmarks/bench_select.py [--files 5000] [--keep DIR]
+Usage: /work/venv/bin/python benchmarks/bench_select.py [--files 5000] [--keep DIR] [--large]
+
+``--large``: the seed-shaped suite of ``benchmarks/large_suite.py`` instead (300 files, 120 mention the
+focus, an index naming 3 P1 files, markers on some); it also checks the tier budgets: P1 <= 8 files
+holding the index's P1 files, P1-P3 <= 20.
 
 Prints the selection time (in process and as `fixloop select` CLI subprocess), the collect-only
 time on the same suite, and their ratios (selection / collect-only; lower is better).
@@ -24,6 +28,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from fixloop.config import Settings  # noqa: E402
 from fixloop.tools.select_tests import select_tests  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from benchmarks.large_suite import INDEX_P1, generate_large_suite  # noqa: E402
 
 SUBJECTS = ["billing", "profile", "search", "upload", "export", "admin", "settings", "reports", "teams", "audit"]
 FOLDERS = ["e2e/staging", "e2e/integration", "unit", "api", "services"]
@@ -68,11 +75,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--keep", type=Path, default=None)
+    parser.add_argument("--large", action="store_true", help="the seed-shaped 300-file suite with an index")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="fixloop-bench-select-"))
     try:
         if not (root / "tests").exists():
-            generate(root, args.files)
+            generate_large_suite(root) if args.large else generate(root, args.files)
+        if args.large:
+            args.files = 300
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         selection = None
 
@@ -101,6 +111,13 @@ def main() -> None:
         print(f"fixloop select (CLI):    {cli_s:8.2f} s")
         print(f"pytest --collect-only -q:{collect_s:8.2f} s  -> {collected}")
         print(f"ratio selection / collect-only: {select_s / collect_s:.3f} (in process), {cli_s / collect_s:.3f} (CLI)")
+        if args.large:
+            p1 = [f.path for t in selection.tiers if t.priority == 1 for f in t.files]
+            first_three = sum(len(t.files) for t in selection.tiers if t.priority <= 3)
+            holds = set(INDEX_P1) <= set(p1)
+            print(
+                f"P1: {len(p1)} files (goal <= 8), index P1 files all in P1: {holds}; P1-P3: {first_three} (goal <= 20)"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

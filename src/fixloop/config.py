@@ -77,6 +77,15 @@ class TestSettings(Section):
     hang_grace: float = Field(default=3.0, gt=0)
     # new pytest processes for the tests a hung or crashed one had not reached, per test run
     max_restarts: int = Field(default=5, ge=0)
+    # Coverage spectra (localization): the category's failing tests and passing tests of the same files
+    # re-run under coverage.py, at most this many tests and about this many seconds of recorded durations.
+    spectrum: bool = True
+    spectrum_max_tests: int = Field(default=200, ge=1)
+    spectrum_max_seconds: float = Field(default=120.0, gt=0)
+    # Selection budgets: the first phase (P1) is what an engineer runs first; P1-P3 stay a short list.
+    p1_max_files: int = Field(default=8, ge=1)
+    p1_budget_seconds: float | None = Field(default=None, gt=0)  # fill P1 from recorded durations instead
+    tiers_max_files: int = Field(default=20, ge=1)  # P1 to P3 together; the rest goes to lower tiers
 
 
 class LogSettings(Section):

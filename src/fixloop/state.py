@@ -47,6 +47,7 @@ class RunInfo(Record):
     repo: str
     focus: str
     out_dir: str
+    config_file: str = ""  # --config FILE, when the run's settings came from one (the reproduce command needs it)
     requested_by: str = "cli"
     source: str = "cli"
     llm_mode: LLMModeValue = "none"
@@ -59,6 +60,7 @@ class RunInfo(Record):
     started_at: datetime = Field(default_factory=utc_now)
     gates: dict[str, float] = Field(default_factory=dict)  # fixability score -> level ([autonomy] gates)
     stress_runs: int = 0  # re-runs of the formerly failing tests before a PR ([limits] stress_runs)
+    all_tiers: bool = False  # run every tier at once instead of P1 first, widening as tiers hold (--all-tiers)
 
 
 class Event(Record):
@@ -92,6 +94,7 @@ class IterationRecord(Record):
     revision: str | None = None
     phase: PhaseRecord | None = None  # the verifiable record of this iteration's test phase
     reruns: list[RerunRecord] = Field(default_factory=list)  # failing tests re-run on the same commit
+    tiers_run: list[int] = Field(default_factory=list)  # the phase: the tier priorities its test run covered
 
 
 class FixAttempt(Record):
@@ -102,6 +105,7 @@ class FixAttempt(Record):
     outcome: str = ""  # why it was kept or sent back
     feedback: str = ""  # what the fixer was told for this attempt
     stress: StressResult | None = None  # re-runs of the formerly failing tests after validation
+    validated_tests: dict[str, str] = Field(default_factory=dict)  # test id -> outcome of the validation run
 
 
 class Investigation(Record):

@@ -18,7 +18,11 @@ PARSING = """
     def parse_amount(text):
         whole, _, frac = text.partition(".")
         sign = -1 if whole.startswith("-") else 1
-        cents = abs(int(whole)) * 100 + int((frac or "0").ljust(2, "0")[:2])
+        cents = abs(int(whole)) * 100
+        if len(frac) == 1:
+            cents += int(frac) * 10
+        elif frac:
+            cents += int(frac[:2])
         return sign * cents
 
 
@@ -167,7 +171,7 @@ FILES = {
 
 # Faults: (file, exact old text, new text); each makes some tests fail with only the test (or also the
 # package) in the traceback.
-WRONG_VALUE = ("ledger/parsing.py", '.ljust(2, "0")[:2]', '.rjust(2, "0")[:2]')  # "10.5" -> 1005 cents
+WRONG_VALUE = ("ledger/parsing.py", "cents += int(frac) * 10", "cents += int(frac)")  # "10.5" -> 1005 cents
 WRONG_SEPARATOR = ("ledger/parsing.py", 'text.partition(".")', 'text.partition(",")')  # logged, then asserted
 OFF_BY_ONE = ("ledger/accounts.py", "rows[len(rows) - 1]", "rows[len(rows)]")  # IndexError in the package
 

@@ -10,7 +10,7 @@ from fixloop.records import Category
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.localize import localize
 from tests.agents import failure_samples as samples
-from tests.tools.library_repo import OFF_BY_ONE, WRONG_SEPARATOR, make_library, run_library
+from tests.tools.library_repo import OFF_BY_ONE, WRONG_SEPARATOR, WRONG_VALUE, make_library, run_library
 
 
 def test_an_error_raised_in_the_package_ranks_its_function_first(tmp_path: Path) -> None:
@@ -40,10 +40,22 @@ def test_experiments_examples_and_tests_never_rank_above_the_package_unless_the_
 ) -> None:
     root = make_library(tmp_path / "lib", OFF_BY_ONE)
     test = "tests/test_accounts.py::test_latest_entry"
-    run = samples.make_run([samples.result(test, longrepr="tests/test_accounts.py:19: AssertionError")], cwd=str(root))
+    run = samples.make_run([samples.result(test, longrepr="E   AssertionError")], cwd=str(root))
     flaky = Category(id="flaky-1", kind="flaky", title="Flaky", tests=["tests/test_accounts.py::test_latest_entry"])
     ranked = [loc.file for loc in localize(flaky, run, repo=root, commits=[])]
     # both rebind module-level state; the experiments script sorts first by name, the package wins
     assert ranked[:2] == ["ledger/parsing.py", "experiments/try_parse.py"]
     defect = flaky.model_copy(update={"kind": "test-defect", "id": "test-defect-1"})
     assert localize(defect, run, repo=root, commits=[])[0].file == "tests/test_accounts.py"
+
+
+def test_a_failing_assertion_in_the_test_points_at_the_package_functions_it_calls(tmp_path: Path) -> None:
+    root = make_library(tmp_path / "lib", WRONG_VALUE)
+    run = run_library(root)
+    (category,) = categorize(run, [], repo=root)
+    assert category.tests == ["tests/test_accounts.py::test_single_amount"]  # assert ledger.balance("pay") == 1050
+    top = localize(category, run, repo=root, commits=[])[0]
+    assert (top.file, top.function) == ("ledger/accounts.py", "Ledger.balance")
+    assert "called by the test's failing line (ledger.balance)" in top.reasons
+    # one level further: make_ledger (a test helper, never ranked) posts the lines
+    assert "called (ledger.post) by a function the test's failing line calls" in top.reasons

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.large_suite import INDEX_P1, generate_large_suite
 from fixloop.config import Settings, TestSettings
 from fixloop.records import Selection
 from fixloop.tools.select_tests import select_tests
@@ -179,3 +181,25 @@ def test_configured_index_path_and_test_roots(suite: Path) -> None:
     selection = select_tests(suite, "websockets", settings)
     assert selection.index_path == "docs/tests.md"
     assert tier_paths(selection) == {4: ["tests/unit/test_ws_frames.py"]}
+
+
+def test_a_large_suite_keeps_p1_to_the_index_s_p1_files_and_a_handful_more(tmp_path: Path) -> None:
+    root = generate_large_suite(tmp_path / "suite")
+    selection = select_tests(root, "websockets", Settings())
+    p1 = [f.path for t in selection.tiers if t.priority == 1 for f in t.files]
+    assert len(p1) <= 8 and set(INDEX_P1) <= set(p1)
+    assert sum(len(t.files) for t in selection.tiers if t.priority <= 3) <= 20
+    assert sum(len(t.files) for t in selection.tiers) == 120  # the rest stays, lower, with its reason
+    moved = [f for t in selection.tiers if t.priority > 3 for f in t.files if "over the P1-P3 budget" in f.reason]
+    assert moved
+
+
+def test_recorded_durations_fill_the_first_phase_budget(tmp_path: Path) -> None:
+    root = generate_large_suite(tmp_path / "suite")
+    (root / ".fixloop").mkdir()
+    slow = {f"{rel}::test_websocket_case_0": 30.0 for rel in INDEX_P1}
+    (root / ".fixloop" / "durations.json").write_text(json.dumps(slow), encoding="utf-8")
+    settings = Settings(tests=TestSettings(p1_budget_seconds=60.0))
+    p1 = [f.path for t in select_tests(root, "websockets", settings).tiers if t.priority == 1 for f in t.files]
+    # two slow P1 files fill 60 s; files without a recorded duration still count against the file cap
+    assert sum(rel in p1 for rel in INDEX_P1) == 2

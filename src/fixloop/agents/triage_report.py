@@ -20,6 +20,7 @@ from fixloop.interfaces import LogSource
 from fixloop.records import Category, EvidenceBundle, Finding, FiveWhys, TestRun
 from fixloop.redaction import Redactor
 from fixloop.tools.evidence import gather_evidence
+from fixloop.tools.spectrum import SPECTRUM_KINDS, Spectrum, measure_coverage
 
 
 class CategoryReport(BaseModel):
@@ -33,6 +34,7 @@ class TriageReport(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     categories: list[CategoryReport] = Field(default_factory=list)
     reruns: int = 0
+    spectra: dict[str, Spectrum] = Field(default_factory=dict)  # category id -> its coverage spectrum
 
 
 def load_results(path: Path) -> tuple[TestRun, list[Finding]]:
@@ -72,6 +74,7 @@ def triage_run(
     rerun: Callable[[list[str]], TestRun] | None = None,
     reruns: int = 0,
     budget_tokens: int = 4000,
+    test_env: dict[str, str] | None = None,
 ) -> TriageReport:
     """Categorize ``run``, re-run failing tests ``reruns`` times for flakiness, then evidence and five whys."""
     redactor = redactor or redactor_for(settings)
@@ -79,6 +82,7 @@ def triage_run(
     done_reruns: list[TestRun] = []
     if rerun is not None and reruns > 0:
         categories, done_reruns = detect_flaky(categories, run, rerun, times=reruns)
+    spectra = _spectra(categories, run, repo, settings, test_env)
     reports = []
     for category in categories:
         bundle = gather_evidence(
@@ -90,6 +94,7 @@ def triage_run(
             focus=focus,
             redactor=redactor,
             budget_tokens=budget_tokens,
+            spectrum=spectra.get(category.id),
         )
         chain = rule_chain(category, bundle, redactor=redactor)
         reports.append(
@@ -97,7 +102,18 @@ def triage_run(
                 category=category, evidence=bundle, five_whys=chain, citation_problems=citation_problems(chain, bundle)
             )
         )
-    return TriageReport(counts=run.counts(), categories=reports, reruns=len(done_reruns))
+    return TriageReport(counts=run.counts(), categories=reports, reruns=len(done_reruns), spectra=spectra)
+
+
+def _spectra(
+    categories: list[Category], run: TestRun, repo: Path, settings: Settings, env: dict[str, str] | None
+) -> dict[str, Spectrum]:
+    """One coverage re-run for the categories a spectrum can help (not infrastructure, hangs or findings only)."""
+    measured = [c for c in categories if c.kind in SPECTRUM_KINDS and c.tests]
+    if not settings.tests.spectrum or not measured:
+        return {}
+    coverage = measure_coverage(measured, run, repo=repo, settings=settings, env=env)
+    return {c.id: coverage.spectrum(c) for c in measured}
 
 
 def redactor_for(settings: Settings) -> Redactor:

@@ -136,6 +136,7 @@ def evaluate_scenario(scenario: Scenario, workspace: Path, *, reruns: int | None
             redactor=redactor_for(settings),
             rerun=rerun,
             reruns=max(EVAL_RERUNS, settings.tests.flaky_reruns) if reruns is None else reruns,
+            test_env=env,
         )
         row.reruns = triage.reruns
         _score(row, scenario, triage, report.run, repo, logs)

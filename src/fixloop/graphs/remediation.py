@@ -48,7 +48,7 @@ from fixloop.target import available_test_env, target_status
 from fixloop.tools.realness import check_realness
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.select_tests import select_tests
-from fixloop.tools.tiers import evaluate_tiers
+from fixloop.tools.tiers import evaluate_tiers, phase_name
 
 TERMINAL = ("green", "gave_up", "diagnosed", "error")
 
@@ -94,6 +94,31 @@ def select_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
     return update
 
 
+def phase_tiers(state: RemediationState, selection: Any) -> list[int]:
+    """The tiers this test run covers: all with ``--all-tiers``; else the phase so far (P1 at first)."""
+    priorities = sorted(t.priority for t in selection.tiers)
+    if state["run"].all_tiers or not priorities:
+        return priorities
+    if _current(state).tiers_run:  # widened within this iteration
+        return _current(state).tiers_run
+    earlier = [rec.tiers_run for rec in state.get("iterations", []) if rec.tiers_run]
+    return earlier[-1] if earlier else priorities[:1]
+
+
+def _wider_phase(state: RemediationState, record: IterationRecord) -> list[int]:
+    """The next phase's tiers (this one's plus the next tier), or [] when every tier has run."""
+    selection = _selection(state)
+    left = sorted(t.priority for t in selection.tiers if t.priority not in record.tiers_run)
+    return [*record.tiers_run, left[0]] if left and record.tiers_run else []
+
+
+def _phase_view(selection: Any, tiers: list[int]) -> Any:
+    """``selection`` with only the tiers of the phase (all of them when ``tiers`` is empty)."""
+    if not tiers:
+        return selection
+    return selection.model_copy(update={"tiers": [t for t in selection.tiers if t.priority in tiers]})
+
+
 def _prio(tier: Any) -> int:
     return int(tier.priority)
 
@@ -112,18 +137,28 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     out = ctx.out_dir / f"iteration-{number}"
     out.mkdir(parents=True, exist_ok=True)
     env = _target_env(ctx)
-    ctx.notify(f"iteration {number}: running {len(selection.test_targets())} test targets")
-    test_run = run_tests(ctx.repo, selection.test_targets(), ctx.settings, env=env, out_dir=out)
+    tiers = phase_tiers(state, selection)
+    phase_view = _phase_view(selection, tiers)
+    targets = phase_view.test_targets()
+    ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(targets)} test targets")
+    with ctx.stage("tests", f"iteration {number}, phase {phase_name(tiers)}, {len(targets)} targets"):
+        test_run = run_tests(ctx.repo, targets, ctx.settings, env=env, out_dir=out)
     # redacted before anything keeps it: OUT's files (then copied and hashed), the record (then checkpointed)
     test_run = seal_test_run(test_run, out, ctx.redactor, raw_dir=raw_output_dir(ctx), label=out.name)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
-        update={"selection": selection, "test_run": test_run, "revision": test_run.revision, "phase": phase}
-    )
-    text = (
-        f"ran {len(test_run.selected) or len(selection.test_targets())} targets: {counts} (exit {test_run.exit_code})"
-    )
+        update={
+            "selection": selection, "test_run": test_run, "revision": test_run.revision, "phase": phase,
+            "tiers_run": tiers,
+        }
+    )  # fmt: skip
+    ran = len(test_run.selected) or len(phase_view.test_targets())
+    text = f"phase {phase_name(tiers)}: ran {ran} targets: {counts} (exit {test_run.exit_code})"
+    if test_run.rounds > 1:
+        text += f"; {test_run.rounds} pytest processes (" + ", ".join(e.reason for e in test_run.child_exits) + ")"
+    if test_run.never_ran:
+        text += f"; never ran: {len(test_run.never_ran)} tests"
     ctx.notify(text)
     event = _event(state, "run_tests", text, detail=test_run.stdout_tail).model_copy(
         update={"command": test_run.command}
@@ -144,7 +179,7 @@ def realness_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict
     info = target_status(ctx.repo)
     ports = [info.port] if info is not None else None
     findings = check_realness(record.test_run, ctx.settings, target_ports=ports)
-    verdicts = evaluate_tiers(record.selection, record.test_run)
+    verdicts = evaluate_tiers(_phase_view(record.selection, record.tiers_run), record.test_run)
     holding = sum(1 for v in verdicts if v.holds)
     text = f"realness: {len(findings)} findings; tiers holding {holding}/{len(verdicts)}"
     ctx.notify(text)
@@ -167,8 +202,18 @@ def categorize_node(state: RemediationState, runtime: Runtime[RunContext]) -> di
     text = f"categories: {names}" + (f" (after {len(reruns)} re-runs of the failing tests)" if reruns else "")
     update: dict[str, Any] = {"iterations": [record], "events": [_event(state, "categorize", text)]}
     ctx.notify(text)
-    if green:
-        update.update(status="green", outcome=f"every tier holds its tolerance in iteration {record.iteration}")
+    wider = _wider_phase(state, record) if green else []
+    if wider:  # this phase holds: run the next tier too before calling the run green
+        record = record.model_copy(update={"tiers_run": wider})
+        text = f"phase {phase_name(record.tiers_run[:-1])} holds its tolerance: widening to {phase_name(wider)}"
+        ctx.notify(text)
+        update["iterations"] = [record]
+        update["events"].append(_event(state, "categorize", text))
+    elif green:
+        phase = phase_name(record.tiers_run)
+        update.update(
+            status="green", outcome=f"every tier holds its tolerance in iteration {record.iteration} (phase {phase})"
+        )
     elif not categories:
         update.update(status="gave_up", outcome="tiers fail but no failure category was found")
     elif reason := _limit_reason(state):
@@ -185,13 +230,19 @@ def _flaky_reruns(
     env = _target_env(ctx)
     done: list[TestRun] = []
 
+    times = ctx.settings.tests.flaky_reruns
+
     def rerun(ids: list[str]) -> TestRun:
-        folder = out / f"rerun-{len(done) + 1}"
-        result = seal_test_run(run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=folder), folder, ctx.redactor)
+        number = len(done) + 1
+        folder = out / f"rerun-{number}"
+        ctx.notify(f"re-run {number}/{times}: {len(ids)} failing tests on the same commit (are they flaky?)")
+        with ctx.stage("re-run", f"{len(ids)} failing tests, same commit", step=number, total=times):
+            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=folder)
+        result = seal_test_run(result, folder, ctx.redactor)
         done.append(result)
         return result
 
-    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=times)
     records = [
         RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
         for n, r in enumerate(reruns, start=1)
@@ -210,9 +261,12 @@ def _limit_reason(state: RemediationState) -> str:
 
 
 def fan_out(state: RemediationState) -> list[Send] | str:
-    """One investigation per category of this iteration, all in parallel (or the end)."""
+    """One investigation per category of this iteration, all in parallel (or the end, or the next phase)."""
     if state.get("status") in TERMINAL:
         return END
+    record = _current(state)
+    if record.tiers_run and {v.priority for v in record.verdicts} < set(record.tiers_run):
+        return "run_tests"  # the phase widened: its new tier has not run yet
     return _sends(state, _current(state).categories, feedback="")
 
 
@@ -454,7 +508,8 @@ def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
         text = f"revision {revision} already running: deploy skipped"
     else:
         ctx.notify(f"deploying {revision}")
-        record = ctx.deployer.deploy(revision)
+        with ctx.stage("deploy", revision[:12], waits_for="the new revision to report healthy"):
+            record = ctx.deployer.deploy(revision)
         crash_point("deploy:after")
         text = f"deploy of {revision}: {record.outcome}"
     ctx.notify(text)
@@ -513,7 +568,7 @@ def build_graph(*, checkpointer: Checkpointer = None) -> CompiledStateGraph[Any,
     builder.add_conditional_edges("select", route_on_status("run_tests"), ["run_tests", END])
     builder.add_edge("run_tests", "realness")
     builder.add_edge("realness", "categorize")
-    builder.add_conditional_edges("categorize", fan_out, ["investigate", END])
+    builder.add_conditional_edges("categorize", fan_out, ["investigate", "run_tests", END])
     builder.add_edge("investigate", "collect")
     builder.add_conditional_edges("collect", route_after_collect, ["open_prs", END])
     builder.add_conditional_edges("open_prs", route_on_status("approval"), ["approval", END])

@@ -109,6 +109,10 @@ class ServerStore:
         )
         return inserted == 1
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Un-record ``delivery_id``: it was not processed (answered "busy"), so its redelivery must be."""
+        self._execute("DELETE FROM fixloop_deliveries WHERE delivery_id = ?", (delivery_id,))
+
     def first_seen(self, key: str, source: str, *, forget_after: float | None = None) -> bool:
         """Like ``first_delivery`` for other once-only keys (a Slack signature, a GitHub comment id).
 

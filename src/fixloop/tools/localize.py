@@ -35,6 +35,7 @@ from typing import TypedDict, Unpack
 from fixloop.config import find_config_file
 from fixloop.interfaces import LogEntry
 from fixloop.records import Category, Frame, Location, TestResult, TestRun
+from fixloop.tools.call_paths import assertion_call_paths
 from fixloop.tools.code_search import (
     Hit,
     call_inputs,
@@ -56,6 +57,7 @@ from fixloop.tools.code_search import (
 from fixloop.tools.git_history import Commit, commit_change, focused_commits
 from fixloop.tools.package_scope import imported_packages, is_auxiliary
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
+from fixloop.tools.spectrum import Spectrum
 
 W_SOURCE_LOCATION = 3.0
 W_CAUGHT = 1.0  # sourceLocation of an entry that carries a traceback: where it was caught, not raised
@@ -79,6 +81,13 @@ W_GLOBAL_STATE = 2.0
 W_COMMIT = 1.5
 W_COMMIT_NEW = 1.0
 W_FOCUS = 0.5
+W_CALL_PATH = 1.0  # a package function the failing assertion calls (the traceback stops in the test)
+W_CALL_PATH_LOCAL = 0.75  # a package function that computed a local the failing assertion reads
+W_CALL_PATH_DEEPER = 0.5  # a package function such a function calls
+W_SPECTRUM = 3.0  # times the function's Ochiai score, shared by the functions of the spectrum's peak
+SPECTRUM_MIN_SCORE = 0.5
+SPECTRUM_NEAR_BEST = 0.9  # only functions within this share of the best score count: the spectrum's peak
+SPECTRUM_FUNCTIONS = 8  # the most suspicious functions that count
 TEST_FILE_FACTOR = 0.2  # literal hits in tests count little unless the test is the defect
 ERROR_SEVERITIES = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
 _QUOTED = re.compile(r"'([^'\n]{3,80})'|\"([^\"\n]{3,80})\"")
@@ -197,8 +206,12 @@ def localize(
     focus: str = "",
     k: int = 5,
     commits: list[Commit] | None = None,
+    spectrum: Spectrum | None = None,
 ) -> list[Location]:
-    """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked."""
+    """The top ``k`` locations for ``category``, best first, each with the reasons it was ranked.
+
+    ``spectrum``: the category's coverage spectrum (``tools/spectrum.py``), when one was measured.
+    """
     ranking = _Ranking(repo.resolve(), test_defect=category.kind == "test-defect")
     entries = list(entries)
     errors = [e for e in entries if e.severity in ERROR_SEVERITIES]
@@ -214,6 +227,8 @@ def localize(
         _last_event_signal(ranking, results, entries)
     if category.kind == "flaky":
         _shared_state_signal(ranking)
+    if spectrum is not None:
+        _spectrum_signal(ranking, spectrum)
     _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo))
     _focus_signal(ranking, focus)
     return ranking.top(k)
@@ -285,6 +300,8 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
             first = app_frames[0]
             reason = "raised here (innermost frame of the failure)"
             ranking.bump(first.file, W_INNERMOST, reason, function=first.function, line=first.line)
+        elif not defect and frames:
+            _call_path_signal(ranking, result, frames[0])
         if defect:
             path, function = _test_place(result.nodeid, result.file)
             line = function_line(ranking.repo / path, function)
@@ -297,6 +314,42 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
                 line = function_line(ranking.repo / path, function)
                 reason = f"realness finding {item.kind}"
                 ranking.bump(path, W_TEST_FRAME_DEFECT, reason, function=function, line=line, key="test")
+
+
+def _call_path_signal(ranking: _Ranking, result: TestResult, innermost: Frame) -> None:
+    """The traceback stops in the test: the package functions its failing line gets its values from."""
+    path, function = _test_place(result.nodeid, result.file)
+    if innermost.file != path:
+        return
+    qualname = ".".join(part.split("[", 1)[0] for part in result.nodeid.split("::")[1:]) or function
+    for target in assertion_call_paths(ranking.repo, ranking.sources, path, qualname, innermost.line):
+        if is_test_file(target.file):
+            continue
+        if target.level == 1:
+            weight = W_CALL_PATH if target.direct else W_CALL_PATH_LOCAL
+            what = (
+                "called by the test's failing line"
+                if target.direct
+                else "computes a value the test's failing line reads"
+            )
+            reason = f"{what} ({target.via})"
+        else:
+            weight = W_CALL_PATH_DEEPER
+            reason = f"called ({target.via}) by a function the test's failing line calls"
+        ranking.bump(target.file, weight, reason, function=target.function, line=target.line, key=target.function)
+
+
+def _spectrum_signal(ranking: _Ranking, spectrum: Spectrum) -> None:
+    """The functions the failing tests run and the passing tests of their files mostly do not (Ochiai)."""
+    packages = imported_packages(ranking.repo, ranking.sources)
+    eligible = [f for f in spectrum.functions if ranking.test_defect or not is_auxiliary(f.file, packages)]
+    floor = max(SPECTRUM_MIN_SCORE, SPECTRUM_NEAR_BEST * max((f.score for f in eligible), default=0.0))
+    suspects = [f for f in eligible if f.score >= floor]
+    # A broad peak (every function only the one failing test ran) says little: its weight is shared.
+    share = W_SPECTRUM / max(1, len(suspects))
+    for item in suspects[:SPECTRUM_FUNCTIONS]:
+        reason = spectrum.reason(item)
+        ranking.bump(item.file, share * item.score, reason, function=item.function, line=item.line)
 
 
 def _named(repo: Path, frame: Frame) -> Frame:

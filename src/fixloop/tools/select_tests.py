@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from fixloop.config import Settings
 from fixloop.records import SelectedFile, Selection, Tier
+from fixloop.tools.durations import file_seconds, load_durations
 from fixloop.tools.focus import TermGroup, group_hits, parse_focus, quick_mentions, tokens
 from fixloop.tools.static_scan import FileScan, find_test_files, read_source, scan_source
 from fixloop.tools.test_index import IndexEntry, TestIndex, find_index, load_index
@@ -16,6 +17,8 @@ E2E_WORDS = frozenset({"e2e", "staging", "mission_critical", "acceptance", "end_
 E2E_MARKERS = frozenset({"e2e", "staging", "mission_critical", "real_services", "live", "network", "acceptance"})
 INTEGRATION_WORDS = frozenset({"integration", "integrations"})
 PIPELINE_WORDS = frozenset({"pipeline", "critical", "path", "golden", "journey", "journeys", "orchestration", "smoke"})
+FIRST_PHASE_WORDS = frozenset({"staging", "e2e", "critical", "mission_critical", "smoke", "golden"})
+UNIT_TIER = 4
 MIN_SCORE = 2.0  # below this a file only brushes the focus (one stray literal)
 
 
@@ -50,8 +53,13 @@ def select_tests(repo: Path, focus: str, settings: Settings) -> Selection:
         return selection
     matches = [m for rel in files if (m := _match_file(repo, rel, groups, index)) is not None]
     tiers: dict[int, list[SelectedFile]] = {}
-    for match in sorted(matches, key=lambda m: (-m.score, m.scan.path)):
-        tiers.setdefault(_tier_of(match), []).append(_selected(match))
+    placed = budget_tiers(matches, settings, load_durations(repo))
+    for match in sorted(matches, key=lambda m: (placed[id(m)][0], _first_phase_rank(m), m.scan.path)):
+        tier, note = placed[id(match)]
+        chosen = _selected(match)
+        if note:
+            chosen.reason += f" ({note})"
+        tiers.setdefault(tier, []).append(chosen)
     for priority in sorted(tiers):
         selection.tiers.append(
             Tier(
@@ -164,6 +172,65 @@ def _classify(match: FileMatch) -> None:
     elif words & E2E_WORDS or markers & E2E_MARKERS or section_words & (E2E_WORDS | {"core", "critical"}):
         match.kind = "e2e"
     match.pipeline = bool((words | section_words) & PIPELINE_WORDS)
+
+
+def _first_phase_rank(match: FileMatch) -> tuple[float, ...]:
+    """Best first: the index's own priority, then folder words (staging, e2e, critical), markers, match strength."""
+    indexed = match.entry is not None and match.entry.priority is not None
+    path = PurePosixPath(match.scan.path)
+    words = {p.lower() for p in path.parent.parts} | {w.lower() for w in path.stem.split("_")}
+    markers = {m.lower() for m in match.scan.markers + [m for t in match.scan.tests for m in t.markers]}
+    return (
+        -float(indexed),
+        -float(len(words & FIRST_PHASE_WORDS)),
+        -float(len(markers & (E2E_MARKERS | FIRST_PHASE_WORDS))),
+        -float(match.name_hit),
+        -match.score,
+    )
+
+
+def budget_tiers(
+    matches: list[FileMatch], settings: Settings, durations: dict[str, float]
+) -> dict[int, tuple[int, str]]:
+    """Per match (by ``id``): its tier after the budgets, and why it moved (empty when it did not).
+
+    P1 keeps at most ``tests.p1_max_files`` files, or the files whose recorded durations fill
+    ``tests.p1_budget_seconds``; P1 to P3 together at most ``tests.tiers_max_files``. A file over a
+    budget moves to the next tier, best first by ``_first_phase_rank``; past P3 it joins the unit tier.
+    """
+    limits = settings.tests
+    placed: dict[int, tuple[int, str]] = {}
+    by_tier: dict[int, list[FileMatch]] = {}
+    for match in matches:
+        by_tier.setdefault(_tier_of(match), []).append(match)
+    carried: list[FileMatch] = []
+    kept = 0  # files in P1..P3 so far
+    spent = 0.0
+    for tier in sorted(set(by_tier) | {1, 2, 3}):
+        moved_in = {id(m) for m in carried}
+        candidates = sorted(by_tier.get(tier, []) + carried, key=_first_phase_rank)
+        carried = []
+        for match in candidates:
+            if tier > 3:
+                placed[id(match)] = (tier, "moved down: over the P1-P3 budget" if id(match) in moved_in else "")
+                continue
+            seconds = file_seconds(durations, match.scan.path) if limits.p1_budget_seconds else None
+            over_p1 = tier == 1 and (
+                kept >= limits.p1_max_files
+                if seconds is None or limits.p1_budget_seconds is None
+                else spent + seconds > limits.p1_budget_seconds and kept > 0
+            )
+            if over_p1 or kept >= limits.tiers_max_files:
+                carried.append(match)
+                continue
+            kept += 1
+            spent += seconds or 0.0
+            origin = _tier_of(match)
+            note = f"moved from P{origin}: over its budget" if origin != tier else ""
+            placed[id(match)] = (tier, note)
+    for match in carried:  # nothing below P3 took them
+        placed[id(match)] = (UNIT_TIER, f"moved from P{_tier_of(match)}: over the P1-P3 budget")
+    return placed
 
 
 def _tier_of(match: FileMatch) -> int:

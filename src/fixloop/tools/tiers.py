@@ -60,3 +60,10 @@ def evaluate_tiers(selection: Selection, run: TestRun) -> list[TierVerdict]:
             )
         )
     return verdicts
+
+
+def phase_name(tiers: list[int]) -> str:
+    """Which tiers a test run covered (its phase): "P1", "P1-P2"; "all tiers" when none is named."""
+    if not tiers:
+        return "all tiers"
+    return f"P{tiers[0]}" if len(tiers) == 1 else f"P{tiers[0]}-P{tiers[-1]}"

@@ -91,20 +91,25 @@ def _find_sdist(folder: Path, project: RealProject) -> Path | None:
     return None
 
 
+# What fixloop itself runs in the project's venv: coverage.py for the localizer's coverage spectra.
+MEASUREMENT_DEPS = ["coverage"]
+
+
 def project_python(cache: Path, project: RealProject) -> Path:
     """The python of the project's own venv, with its deps installed (made on first use)."""
     venv = cache / "venvs" / project.key
     python = venv / "bin" / "python"
     ready = venv / READY
-    if ready.exists() and json.loads(ready.read_text(encoding="utf-8")) == project.deps and python.exists():
+    wanted = [*project.deps, *MEASUREMENT_DEPS]
+    if ready.exists() and json.loads(ready.read_text(encoding="utf-8")) == wanted and python.exists():
         return python
     shutil.rmtree(venv, ignore_errors=True)
     _run([sys.executable, "-m", "venv", str(venv)], f"venv for {project.key}")
     _run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *project.deps],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *wanted],
         f"deps of {project.key}",
     )
-    ready.write_text(json.dumps(project.deps), encoding="utf-8")
+    ready.write_text(json.dumps(wanted), encoding="utf-8")
     return python
 
 

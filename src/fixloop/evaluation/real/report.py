@@ -102,23 +102,62 @@ def real_totals(rows: list[RealRow]) -> dict[str, float]:
         "file_top3": ratio([r.file_rank is not None and r.file_rank <= 3 for r in scored]),
         "file_top1_no_history": ratio([r.file_rank_no_history == 1 for r in scored]),
         "function_top3": ratio([r.function_rank is not None and r.function_rank <= 3 for r in scored]),
+        **{
+            f"{metric}_{variant}": ratio([_hit(r, metric, variant) for r in scored])
+            for variant in ("no_history", "no_coverage", "plain")
+            for metric in ("file_top1", "file_top3", "function_top3")
+            if f"{metric}_{variant}" != "file_top1_no_history"
+        },
         "within_bound": ratio([r.within_bound for r in scored]),
     }
+
+
+def _hit(row: RealRow, metric: str, variant: str) -> bool:
+    """``metric`` (file_top1, file_top3, function_top3) of ``row`` in a ranking variant (no_history, ...)."""
+    what, _, top = metric.rpartition("_top")
+    rank = getattr(row, f"{what}_rank_{variant}")
+    return rank is not None and rank <= int(top)
+
+
+def render_localization_markdown(result: RealEvalResult) -> str:
+    """Root-cause file top-1/top-3 and function top-3 with and without coverage spectra and git history."""
+    t = result.totals
+    lines = [
+        "| ranking | file top-1 | file top-3 | function top-3 |",
+        "|---|---|---|---|",
+    ]
+    for label, suffix in (
+        ("coverage + git history (the triage's)", ""),
+        ("coverage, no git history", "_no_history"),
+        ("git history, no coverage", "_no_coverage"),
+        ("neither", "_plain"),
+    ):
+        cells = [f"{t.get(f'{m}{suffix}', 0):.3f}" for m in ("file_top1", "file_top3", "function_top3")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    lines += ["", "| case | coverage re-run s | its tests' own s | note |", "|---|---|---|---|"]
+    for r in result.rows:
+        if r.reproduced:
+            lines.append(
+                f"| {r.case} | {r.coverage_seconds:.1f} | {r.coverage_tests_seconds:.2f} | {r.coverage_note or '-'} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def render_real_markdown(result: RealEvalResult) -> str:
     lines = [
         "| case | project | fault | reproduced | expected kind | found kinds | kind | file rank | function rank | "
-        "file rank w/o git | selected | fixloop s | plain pytest s | bound s |",
+        "file rank w/o git | fault tests run | fixloop s | plain pytest s | bound s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.rows:
         fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
-        plain = "hung" if r.reproduced and r.plain_seconds is None and not r.error else _num(r.plain_seconds)
+        stopped = r.reproduced and r.plain_seconds is None and r.plain_cap > 0
+        plain = f"> {r.plain_cap:.0f} (stopped)" if stopped else _num(r.plain_seconds)
         lines.append(
             f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.expected_kind} | "
             f"{', '.join(r.found_kinds) or '-'} | {'ok' if r.kind_ok else 'MISS'} | {r.file_rank or '-'} | "
-            f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.selected} | {r.triage_seconds:.1f} | "
+            f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.fault_tests_run}/{r.fault_tests} | "
+            f"{r.triage_seconds:.1f} | "
             f"{plain} | {_num(r.bound_seconds)}{'' if r.within_bound else ' (over)'} |"
             + (f" error: {r.error}" if r.error else "")
         )
@@ -132,7 +171,7 @@ def render_real_markdown(result: RealEvalResult) -> str:
         f"{t.get('file_top1_no_history', 0):.3f}, function top-3 {t.get('function_top3', 0):.3f}; within the time "
         f"bound {t.get('within_bound', 0):.3f} (goal 1.0); goals {'met' if result.met else 'NOT met'}",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + render_localization_markdown(result)
 
 
 def _num(value: float | None) -> str:

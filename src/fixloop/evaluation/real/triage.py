@@ -22,9 +22,11 @@ from fixloop.config import Settings, load_settings
 from fixloop.evaluation.real.build import build_case
 from fixloop.evaluation.real.recipes import RealCase, RealProject
 from fixloop.records import Location, TestRun
+from fixloop.tools.git_history import Commit
 from fixloop.tools.localize import localize
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.select_tests import select_tests
+from fixloop.tools.spectrum import Spectrum
 from fixloop.tools.test_phase import run_test_phase
 
 GOALS = {"reproduced": 1.0, "kind_accuracy": 0.90, "within_bound": 1.0}
@@ -47,13 +49,25 @@ class RealRow(BaseModel):
     file_rank: int | None = None
     function_rank: int | None = None
     file_rank_no_history: int | None = None
+    function_rank_no_history: int | None = None
+    file_rank_no_coverage: int | None = None  # ranked again without the coverage spectrum
+    function_rank_no_coverage: int | None = None
+    file_rank_plain: int | None = None  # neither coverage nor git history
+    function_rank_plain: int | None = None
+    coverage_seconds: float = 0.0  # wall time of the coverage re-run
+    coverage_tests_seconds: float = 0.0  # the re-run tests' own durations in the test run
+    coverage_note: str = ""
     selected: int = 0  # test targets selected for the focus
+    fault_tests: int = 0  # tests the fault makes fail (reproduction run)
+    fault_tests_run: int = 0  # of those, how many the focus selection ran
     results: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
+    runs: int = 0  # test phases before triage (more than 1 only for a flaky case whose first run passed)
     reruns: int = 0
     triage_seconds: float = 0.0  # test phase + re-runs + triage
     rerun_seconds: float = 0.0
-    plain_seconds: float | None = None  # plain pytest of the same selected tests (None: killed at its cap)
+    plain_seconds: float | None = None  # plain pytest of the same selected tests (None: killed at plain_cap)
+    plain_cap: float = 0.0  # plain pytest is stopped once it outlasts the triage run: the bound holds then
     bound_seconds: float | None = None
     within_bound: bool = False
     build_seconds: float = 0.0
@@ -88,7 +102,12 @@ def _triage(row: RealRow, project: RealProject, case: RealCase, repo: Path, fail
     if not targets:
         row.error = f"focus {case.focus!r} selects no test"
         return
-    report = run_test_phase(repo, targets, settings, selection=selection, env={}, out_dir=folder / "run")
+    attempts = max(1, settings.limits.stress_runs) if case.flaky else 1
+    for attempt in range(1, attempts + 1):  # a flaky report starts from a failure seen, as in the scenario eval
+        report = run_test_phase(repo, targets, settings, selection=selection, env={}, out_dir=folder / f"run{attempt}")
+        row.runs = attempt
+        if failing & {r.nodeid for r in report.run.failures()}:  # the fault showed (not only other failures)
+            break
     rerun_time = [0.0]
 
     def rerun(ids: list[str]) -> TestRun:
@@ -105,20 +124,38 @@ def _triage(row: RealRow, project: RealProject, case: RealCase, repo: Path, fail
     row.triage_seconds = round(time.monotonic() - began, 1)
     row.rerun_seconds = round(rerun_time[0], 1)
     row.reruns, row.counts, row.results = triage.reruns, report.run.counts(), len(report.run.results)
+    row.fault_tests = len(failing)
+    row.fault_tests_run = len(failing & {r.nodeid for r in report.run.results})
     row.found_kinds = sorted({c.category.kind for c in triage.categories})
     main = _main(triage.categories, failing)
     if main is not None:
         row.main_kind = main.category.kind
         row.kind_ok = main.category.kind == case.kind
-        _rank(row, case, main.evidence.locations)
-        plain = localize(main.category, report.run, repo=repo, focus=case.focus, commits=[])
-        files = [loc.file for loc in plain]
-        row.file_rank_no_history = files.index(case.file) + 1 if case.file in files else None
-    row.plain_seconds = plain_pytest_seconds(repo, targets, settings, cap=max(60.0, 3 * row.triage_seconds))
+        row.file_rank, row.function_rank = _ranks(row, case, main.evidence.locations)
+        spectrum = triage.spectra.get(main.category.id)
+        if spectrum is not None:
+            row.coverage_seconds, row.coverage_tests_seconds = spectrum.seconds, spectrum.tests_seconds
+            row.coverage_note = spectrum.note
+        category, run = main.category, report.run
+        variants: dict[
+            str, tuple[Spectrum | None, list[Commit] | None]
+        ] = {  # (spectrum, commits): None commits = the repo's git history, as in the triage itself
+            "no_history": (spectrum, []),
+            "no_coverage": (None, None),
+            "plain": (None, []),
+        }
+        for name, (measured, commits) in variants.items():
+            ranked = localize(category, run, repo=repo, focus=case.focus, commits=commits, spectrum=measured)
+            file_rank, function_rank = _ranks(None, case, ranked)
+            setattr(row, f"file_rank_{name}", file_rank)
+            setattr(row, f"function_rank_{name}", function_rank)
+    row.plain_cap = round(row.triage_seconds + 2 * settings.tests.timeout, 1)
+    row.plain_seconds = plain_pytest_seconds(repo, targets, settings, cap=row.plain_cap)
     if row.plain_seconds is not None:
-        row.bound_seconds = round(row.plain_seconds + 2 * settings.tests.timeout + row.rerun_seconds, 1)
+        reruns = row.rerun_seconds + row.coverage_seconds  # the coverage spectrum is a re-run too
+        row.bound_seconds = round(row.plain_seconds + 2 * settings.tests.timeout + reruns, 1)
         row.within_bound = row.triage_seconds <= row.bound_seconds
-    else:  # plain pytest hangs: any finished triage is within its bound
+    else:  # plain pytest outlasted the triage run (a hang never ends there): the bound holds
         row.within_bound = True
 
 
@@ -129,14 +166,21 @@ def _main(categories: list[CategoryReport], failing: set[str]) -> CategoryReport
     return max(categories, key=lambda c: (len(failing & set(c.category.tests)), len(c.category.tests)))
 
 
-def _rank(row: RealRow, case: RealCase, locations: list[Location]) -> None:
-    row.ranked = [f"{loc.file}:{loc.function}" for loc in locations]
+def _ranks(row: RealRow | None, case: RealCase, locations: list[Location]) -> tuple[int | None, int | None]:
+    """The 1-based (file rank, function rank) of the case's root cause; ``row`` records the ranking."""
+    if row is not None:
+        row.ranked = [f"{loc.file}:{loc.function}" for loc in locations]
     files = list(dict.fromkeys(loc.file for loc in locations))
-    row.file_rank = files.index(case.file) + 1 if case.file in files else None
-    for number, loc in enumerate(locations, start=1):
-        if loc.file == case.file and function_matches(loc.function, case.function):
-            row.function_rank = number
-            break
+    file_rank = files.index(case.file) + 1 if case.file in files else None
+    function_rank = next(
+        (
+            number
+            for number, loc in enumerate(locations, start=1)
+            if loc.file == case.file and function_matches(loc.function, case.function)
+        ),
+        None,
+    )
+    return file_rank, function_rank
 
 
 def function_matches(found: str, expected: str) -> bool:

@@ -1,0 +1,186 @@
+"""Coverage spectra: which functions the failing tests run and the passing tests of their files do not.
+
+The category's failing tests and the passing tests of the same files (bounded by
+``tests.spectrum_max_tests`` and, from recorded durations, ``tests.spectrum_max_seconds``) are re-run
+under coverage.py with one dynamic context per test (``pytest_plugin/fixloop_coverage.py``). Each line
+gets the Ochiai score ``ef / sqrt(F * (ef + ep))`` (``ef``/``ep``: failing/passing tests that ran it,
+``F``: all failing tests); a function scores as its best line. Failing and passing are the re-run's
+outcomes, so a test that passes on re-run counts as passing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from fixloop.config import Settings
+from fixloop.errors import FixloopError
+from fixloop.records import Category, TestRun
+from fixloop.tools.code_search import enclosing_function
+from fixloop.tools.pytest_process import module_available, pytest_argv
+from fixloop.tools.run_tests import run_tests
+
+COVERAGE_PLUGIN = "fixloop_coverage"
+DATA_FILE = "fixloop-spectrum.coverage"
+FAILED = ("failed", "error")
+# The kinds a spectrum can help: not infrastructure, hangs (each re-run costs a timeout) or flakiness.
+SPECTRUM_KINDS = frozenset({"protocol", "server-error", "auth", "test-defect"})
+
+
+class FunctionSpectrum(BaseModel):
+    """One function's spectrum: the failing and passing tests that ran its best line, and its score."""
+
+    file: str
+    function: str
+    line: int
+    failed: int
+    passed: int
+    score: float
+
+
+class Spectrum(BaseModel):
+    """The ranked functions of one category's coverage re-run, and what it cost."""
+
+    total_failed: int = 0
+    total_passed: int = 0
+    functions: list[FunctionSpectrum] = Field(default_factory=list)
+    seconds: float = 0.0  # wall time of the coverage re-run (shared by the run's categories)
+    tests_seconds: float = 0.0  # the re-run tests' recorded durations in the original run
+    note: str = ""
+
+    def reason(self, item: FunctionSpectrum) -> str:
+        return (
+            f"executed by {item.failed}/{self.total_failed} failing and {item.passed}/{self.total_passed} "
+            f"passing tests (Ochiai {item.score:.2f})"
+        )
+
+
+def spectrum_tests(categories: list[Category], run: TestRun, settings: Settings) -> tuple[list[str], list[str]]:
+    """The failing tests of ``categories`` and the passing tests of their files that fit the bounds, fastest first."""
+    wanted = {t for c in categories for t in c.tests}
+    failing = [r for r in run.results if r.nodeid in wanted and r.outcome in FAILED]
+    files = {r.nodeid.split("::", 1)[0] for r in failing}
+    passing = sorted(
+        (r for r in run.results if r.outcome == "passed" and r.nodeid.split("::", 1)[0] in files),
+        key=lambda r: (r.duration, r.nodeid),
+    )
+    room = max(0, settings.tests.spectrum_max_tests - len(failing))
+    budget = settings.tests.spectrum_max_seconds - sum(r.duration for r in failing)
+    chosen: list[str] = []
+    for result in passing:
+        if len(chosen) >= room or result.duration > budget:
+            break
+        chosen.append(result.nodeid)
+        budget -= result.duration
+    return [r.nodeid for r in failing][: settings.tests.spectrum_max_tests], chosen
+
+
+@dataclass
+class CoverageRun:
+    """One re-run under coverage.py of every category's failing tests and the passing tests of their files."""
+
+    repo: Path
+    data_file: Path | None
+    outcomes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    tests_seconds: float = 0.0
+    note: str = ""
+
+    def spectrum(self, category: Category) -> Spectrum:
+        """``category``'s spectrum: its tests that failed again against the passing tests of the same files."""
+        failed = {t for t in category.tests if self.outcomes.get(t) in FAILED}
+        files = {t.split("::", 1)[0] for t in failed}
+        passed = {t for t, outcome in self.outcomes.items() if outcome == "passed" and t.split("::", 1)[0] in files}
+        spectrum = Spectrum(
+            total_failed=len(failed), total_passed=len(passed), seconds=self.seconds, tests_seconds=self.tests_seconds
+        )
+        if self.data_file is None or not self.data_file.exists():
+            spectrum.note = self.note or "the coverage re-run wrote no data"
+        elif not failed:
+            spectrum.note = "no test of the category failed in the coverage re-run"
+        else:
+            spectrum.functions = rank_functions(self.repo, self.data_file, failed, passed)
+        return spectrum
+
+
+def measure_coverage(
+    categories: list[Category],
+    run: TestRun,
+    *,
+    repo: Path,
+    settings: Settings,
+    env: dict[str, str] | None = None,
+) -> CoverageRun:
+    """Re-run the categories' failing tests and sampled passing tests once, under coverage.py, one context per test."""
+    repo = repo.resolve()
+    failing, passing = spectrum_tests(categories, run, settings)
+    if not failing:
+        return CoverageRun(repo, None, note="no failing test to measure")
+    _, interpreter = pytest_argv(repo, settings)
+    if not module_available(interpreter, "coverage", dict(os.environ)):
+        return CoverageRun(repo, None, note=f"coverage.py is not installed for {interpreter}: no coverage spectrum")
+    durations = {r.nodeid: r.duration for r in run.results}
+    out = Path(tempfile.mkdtemp(prefix="fixloop-spectrum-"))
+    data_file = out / DATA_FILE
+    coverage_env = {"FIXLOOP_COVERAGE_FILE": str(data_file), "FIXLOOP_COVERAGE_SOURCE": str(repo)}
+    started = time.monotonic()
+    try:
+        rerun = run_tests(
+            repo,
+            [*failing, *passing],
+            settings,
+            env={**(env or {}), **coverage_env},
+            out_dir=out,
+            workers=-1,  # never xdist: one process writes the data file, one context per test
+            run_timeout=settings.tests.spectrum_max_seconds * 2 + 30,
+            extra_args=["-p", COVERAGE_PLUGIN],
+        )
+    except FixloopError as exc:
+        return CoverageRun(repo, None, note=f"coverage re-run failed: {exc.one_line()}")
+    return CoverageRun(
+        repo,
+        data_file,
+        outcomes={r.nodeid: r.outcome for r in rerun.results},
+        seconds=round(time.monotonic() - started, 2),
+        tests_seconds=round(sum(durations.get(t, 0.0) for t in [*failing, *passing]), 2),
+    )
+
+
+# pytest's assertion message calls these on a failure only: every failing test "runs" them.
+REPORTING_ONLY = frozenset({"__repr__", "__str__", "__format__", "__rich_repr__"})
+
+
+def rank_functions(repo: Path, data_file: Path, failed: set[str], passed: set[str]) -> list[FunctionSpectrum]:
+    """Functions of ``repo`` by Ochiai score of their best line, best first (only lines a failing test ran)."""
+    from coverage import CoverageData  # the measurement library; imported only when a spectrum is taken
+
+    data = CoverageData(basename=str(data_file))
+    data.read()
+    root = str(repo.resolve()) + "/"
+    best: dict[tuple[str, str], FunctionSpectrum] = {}
+    total_failed = len(failed)
+    for measured in data.measured_files():
+        if not measured.startswith(root):
+            continue
+        rel = measured[len(root) :]
+        for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
+            tests = set(contexts)
+            ef, ep = len(tests & failed), len(tests & passed)
+            if not ef:
+                continue
+            function = enclosing_function(repo / rel, line)
+            if not function or function.rsplit(".", 1)[-1] in REPORTING_ONLY:
+                continue  # module-level lines run at import, by whichever test imported first
+            score = ef / math.sqrt(total_failed * (ef + ep))
+            key = (rel, function)
+            if key not in best or (score, -line) > (best[key].score, -best[key].line):
+                best[key] = FunctionSpectrum(
+                    file=rel, function=function, line=line, failed=ef, passed=ep, score=round(score, 3)
+                )
+    return sorted(best.values(), key=lambda f: (-f.score, f.passed, f.file, f.line))
