@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from fixloop.config import Settings
-from fixloop.errors import UsageError
+from fixloop.errors import ModelUnavailableError, UsageError
 from fixloop.integrations.llm.openai_chat import Budget, OpenAIChatModel, RetryPolicy
 from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.integrations.llm.scripts import script_for_scenario, with_overrides
@@ -34,6 +34,12 @@ class ScriptedChatModel(OpenAIChatModel):
         )
         self.server = server
         self.on_close(server.stop)
+
+    def ping(self, timeout: float = 5.0) -> None:
+        """Nothing outside to check: the scripted double is served by a thread of this process, started just
+        before. (Pinging it timed a busy machine's scheduler, and failed demo runs under load.)"""
+        if self.server.stopped:
+            raise ModelUnavailableError(f"{self.endpoint} does not answer: the scripted server is stopped")
 
 
 def scripted_model(

@@ -160,6 +160,10 @@ class ScriptedServer:
         self.stop()
 
     @property
+    def stopped(self) -> bool:
+        return self._http is None
+
+    @property
     def port(self) -> int:
         if self._http is None:
             raise RuntimeError("scripted server is not running")
