@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fixloop.checkpoints import (
-    LEASE_TABLE,
-    RunBusyError,
     RunEntry,
-    Store,
     checkpoint_types,
     default_sqlite_path,
     find_run,
@@ -87,41 +81,3 @@ def test_unreachable_postgres_is_a_config_error() -> None:
         open_store("postgresql://postgres@127.0.0.1:9/none?connect_timeout=2"),
     ):
         pass
-
-
-def _hold_lease(store: Store, thread_id: str, pid: int) -> None:
-    """Another process's lease, as it would have written it."""
-    p = store.index.p
-    store.index.conn.execute(
-        f"INSERT INTO {LEASE_TABLE} (thread_id, host, pid, since) VALUES ({p}, {p}, {p}, {p})",
-        (thread_id, socket.gethostname(), pid, "2026-01-01T00:00:00+00:00"),
-    )
-    store.index._commit()
-
-
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_one_live_process_drives_a_run_and_a_killed_ones_lease_is_taken_over(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    spec = request.getfixturevalue("pg_schema_url") if backend == "postgres" else None
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        with open_store(spec) as store:
-            store.index.claim("t-own")
-            store.index.claim("t-own")  # the holder may claim again
-            assert store.index.driven("t-own")
-            store.index.release("t-own")
-            assert not store.index.driven("t-own")
-            _hold_lease(store, "t-busy", other.pid)
-            with pytest.raises(RunBusyError, match=f"pid {other.pid}"):
-                store.index.claim("t-busy")
-            assert store.index.driven("t-busy")
-            other.kill()
-            other.wait()
-            assert not store.index.driven("t-busy")
-            store.index.claim("t-busy")  # the holder died (kill -9): its lease is stale
-            store.index.release("t-busy")
-            store.index.claim("t-busy")
-    finally:
-        other.kill()
-        other.wait()

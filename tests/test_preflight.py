@@ -7,8 +7,11 @@ import subprocess
 import threading
 from pathlib import Path
 
+from github import Auth, Github
+
 from fixloop.exit_codes import ERROR
-from fixloop.preflight import Check, run_checks
+from fixloop.integrations.codehost.github import GitHubCodeHost
+from fixloop.preflight import Check, codehost_check, run_checks
 from tests.conftest import CliRunner
 
 SECRET_KEY = "sk-preflight-canary-0123456789"
@@ -88,3 +91,12 @@ def test_checks_run_together_and_report_every_failure_in_order() -> None:
     finally:
         release.set()
     assert problems == ["slow: no answer within 0.5 s", "broken: ValueError: refused"]
+
+
+def test_a_code_host_that_is_down_is_named_with_the_systems_reason(tmp_path: Path) -> None:
+    """The real PyGithub client against a port nobody listens on: one short reason, not urllib3's paragraph."""
+    port = _closed_port()
+    client = Github(base_url=f"http://127.0.0.1:{port}", auth=Auth.Token("t"), retry=None)
+    host = GitHubCodeHost(tmp_path, "owner/name", client)
+    (problem,) = run_checks([codehost_check(host, f"http://127.0.0.1:{port} (owner/name)")])
+    assert problem == f"code host: http://127.0.0.1:{port} (owner/name) does not answer: [Errno 111] Connection refused"

@@ -8,6 +8,7 @@ task. The moment is made deterministic by cutting a finished demo run's checkpoi
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -61,3 +62,24 @@ def test_a_run_killed_between_a_steps_writes_and_the_next_checkpoint_is_resumed(
         assert after["iterations"] and after["iterations"][0].get("counts"), after["iterations"]
     finally:
         stop_target(out / "workspace")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_decision_on_a_run_whose_driver_died_mid_step_continues_it_and_applies_the_decision(
+    run_cli: CliRunner, demo_out: Path
+) -> None:
+    """No run is left stuck refusing decisions ("not waiting for approval") until someone resumes it from a
+    shell: under the run lock nobody else drives it, so the decision first finishes the interrupted step."""
+    demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol"]
+    killed = run_cli(*demo, "--out", str(demo_out), env={"FIXLOOP_TEST_KILL_AT": "open_prs:after"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    thread = json.loads((demo_out / "run.json").read_text(encoding="utf-8"))["thread_id"]
+    assert json.loads(run_cli("status", thread, "--json").stdout)["interrupted"] is True
+
+    approved = run_cli("approve", thread, "--by", "alice", timeout=600)
+    assert approved.returncode == 0, approved.stderr[-2000:]
+    run = json.loads(run_cli("status", thread, "--json").stdout)
+    assert run["status"] == "green", run["status"]
+    assert [(a["by"], a["decision"]) for a in run["approvals"]] == [("alice", "approve")]
+    assert len(run["deploys"]) == 1 and run["prs"] and all(p["state"] == "merged" for p in run["prs"])

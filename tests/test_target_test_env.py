@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from fixloop.config import TargetSettings, load_settings
 from fixloop.errors import ConfigError
-from fixloop.scenarios import prepare_workspace
+from fixloop.scenarios import load_scenario, prepare_workspace
 from fixloop.target import available_test_env, start_target, stop_target, test_env
 from fixloop.target_test_env import configured_test_env, render_test_env, secret_test_env_names
 from tests.conftest import CliRunner
@@ -115,3 +116,72 @@ def test_fixloop_test_reaches_a_live_service_through_the_mapping(tmp_path: Path,
         assert outcomes and outcomes.count("passed") >= len(outcomes) - 1, (outcomes, messages[:2000])
     finally:
         stop_target(service)
+
+
+STAGING = """
+[target]
+http_url = "{http_url}"
+ws_url = "{ws_url}"
+token_secret_env = "CHAT_JWT_SECRET"
+
+[target.test_env]
+CHAT_HTTP_URL = "{{http_url}}"
+CHAT_WS_URL = "{{ws_url}}"
+
+[tests]
+index_path = "tests/e2e/STAGING_E2E_TEST_INDEX.md"
+paths = ["tests/e2e"]
+timeout = 20.0
+
+[logs]
+backend = "file"
+path = "{log_file}"
+service_name = "chatbackend"
+
+[deploy]
+backend = "command"
+command = ["true"]
+
+[approval]
+approvers = ["alice", "bob"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_run_with_only_a_config_file_against_an_external_service_reaches_approval(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """Issue 15, reproduction 2 end to end: `fixloop target up` (the service), then `fixloop run` on a clone of
+    its source with a config file only: the tests reach the service, the fault is found in the code, a PR waits."""
+    service = prepare_workspace(tmp_path / "service", load_scenario("handshake-500"))
+    up = run_cli("target", "up", "--repo", str(service))
+    assert up.returncode == 0, up.stderr
+    try:
+        state = json.loads((service / ".fixloop" / "target.json").read_text(encoding="utf-8"))
+        checkout = tmp_path / "checkout"
+        subprocess.run(["git", "clone", "-q", str(service), str(checkout)], check=True)
+        config = tmp_path / "staging.toml"
+        config.write_text(
+            STAGING.format(http_url=state["http_url"], ws_url=state["ws_url"], log_file=state["log_file"]),
+            encoding="utf-8",
+        )
+        out = tmp_path / "out"
+        done = run_cli(
+            "run", "--repo", str(checkout), "--focus", "websockets", "--config", str(config),
+            "--llm", "scripted", "--scenario", "handshake-500", "--requested-by", "carol", "--stop-at", "merge",
+            "--out", str(out), env={"CHAT_JWT_SECRET": state["secret"]}, timeout=1100,
+        )  # fmt: skip
+        assert (out / "run.json").is_file(), done.stderr[-2000:]
+        doc = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert doc["status"] == "awaiting_approval", (doc["outcome"], done.stderr[-2000:])
+        first = doc["iterations"][0]
+        assert "is not set" not in " ".join(r.get("longrepr", "") for r in first["results"])
+        assert [c["kind"] for c in first["categories"]] == ["server-error"]
+        assert doc["prs"] and state["secret"] not in (out / "worklog.md").read_text(encoding="utf-8")
+        worklog = (out / "worklog.md").read_text(encoding="utf-8")
+        assert f"Target: `{state['http_url']}/health` answered HTTP 200" in worklog
+        assert "tests connected to the target (ports" in worklog and "touched the target" not in worklog
+        assert run_cli("verify", str(out)).returncode == 0
+    finally:
+        run_cli("target", "down", "--repo", str(service))

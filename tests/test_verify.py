@@ -75,7 +75,7 @@ def test_verify_passes_on_the_real_run(real_run: Path, run_cli: CliRunner) -> No
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "matches its record" in proc.stdout
     report = verify_run_dir(real_run)
-    assert report.ok and len(report.checked) == 3
+    assert report.ok and len(report.checked) == 4
 
 
 def test_an_edited_result_fails_verify(real_run: Path, tmp_path: Path, run_cli: CliRunner) -> None:
@@ -137,3 +137,18 @@ def test_a_folder_without_a_record_is_a_clear_error(tmp_path: Path, run_cli: Cli
     proc = run_cli("verify", str(tmp_path))
     assert proc.returncode != 0
     assert "has no run.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_claim_its_citations_do_not_show_fails_verify(real_run: Path, tmp_path: Path, run_cli: CliRunner) -> None:
+    """Issue 15, reproduction 4: a step claiming "KeyError: 'user_id'" resolved its citation to an item that did
+    not say so, and verify passed it."""
+    out = _copy(real_run, tmp_path / "claim")
+    doc = _load(out)
+    category = doc["iterations"][0]["categories"][0]
+    step = category["five_whys"]["steps"][0]
+    step["answer"] = "The handler raised ZeroDivisionError on 'no_such_value_xyz' in nowhere_module.py (HTTP 418)."
+    _save(out, doc)
+    proc = run_cli("verify", str(out))
+    assert proc.returncode != 0
+    expected = "step 1 claims ZeroDivisionError, HTTP 418, 'no_such_value_xyz', file nowhere_module.py"
+    assert expected in proc.stdout, proc.stdout

@@ -10,10 +10,10 @@ lowering reaches a run driven by another process at its next step.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, cast
 
+from fixloop.atomic import write_text_atomic
 from fixloop.config import AutonomyLevel, Settings
 from fixloop.errors import UsageError
 from fixloop.records import utc_now
@@ -72,10 +72,8 @@ def lower_stop_at(thread_id: str, level: str, *, checkpointer: str | None = None
     if level == current:
         return f"run {thread_id} is already at level {current}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".{STOP_FILE}.{os.getpid()}.tmp"
     record = {"level": level, "was": current, "at": utc_now().isoformat(), **({"by": by} if by else {})}
-    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    os.replace(tmp, out_dir / STOP_FILE)
+    write_text_atomic(out_dir / STOP_FILE, json.dumps(record) + "\n")
     after = {
         "diagnose": "no patch, PR or merge from now on",
         "patch": "validated patches, no PR or merge from now on",

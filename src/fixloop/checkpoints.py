@@ -11,8 +11,6 @@ alone, from any folder.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,17 +23,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from fixloop.errors import ConfigError, RunNotFoundError, UsageError
+from fixloop.errors import ConfigError, RunNotFoundError
 from fixloop.paths import fixloop_home
+from fixloop.run_lock import RunBusyError as RunBusyError  # where callers have always found it
 
 DEFAULT_FILE = "checkpoints.sqlite"
 INDEX_TABLE = "fixloop_runs"
-LEASE_TABLE = "fixloop_run_leases"
-LEASE_STALE_SECONDS = 6 * 3600  # a lease of another host this old is abandoned
-
-
-class RunBusyError(UsageError):
-    """Another live process is driving this run."""
 
 
 def checkpoint_types() -> list[tuple[str, str]]:
@@ -105,10 +98,6 @@ class RunIndex:
             f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (thread_id TEXT PRIMARY KEY, status TEXT NOT NULL,"
             " updated TEXT NOT NULL, data TEXT NOT NULL)"
         )
-        self.conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {LEASE_TABLE} (thread_id TEXT PRIMARY KEY, host TEXT NOT NULL,"
-            " pid INTEGER NOT NULL, since TEXT NOT NULL)"
-        )
         self._commit()
 
     def _commit(self) -> None:
@@ -131,76 +120,9 @@ class RunIndex:
         row = self.conn.execute(f"SELECT data FROM {INDEX_TABLE} WHERE thread_id = {self.p}", (thread_id,)).fetchone()
         return RunEntry(**json.loads(_first(row))) if row else None
 
-    def claim(self, thread_id: str) -> None:
-        """Make this process the only one driving ``thread_id`` (RunBusyError while another live one does).
-
-        A compare-and-swap on the lease row: a lease held by a dead process on this host (a run killed
-        with -9) or older than ``LEASE_STALE_SECONDS`` on another host is taken over.
-        """
-        me = (socket.gethostname(), os.getpid())
-        p = self.p
-        cur = self.conn.execute(
-            f"INSERT INTO {LEASE_TABLE} (thread_id, host, pid, since) VALUES ({p}, {p}, {p}, {p})"
-            " ON CONFLICT (thread_id) DO NOTHING",
-            (thread_id, me[0], me[1], _now()),
-        )
-        self._commit()
-        if cur.rowcount == 1:
-            return
-        row = self.conn.execute(
-            f"SELECT host, pid, since FROM {LEASE_TABLE} WHERE thread_id = {p}", (thread_id,)
-        ).fetchone()
-        if row is None:  # released in between: try again
-            return self.claim(thread_id)
-        host, pid, since = (row["host"], row["pid"], row["since"]) if isinstance(row, dict) else row
-        if (host, pid) != me and not _stale(host, int(pid), since):
-            raise RunBusyError(
-                f"run {thread_id} is being driven by another fixloop process (pid {pid} on {host})",
-                hint="wait for it to finish or to reach the approval, then try again",
-            )
-        cur = self.conn.execute(
-            f"UPDATE {LEASE_TABLE} SET host = {p}, pid = {p}, since = {p} WHERE thread_id = {p} AND host = {p}"
-            f" AND pid = {p}",
-            (me[0], me[1], _now(), thread_id, host, pid),
-        )
-        self._commit()
-        if cur.rowcount != 1:
-            raise RunBusyError(f"run {thread_id} was just taken by another fixloop process", hint="try again")
-
-    def driven(self, thread_id: str) -> bool:
-        """Whether a live process holds ``thread_id``'s lease right now."""
-        row = self.conn.execute(
-            f"SELECT host, pid, since FROM {LEASE_TABLE} WHERE thread_id = {self.p}", (thread_id,)
-        ).fetchone()
-        if row is None:
-            return False
-        host, pid, since = (row["host"], row["pid"], row["since"]) if isinstance(row, dict) else row
-        return not _stale(host, int(pid), since)
-
-    def release(self, thread_id: str) -> None:
-        p = self.p
-        self.conn.execute(
-            f"DELETE FROM {LEASE_TABLE} WHERE thread_id = {p} AND host = {p} AND pid = {p}",
-            (thread_id, socket.gethostname(), os.getpid()),
-        )
-        self._commit()
-
     def all(self) -> list[RunEntry]:
         rows = self.conn.execute(f"SELECT data FROM {INDEX_TABLE} ORDER BY updated DESC").fetchall()
         return [RunEntry(**json.loads(_first(row))) for row in rows]
-
-
-def _stale(host: str, pid: int, since: str) -> bool:
-    if host == socket.gethostname():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    age = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
-    return age > LEASE_STALE_SECONDS
 
 
 def _first(row: Any) -> Any:

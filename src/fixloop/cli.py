@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -43,6 +44,7 @@ class LLMMode(StrEnum):
 
 class RunLLMMode(StrEnum):
     none = "none"
+    scripted = "scripted"  # the labelled test double, replaying --scenario's gold patch; never a default
     openai = "openai"
 
 
@@ -104,7 +106,13 @@ def run(
     repo: RepoOpt,
     focus: FocusOpt,
     config: ConfigOpt = None,
-    llm: Annotated[RunLLMMode, typer.Option(help="Model: none (diagnose only) or openai.")] = RunLLMMode.none,
+    llm: Annotated[
+        RunLLMMode,
+        typer.Option(help="Model: none (diagnose only), openai, or scripted (test double; needs --scenario)."),
+    ] = RunLLMMode.none,
+    scenario: Annotated[
+        str | None, typer.Option(help="With --llm scripted: the scenario whose gold patch the test double replays.")
+    ] = None,
     max_iterations: Annotated[int | None, typer.Option(min=1)] = None,
     out: OutOpt = None,
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "cli",
@@ -125,6 +133,7 @@ def run(
         focus=focus,
         requested_by=requested_by,
         llm=llm.value,
+        scenario=scenario,
         config_file=config,
         out_dir=out,
         max_iterations=max_iterations,
@@ -208,6 +217,9 @@ def status(
     thread: Annotated[str | None, typer.Argument()] = None,
     json_out: JsonOpt = False,
     checkpointer: CheckpointerOpt = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only runs requested by $USER (or --by).")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Only runs requested by this name.")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only runs running or awaiting approval.")] = False,
 ) -> None:
     """Show one run (its run.json with --json) or list the runs."""
     import json
@@ -215,14 +227,23 @@ def status(
     from fixloop.runs import list_runs, run_status
 
     if thread is None:
-        runs = list_runs(checkpointer=checkpointer)
+        from fixloop.run_listing import filter_runs, render_table
+
+        if mine and by is None:
+            by = os.environ.get("USER") or os.environ.get("LOGNAME")
+            if not by:
+                raise UsageError("--mine needs $USER", hint="or pass --by NAME")
+        runs = filter_runs(list_runs(checkpointer=checkpointer), by=by, active=active)
         if json_out:
             typer.echo(json.dumps(runs, indent=2))
-            return
-        if not runs:
+        elif runs:
+            for line in render_table(runs):
+                typer.echo(line)
+        elif by is not None or active:
+            wanted = [f"requested by {by}"] if by is not None else []
+            typer.echo("no run " + " and ".join([*wanted, *(["active"] if active else [])]))
+        else:
             typer.echo("no runs yet (start one with `fixloop demo` or `fixloop run`)")
-        for r in runs:
-            typer.echo(f"{r['thread_id']}  {r['status']:<18} {r['updated']}  {r['focus']}  {r['out_dir']}")
         return
     doc = run_status(thread, checkpointer=checkpointer)
     if json_out:
@@ -329,10 +350,15 @@ def test(
     env = available_test_env(root, settings.target)
     started = start_pytest(root, targets, settings, env=env, out_dir=out_dir, timeout=timeout, workers=workers)
     # pytest starts up in its own process now; what judges and shows its results loads meanwhile
+    from fixloop.notify import TerminalNotifier
+    from fixloop.progress import stage
     from fixloop.tools.test_phase import RESULTS_FILE, finish_test_phase, phase_ok
     from fixloop.tools.views import show_test_phase
 
-    report = finish_test_phase(started, settings, selection=selection, env=env)
+    display = TerminalNotifier()  # stderr: the test counter live on a terminal, a line every 10 s otherwise
+    with stage(lambda event: display.progress("test", event), "tests", f"{len(targets)} targets"):
+        report = finish_test_phase(started, settings, selection=selection, env=env)
+    display.close()
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -394,9 +420,44 @@ def triage(
     typer.echo(redactor.redact(text), nl=not text.endswith("\n"))
 
 
+ProbeRepoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo", help="Probe this repo's target: its recorded URL and secret (fixloop target up), else [target]."
+    ),
+]
+
+
+@dataclass
+class _ProbeTarget:
+    http_url: str
+    ws_url: str
+    secret: str  # the token signing secret (never printed)
+    revision: str | None  # the recorded target's revision, when fixloop started it
+    service_name: str
+
+
+def _probe_target(repo: Path | None) -> _ProbeTarget:
+    """The target to probe: ``repo``'s running recorded target (its state file holds the secret), else its
+    ``[target]`` settings with the secret from the environment; with no ``--repo``, the default settings."""
+    from fixloop.config import load_settings
+    from fixloop.target import target_status, test_env
+
+    root = existing_repo(repo) if repo is not None else None
+    target = load_settings(root).target
+    if root is not None:
+        info = target_status(root)
+        if info is not None and info.running:
+            secret = test_env(root).get(target.token_secret_env, "")
+            return _ProbeTarget(info.http_url, info.ws_url, secret, info.revision, target.service_name)
+    secret = os.environ.get(target.token_secret_env, "")
+    return _ProbeTarget(target.http_url, target.ws_url, secret, None, target.service_name)
+
+
 @probe_app.command("ws")
 def probe_ws(
-    url: str,
+    url: Annotated[str | None, typer.Argument(help="WebSocket URL (default: the --repo target's).")] = None,
+    repo: ProbeRepoOpt = None,
     token_env: Annotated[str | None, typer.Option(help="Env var holding the JWT secret or token.")] = None,
     clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 3,
     json_out: JsonOpt = False,
@@ -404,16 +465,17 @@ def probe_ws(
     issuer: Annotated[str | None, typer.Option(help="JWT 'iss' claim (default: target.service_name).")] = None,
 ) -> None:
     """Handshake, auth, the five agent events in order, concurrency, close codes, latency."""
-    from fixloop.config import load_settings
     from fixloop.tools.probe_ws import probe_ws as run_probe
     from fixloop.tools.probe_ws import token_from_env_value
     from fixloop.tools.views import show_probe
 
-    target = load_settings(None).target
-    value = os.environ.get(token_env or target.token_secret_env, "")
+    if url is None and repo is None:
+        raise UsageError("nothing to probe", hint="pass a URL or --repo PATH of a target")
+    target = _probe_target(repo)
+    value = os.environ.get(token_env, "") if token_env else target.secret
     issuer = issuer or target.service_name
     token = token_from_env_value(value, issuer=issuer) if value else None
-    report = run_probe(url, token=token, clients=clients, timeout=timeout, issuer=issuer)
+    report = run_probe(url or target.ws_url, token=token, clients=clients, timeout=timeout, issuer=issuer)
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -424,15 +486,24 @@ def probe_ws(
 
 @probe_app.command("http")
 def probe_http(
-    url: str,
+    url: Annotated[str | None, typer.Argument(help="Base URL (default: the --repo target's).")] = None,
+    repo: ProbeRepoOpt = None,
     json_out: JsonOpt = False,
-    expect_revision: Annotated[str | None, typer.Option(help="Fail unless /health reports this revision.")] = None,
+    expect_revision: Annotated[
+        str | None,
+        typer.Option(help="Fail unless /health reports this revision (default with --repo: the recorded one)."),
+    ] = None,
 ) -> None:
     """Health endpoint and reported revision."""
     from fixloop.tools.probe_http import probe_http as run_probe
     from fixloop.tools.views import show_probe
 
-    report = run_probe(url, expect_revision=expect_revision)
+    if url is None and repo is None:
+        raise UsageError("nothing to probe", hint="pass a URL or --repo PATH of a target")
+    target = _probe_target(repo) if repo is not None else None
+    if target is not None:
+        expect_revision = expect_revision or (target.revision if url is None else None)
+    report = run_probe(url or (target.http_url if target else ""), expect_revision=expect_revision)
     if json_out:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -153,6 +153,8 @@ class LimitSettings(Section):
 
 class RedactionSettings(Section):
     secret_env_names: list[str] = Field(default_factory=list)  # extra env var names whose values are secret
+    # keep pytest's raw console output in a 0600 file under FIXLOOP_HOME/raw-output/ (OUT holds it redacted)
+    keep_raw_output: bool = False
 
 
 AutonomyLevel = Literal["diagnose", "patch", "pr", "merge"]

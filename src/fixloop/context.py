@@ -8,6 +8,7 @@ run index.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,3 +33,13 @@ class RunContext:
     def notify(self, text: str, *, kind: str = "progress") -> None:
         if self.notifier is not None:
             self.notifier.post(self.thread_id, self.redactor.redact(text), kind=kind)
+
+    def stage(
+        self, name: str, text: str = "", *, step: int | None = None, total: int | None = None, waits_for: str = ""
+    ) -> AbstractContextManager[None]:
+        """A progress stage (``progress.py``): shown live by a notifier that has ``progress``, else nothing."""
+        from fixloop.progress import stage
+
+        sink = getattr(self.notifier, "progress", None)
+        emit = (lambda event: sink(self.thread_id, event)) if callable(sink) else None
+        return stage(emit, name, self.redactor.redact(text), step=step, total=total, waits_for=waits_for)

@@ -11,13 +11,13 @@ Usage per category comes from the state's ``usage`` list (one entry per investig
 from __future__ import annotations
 
 import json
-import os
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fixloop.atomic import write_text_atomic
 from fixloop.records import Finding, UsageRecord
 
 if TYPE_CHECKING:  # state imports run_record, which renders the usage table from here
@@ -113,9 +113,7 @@ def run_cost(out_dir: Path, model: Any, prices: Mapping[str, Any]) -> dict[str, 
         shares = _read_shares(out_dir)
         shares[key] = usage_doc(model, prices)
         out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / f".{COST_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(shares, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out_dir / COST_FILE)
+        write_text_atomic(out_dir / COST_FILE, json.dumps(shares, indent=2) + "\n")
     total: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "tokens": 0}
     priced: float | None = 0.0
     for share in shares.values():

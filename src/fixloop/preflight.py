@@ -12,6 +12,7 @@ that is down or cannot start is what the run diagnoses.
 
 from __future__ import annotations
 
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ from pathlib import Path
 from fixloop.errors import FixloopError
 from fixloop.interfaces import CodeHost, LogQuery, LogSource
 
-DEADLINE = 8.0  # seconds for all checks together
+DEADLINE = 10.0  # seconds for all checks together (after ``prepare``)
 HEALTH_TIMEOUT = 4.0
 
 
@@ -35,6 +36,7 @@ class PreflightError(FixloopError):
 class Check:
     name: str  # what is checked, e.g. "model endpoint"
     run: Callable[[], None]  # raises with the reason when the service is down
+    prepare: Callable[[], None] | None = None  # local set-up (imports, client), before the clock starts
 
 
 def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
@@ -51,6 +53,9 @@ def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
             problems[check.name] = f"{type(exc).__name__}: {exc}"
 
     for check in checks:
+        if check.prepare is not None:
+            check.prepare()
+    for check in checks:
         thread = threading.Thread(target=one, args=(check,), name=f"preflight-{check.name}", daemon=True)
         thread.start()
         threads.append((check, thread))
@@ -64,16 +69,16 @@ def run_checks(checks: list[Check], *, deadline: float = DEADLINE) -> list[str]:
 
 def model_check(model: object) -> Check | None:
     """The model endpoint, when the model can be pinged (the openai client, the scripted double)."""
-    ping = getattr(model, "ping", None)
-    return Check("model endpoint", ping) if callable(ping) else None
+    ping, prepare = getattr(model, "ping", None), getattr(model, "prepare", None)
+    return Check("model endpoint", ping, prepare if callable(prepare) else None) if callable(ping) else None
 
 
 def codehost_check(codehost: CodeHost, where: str) -> Check:
     def read() -> None:
         try:
             codehost.find_pr("fixloop/preflight")  # a read: lists pull requests of one branch
-        except FixloopError as exc:
-            raise FixloopError(f"{where} does not answer: {exc.one_line()}") from None
+        except Exception as exc:  # a client's own error included (requests' ConnectionError)
+            raise FixloopError(f"{where} does not answer: {short_reason(exc)}") from None
 
     return Check("code host", read)
 
@@ -83,10 +88,21 @@ def logs_check(logs: LogSource, where: str) -> Check:
         now = datetime.now(UTC)
         try:
             logs.fetch(LogQuery(start=now - timedelta(minutes=1), end=now, limit=1))
-        except FixloopError as exc:
-            raise FixloopError(f"{where} does not answer: {exc.one_line()}") from None
+        except Exception as exc:
+            raise FixloopError(f"{where} does not answer: {short_reason(exc)}") from None
 
     return Check("log source", read)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^\"')\]]+")
+
+
+def short_reason(exc: Exception) -> str:
+    """The operating system's reason when a client buried it in a long message ("[Errno 111] Connection
+    refused"), else the error's own line, cut at 200 characters."""
+    text = exc.one_line() if isinstance(exc, FixloopError) else f"{type(exc).__name__}: {exc}"
+    found = _ERRNO.search(text)
+    return found.group(0).strip() if found else text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def target_check(health_url: str) -> Check:

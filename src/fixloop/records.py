@@ -226,6 +226,7 @@ class EvidenceBundle(Record):
     locations: list[Location] = Field(default_factory=list)
     token_estimate: int = 0
     notes: list[str] = Field(default_factory=list)  # what could not be gathered, e.g. "logs unavailable: ..."
+    log_source: str = ""  # where the logs came from and the time window asked for
     dropped: int = 0  # items left out to stay within the token budget
 
     def ids(self) -> set[str]:

@@ -21,6 +21,7 @@ import httpx
 from pydantic import Field
 
 from fixloop.agents.fixability import fixability, fixability_markdown
+from fixloop.atomic import write_bytes_atomic
 from fixloop.autonomy import effective_level
 from fixloop.costs import usage_table
 from fixloop.records import EvidenceBundle, Record, TestRun
@@ -138,9 +139,7 @@ def write_evidence(bundle: EvidenceBundle, out_dir: Path, iteration: int, redact
     text = redact(json.dumps(bundle.model_dump(mode="json"), indent=2, sort_keys=True)) + "\n"
     data = text.encode("utf-8")
     if not path.is_file() or path.read_bytes() != data:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_bytes_atomic(path, data)
     return Artifact(path=rel, sha256=hashlib.sha256(data).hexdigest(), kind="evidence")
 
 
@@ -176,9 +175,12 @@ def capture_phase(
     ctx: Any, test_run: TestRun, *, iteration: int, name: str | None = None, kind: str = "iteration"
 ) -> PhaseRecord:
     """``record_phase`` for a run context: the repo's HEAD and the running target's /health."""
+    from fixloop.at_rest import redact_outputs
     from fixloop.errors import FixloopError
     from fixloop.target import git_revision, target_status
 
+    if test_run.junit_xml:  # a stress run's files too: redacted before they are copied and hashed
+        redact_outputs(Path(test_run.junit_xml).parent, ctx.redactor)
     repo = Path(test_run.cwd)
     base = ctx.settings.target.http_url
     try:

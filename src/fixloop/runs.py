@@ -36,6 +36,7 @@ from fixloop.integrations.logs import build_log_source
 from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
+from fixloop.run_lock import is_driven, run_lock
 from fixloop.state import RunInfo
 from fixloop.target import available_test_env, stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
@@ -44,6 +45,7 @@ from fixloop.target_test_env import secret_test_env_names
 RunStatus = Literal["running", "green", "awaiting_approval", "gave_up", "diagnosed", "error"]
 Source = Literal["cli", "slack", "github", "api"]
 TERMINAL = ("green", "gave_up", "diagnosed")
+DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
 ALL_TIERS = "all_tiers"  # RunRequest.extra flag: every tier at once instead of P1 first (--all-tiers)
 LOCAL_TARGET = "local_target"  # stored request key: fixloop manages the run's target (resume may restart it)
@@ -85,7 +87,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     settings = _settings(stored)
     stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
     stored[LOCAL_TARGET] = has_local_target(repo)  # a resume starts it again; an external one is only checked
-    with open_store(request.checkpointer) as store:
+    with open_store(request.checkpointer) as store, run_lock(thread_id, store.spec, wait=0):
         if store.index.get(thread_id) is not None:
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
         entry = RunEntry(
@@ -105,6 +107,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
                 repo=str(repo),
                 focus=request.focus,
                 out_dir=str(out_dir),
+                config_file=stored["config_file"] or "",
                 requested_by=request.requested_by,
                 source=request.source,
                 llm_mode=request.llm,
@@ -128,7 +131,7 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
         repo=str(repo),
         out_dir=str(out_dir),
         thread_id=thread_id,
-        config_file=str(request.config_file) if request.config_file else None,
+        config_file=str(request.config_file.expanduser().resolve()) if request.config_file else None,
     )
     data["extra"] = {k: v for k, v in request.extra.items() if isinstance(v, str | int | float | bool)}
     return data
@@ -225,15 +228,10 @@ def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
 
 
 def _drive(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
-    """Run the graph until it ends or interrupts, rewriting the report after every step."""
-    store.index.claim(entry.thread_id)
-    try:
-        return _drive_claimed(store, entry, ctx, graph_input)
-    finally:
-        store.index.release(entry.thread_id)
+    """Run the graph until it ends or interrupts, rewriting the report after every step.
 
-
-def _drive_claimed(store: Store, entry: RunEntry, ctx: RunContext, graph_input: Any) -> dict[str, Any]:
+    The caller holds the run's lock (``run_lock``): nobody else drives or decides meanwhile.
+    """
     graph = build_graph(checkpointer=store.saver)
     config = _config(entry.thread_id, ctx.settings)
     entry.status = "running"
@@ -280,7 +278,8 @@ def _open(thread_id: str, checkpointer: str | None) -> Iterator[tuple[RunEntry, 
 
 def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Notifier | None = None) -> dict[str, Any]:
     """Continue an interrupted run from its last checkpoint; return its run.json."""
-    with _open(thread_id, checkpointer) as (entry, store):
+    with _open(thread_id, checkpointer) as (entry, store), run_lock(thread_id, store.spec, wait=0):
+        entry = store.index.get(thread_id) or entry  # as the last driver left it
         settings = _settings(entry.request)
         graph = build_graph(checkpointer=store.saver)
         snapshot = graph.get_state(_config(thread_id, settings))
@@ -329,10 +328,25 @@ def _decide(
     notifier: Notifier | None,
     heads: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    with _open(thread_id, checkpointer) as (entry, store):
+    with _open(thread_id, checkpointer) as (entry, store), run_lock(thread_id, store.spec, wait=DECISION_WAIT):
+        # under the lock: decisions on one run are applied one after the other, each on the state the
+        # previous one left
+        entry = store.index.get(thread_id) or entry
         settings = _settings(entry.request)
         graph = build_graph(checkpointer=store.saver)
-        snapshot = graph.get_state(_config(thread_id, settings))
+        config = _config(thread_id, settings)
+        snapshot = graph.get_state(config)
+        if not snapshot.interrupts and _unfinished(snapshot):
+            # nobody drives it (we hold the lock): its driver died mid-step. Finish that step first, so a
+            # run is never left stuck refusing every decision until someone resumes it from a shell.
+            target = _reestablish(entry, settings)
+            with _context(entry.request, settings, notifier) as ctx:
+                ctx.notify(
+                    f"run {thread_id}: its last driver stopped mid-step; continuing it before the {decision};"
+                    f" target: {target.message}"
+                )
+                _drive(store, entry, ctx, None)
+            snapshot = graph.get_state(config)
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
@@ -434,7 +448,7 @@ def run_status(thread_id: str, *, checkpointer: str | None = None) -> dict[str, 
             values["status"] = "running"  # a step's writes are saved but the graph has not closed the step
         doc = _status_doc(entry, values)
         doc["out_dir"] = entry.out_dir
-        if doc.get("status") == "running" and not store.index.driven(thread_id):
+        if doc.get("status") == "running" and not is_driven(thread_id, store.spec):
             doc["interrupted"] = True  # no live process drives it (killed): `fixloop resume` finishes it
         return doc
 

@@ -47,6 +47,7 @@ class RunInfo(Record):
     repo: str
     focus: str
     out_dir: str
+    config_file: str = ""  # --config FILE, when the run's settings came from one (the reproduce command needs it)
     requested_by: str = "cli"
     source: str = "cli"
     llm_mode: LLMModeValue = "none"
@@ -104,6 +105,7 @@ class FixAttempt(Record):
     outcome: str = ""  # why it was kept or sent back
     feedback: str = ""  # what the fixer was told for this attempt
     stress: StressResult | None = None  # re-runs of the formerly failing tests after validation
+    validated_tests: dict[str, str] = Field(default_factory=dict)  # test id -> outcome of the validation run
 
 
 class Investigation(Record):

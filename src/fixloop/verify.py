@@ -5,7 +5,9 @@ Checks, from run.json alone plus the files it lists:
 - every test phase agrees with the JUnit XML pytest wrote: each recorded outcome
   matches the XML, nothing counted executed or passed that the XML shows skipped
   or missing, the iteration's results and counts agree with the phase record;
-- every five-whys citation names an item of the category's evidence artifact.
+- every five-whys citation names an item of the category's evidence artifact, and the items a step cites
+  show the step's key facts (exception names, statuses, quoted values, file names: ``agents/claims.py``);
+- no code PR was opened for an ``environment`` category whose recorded evidence says infrastructure.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fixloop.agents.claims import claim_problems
+from fixloop.agents.report_only import infrastructure_reason
 from fixloop.errors import FixloopError
+from fixloop.records import Category, EvidenceBundle, EvidenceItem, FiveWhys
 from fixloop.run_record import EXECUTED_OUTCOMES, evidence_artifact_name, sha256_file
 
 # the JUnit outcomes a recorded outcome may come from
@@ -88,6 +93,7 @@ def verify_run_dir(out_dir: Path) -> VerifyReport:
     for phase in doc["phases"]:
         _check_phase(phase, doc, out_dir, hashes, report)
     _check_citations(doc, out_dir, hashes, report)
+    _check_infrastructure_prs(doc, report)
     return report
 
 
@@ -198,5 +204,31 @@ def _check_citations(doc: dict[str, Any], out_dir: Path, hashes: dict[str, str],
                         report.problems.append(
                             f"{where}: why #{number} cites {cited}, which is not in its evidence ({rel})"
                         )
+            items = [EvidenceItem.model_validate(item) for item in bundle.get("items", [])]
+            for problem in claim_problems(FiveWhys.model_validate(whys), items):
+                report.problems.append(f"{where}: {problem} ({rel})")
     if len(report.problems) == before:
-        report.checked.append(f"{steps_checked} five-whys steps: every citation resolves to its evidence artifact")
+        report.checked.append(
+            f"{steps_checked} five-whys steps: every citation resolves to its evidence artifact and shows the claim"
+        )
+
+
+def _check_infrastructure_prs(doc: dict[str, Any], report: VerifyReport) -> None:
+    """A code PR for an ``environment`` category whose recorded evidence says infrastructure is a wrong turn."""
+    before, prs = len(report.problems), 0
+    for rec in doc.get("iterations", []):
+        for category in rec.get("categories", []):
+            pr = category.get("pr")
+            if category.get("kind") != "environment" or not pr:
+                continue
+            prs += 1
+            record = Category.model_validate({k: category[k] for k in ("id", "kind", "title", "tests", "signature")})
+            bundle = EvidenceBundle.model_validate(category.get("evidence") or {"category_id": category["id"]})
+            reason = str(category.get("report", "")) or infrastructure_reason(record, bundle, target=None)
+            if reason.startswith("infrastructure"):
+                report.problems.append(
+                    f"iteration {rec['iteration']} category {category['id']}: code PR #{pr.get('number')} opened "
+                    f"although its evidence says {reason}"
+                )
+    if len(report.problems) == before:
+        report.checked.append(f"{prs} PRs for environment categories: none where the evidence says infrastructure")

@@ -87,3 +87,24 @@ def test_flaky_is_reported_unless_fix_flaky_is_set() -> None:
     flaky = Category(id="flaky-1", kind="flaky", title="Flaky: failed, then passed on the same commit (4 runs)")
     assert report_reason(flaky, _bundle(), target=None).startswith("flaky: Flaky: failed, then passed")
     assert report_reason(flaky, _bundle(), target=None, fix_flaky=True) == ""
+
+
+def test_a_configured_target_that_does_not_answer_is_infrastructure_for_every_environment_category() -> None:
+    """Issue 15, reproduction 1: a run that cannot reach its (external) target says so instead of patching code."""
+    seen = "http://127.0.0.1:9/health unreachable: ConnectError: [Errno 111] Connection refused"
+    missing_secret = _env("CHAT_JWT_SECRET is not set: start the target")
+    reason = report_reason(missing_secret, _bundle(), target=None, unreachable=seen)
+    assert reason == f"infrastructure: the configured target does not answer: {seen}"
+    logged = _bundle(("log-line", "ERROR unhandled error\nKeyError: 'x'"))
+    assert report_reason(missing_secret, logged, target=None, unreachable=seen) == ""  # the app logged its own fault
+
+
+def test_a_test_setting_fixloop_did_not_give_is_a_configuration_gap_not_a_code_fault() -> None:
+    """Issue 15, reproduction 2: `fixloop run` blamed the last commit's server.py for CHAT_WS_URL is not set."""
+    gap = _env("CHAT_WS_URL is not set: start the target (fixloop target up) and export its URLs and secret")
+    names = ["CHAT_HTTP_URL", "CHAT_WS_URL", "CHAT_JWT_SECRET"]
+    reason = report_reason(gap, _bundle(), target=_target(running=True), test_env_names=names)
+    assert reason.startswith(
+        "configuration: the tests' env var CHAT_WS_URL is not set; declare it in [target.test_env]"
+    )
+    assert report_reason(gap, _bundle(), target=_target(running=True), test_env_names=["OTHER"]) == ""

@@ -11,6 +11,7 @@ from fixloop.agents.worklog_sections import render_worklog
 from fixloop.records import (
     ApprovalRecord,
     Category,
+    ChildExit,
     EvidenceBundle,
     EvidenceItem,
     Finding,
@@ -24,7 +25,7 @@ from fixloop.records import (
     WhyStep,
 )
 from fixloop.redaction import Redactor
-from fixloop.state import Event, Investigation, IterationRecord, LLMModeValue, RunInfo
+from fixloop.state import Event, FixAttempt, Investigation, IterationRecord, LLMModeValue, RunInfo
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -163,3 +164,71 @@ def test_written_files_are_redacted(tmp_path: Any) -> None:
     assert "ran" in worklog and doc["thread_id"] == "t-9"
     assert secret not in worklog and secret not in run
     assert json.loads(run)["status"] == "diagnosed"
+
+
+def test_a_crashed_pytest_and_the_tests_that_never_ran_are_in_run_json_and_the_worklog() -> None:
+    state = _state()
+    run = state["iterations"][0].test_run
+    run.never_ran = ["tests/e2e/test_ws.py::test_close", "tests/e2e/test_ws.py::test_ping"]
+    run.rounds = 2
+    run.child_exits = [
+        ChildExit(round=1, reason="crash", exit_code=-9, signal="SIGKILL", last_test="tests/e2e/test_ws.py::test_big")
+    ]
+    iteration = run_json(state)["iterations"][0]
+    assert iteration["never_ran"] == run.never_ran and iteration["pytest_rounds"] == 2
+    assert iteration["child_exits"][0]["signal"] == "SIGKILL"
+    worklog = render_worklog(state)
+    assert (
+        "**never ran: 2 tests**:\n- `tests/e2e/test_ws.py::test_close`\n- `tests/e2e/test_ws.py::test_ping`" in worklog
+    )
+    assert (
+        "**pytest ended early** (round 1): crash, killed by SIGKILL, last test started `tests/e2e/test_ws.py::test_big`"
+        in worklog
+    )
+
+
+def test_the_worklog_reads_like_an_engineers() -> None:
+    """Issue 15: a short context, "Next action" after each phase, the tests validation ran, where the logs came
+    from, a reproduce command on a non-green run, no command line twice, tracebacks trimmed at line boundaries."""
+    state = _state(llm="scripted")
+    state["run"].config_file = "/etc/staging.toml"
+    inv = state["investigations"][0]
+    inv.evidence.log_source = "file .fixloop/target.log service chatbackend, window 2026-01-02 03:04:00 .. 03:04:09 UTC"
+    validated = {"tests/e2e/test_ws.py::test_handshake": "passed", "tests/e2e/test_ws.py::test_health": "passed"}
+    inv.attempts = [FixAttempt(attempt=1, validated=True, outcome="validated", validated_tests=validated)]
+    run = state["iterations"][0].test_run
+    traceback = "\n".join(f'  File "chatbackend/server.py", line {n}, in route_{n}' for n in range(400))
+    state["events"] += [
+        Event(node="realness", text="realness: 1 finding", iteration=1),
+        Event(node="run_tests", text="re-ran pytest", iteration=1, command=run.command, detail=traceback),
+    ]
+    text = render_worklog(state)
+
+    assert "## Context" in text and "asked fixloop to make the **websockets** tests of `/r` pass" in text
+    assert text.count("**Next action:**") == len(state["events"])
+    assert "**Next action:** check that the run proves something (realness)" in text
+    assert "**Next action:** none — the run ended diagnosed" in text
+    assert "validation ran 2 tests: `tests/e2e/test_ws.py::test_handshake` passed" in text
+    assert "Logs read: file .fixloop/target.log service chatbackend, window 2026-01-02 03:04:00" in text
+    assert "## Reproduce this failure" in text
+    assert "$ fixloop test --repo /r --config /etc/staging.toml tests/e2e/test_ws.py::test_handshake" in text
+    assert text.count("$ python -m pytest tests/e2e/test_ws.py") == 1
+    assert "(the same command as at" in text
+    kept = text.split("earlier lines trimmed]...\n", 1)[1].split("```", 1)[0]
+    assert kept.splitlines()[0].startswith('  File "chatbackend/server.py", line ')  # a whole line, not a cut one
+    assert "route_399" in kept
+
+
+def test_a_green_run_has_no_reproduce_section() -> None:
+    state = _state()
+    state["status"] = "green"
+    assert "## Reproduce this failure" not in render_worklog(state)
+
+
+def test_realness_never_says_the_target_was_touched_without_a_recorded_connection() -> None:
+    """Issue 15, reproduction 2: "the run touched the target" though no target existed."""
+    state = _state()
+    state["iterations"][0].findings = []
+    text = render_worklog(state)
+    assert "- iteration 1: no finding; no test recorded a connection to a target" in text
+    assert "touched the target" not in text

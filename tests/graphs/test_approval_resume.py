@@ -14,11 +14,13 @@ from langgraph.types import Command
 from fixloop.checkpoints import open_store
 from fixloop.config import load_settings
 from fixloop.context import RunContext
+from fixloop.errors import ApprovalError
 from fixloop.exit_codes import AWAITING_APPROVAL
 from fixloop.graphs.remediation import build_graph, merge_node
 from fixloop.integrations.codehost import build_codehost
 from fixloop.records import ApprovalRecord
 from fixloop.redaction import Redactor
+from fixloop.runs import approve_run
 from fixloop.state import RemediationState
 from tests.conftest import CliRunner
 from tests.graphs.conftest import read_run
@@ -110,6 +112,11 @@ def test_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
         ("mallory", "refused"),
         ("mallory", "refused"),  # the crafted resume value was re-checked by the graph
     ]
+
+    # a chat approval names the PR head commits it approves: one naming another commit is void, nothing recorded
+    with pytest.raises(ApprovalError, match="nothing approved"):
+        approve_run(thread, by="alice", source="github", heads=["deadbee"])
+    assert len(_status(run_cli, thread, elsewhere)["approvals"]) == 3
 
     rejected = run_cli("reject", thread, "--by", "bob", "--reason", REASON, cwd=elsewhere)
     assert rejected.returncode == AWAITING_APPROVAL, rejected.stderr  # re-fixed, the PRs wait again

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,8 @@ def test_model_faults_degrade_and_a_failed_validation_goes_back_to_the_fixer(
     assert "previous attempt failed: validation failed" in second["feedback"]
     assert second["validated"] and second["audit"]["passed"]
     assert "reword a docstring" in (demo_out / "worklog.md").read_text(encoding="utf-8")
+    # not a terminal: validation and stress runs announce themselves as timestamped lines (no long silence)
+    stamped = [line for line in proc.stderr.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert any(" validate: " in line and "done" in line for line in stamped), proc.stderr[-3000:]
+    assert any(re.search(r" stress \d/\d: .*tests x \d runs", line) for line in stamped), proc.stderr[-3000:]
+    assert any(" tests: iteration 1" in line and "tests, done" in line for line in stamped)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from fixloop.integrations.codehost.local import LocalCodeHost
 from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.integrations.llm.scripts import script_for_scenario
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer, SlackMessage
+from fixloop.paths import fixloop_home
 from fixloop.scenarios import load_scenario
 from fixloop.server.app import create_app
 from fixloop.server.options import ServerOptions
@@ -68,6 +69,11 @@ def workspace(tmp_path: Path, canaries: Canaries) -> Iterator[Path]:
     start_target(repo)
     yield repo
     stop_target(repo)
+
+
+def _files_text(paths: Iterable[Path]) -> str:
+    """Every file's bytes as text (undecodable bytes replaced), for a substring scan."""
+    return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in sorted(paths) if p.is_file())
 
 
 def mention(text: str, *, user: str, channel: str, thread_ts: str) -> str:
@@ -137,6 +143,10 @@ def test_injection_never_merges_and_canaries_never_leave(
         "slack": slack_text,
         "worklog": (run_dir(thread_id) / "worklog.md").read_text(encoding="utf-8"),
         "run.json": (run_dir(thread_id) / "run.json").read_text(encoding="utf-8"),
+        # at rest (issue #17): every file of OUT (test outputs, JUnit XML, reports, artifacts, evidence) and the
+        # checkpoint store (SQLite and its WAL), read as bytes
+        "OUT": _files_text(run_dir(thread_id).rglob("*")),
+        "checkpoints": _files_text(fixloop_home().glob("checkpoints.sqlite*")),
     }
     planted = {**canaries.values(), "target_secret": target_secret}  # the tests print the target's own secret too
     leaks = {sink: [name for name, value in planted.items() if value in text] for sink, text in sinks.items()}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from fixloop.exit_codes import AWAITING_APPROVAL
 from fixloop.integrations.codehost import default_remote
 from fixloop.integrations.codehost.local import LocalCodeHost
 from tests.conftest import CliRunner
@@ -91,7 +92,7 @@ def test_killed_at_node_after_node_the_run_completes_without_doing_anything_twic
     kills = sweep(nodes, db, log, lambda: fixloop_process(*demo, log=log))
     thread = thread_of(db)
     proc = fixloop_process("resume", thread, log=log)
-    assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
+    assert proc.wait(timeout=900) == AWAITING_APPROVAL, log.read_text()[-3000:]
     run = status(run_cli, thread)
     assert run["status"] == "awaiting_approval", (run["outcome"], log.read_text()[-3000:])
     host = LocalCodeHost(demo_out / "workspace", default_remote(demo_out / "workspace"))

@@ -1,11 +1,17 @@
 """Webhooks fuzzed with hypothesis against a real uvicorn on loopback: every unsigned, badly signed,
 stale (replayed) or oversized request is refused, signed-but-malformed payloads start nothing and
-never get a 5xx, a redelivery starts nothing new, and ``/healthz`` answers afterwards."""
+never get a 5xx, a redelivery starts nothing new, and ``/healthz`` answers afterwards.
+
+Issue #17: random bodies, headers, sizes and nesting over both routes, signed and unsigned, against a
+run waiting for approval on issue #7 and in a Slack thread: no 5xx, and nothing started or approved
+without a valid signed request from a mapped approver (the fuzzed approvals come from everyone else,
+or carry buttons the server did not sign)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer
 from fixloop.server.app import create_app
 from fixloop.server.options import ServerOptions
@@ -25,9 +32,12 @@ from tests.reliability.conftest import Tally, full_sweep
 from tests.server.conftest import all_secrets, approval_settings
 from tests.server.helpers import (
     GITHUB_SECRET,
+    HEAD_SHA,
+    SLACK_SECRET,
     SLACK_TOKEN,
     LocalGithubIssues,
     ScriptedRunner,
+    click_body,
     command_body,
     comment_payload,
     github_headers,
@@ -207,8 +217,7 @@ def test_oversized_bodies_are_refused_and_a_redelivery_starts_nothing_new(target
     huge_command = command_body("websockets " + "x" * HUGE)
     refused = target.post("/slack/commands", huge_command, slack_headers(huge_command))
     tally["huge"] += 1
-    assert refused.status_code == 200 and refused.json()["response_type"] == "ephemeral", refused.text[:200]
-    assert "too long" in refused.json()["text"]
+    assert refused.status_code == 413, refused.text[:200]  # capped while read, before the signature is checked
 
     body = comment_payload("/fixloop websockets")
     answers = [
@@ -219,4 +228,159 @@ def test_oversized_bodies_are_refused_and_a_redelivery_starts_nothing_new(target
     assert answers[0]["result"] == "started"
     assert {a["result"] for a in answers[1:]} == {"duplicate"}, answers
     assert target.started() <= 1
+    _assert_alive(target)
+
+
+# ---------------------------------------------------------------- issue #17: both routes, any shape
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+FIELDS = ("type", "event", "issue", "comment", "sender", "repository", "action", "actions", "payload", "text")
+# who may send a fuzzed approval: everyone but alice (the one mapped approver who did not request the run)
+GITHUB_LOGINS = ("carol", "mallory-gh", "alice", "", "alice-gh[bot]")
+SLACK_USERS = ("UCAROL", "UMALLORY", "UALICE", "", "U" + "A" * 30)
+header_names = st.from_regex(r"\AX-[A-Za-z][A-Za-z0-9-]{0,20}\Z")
+header_values = st.from_regex(r"\A([!-~]([ -~]{0,58}[!-~])?)?\Z")  # what HTTP allows: no edge spaces
+ROUTES = (*SLACK_ROUTES, "/github/webhook")
+
+
+def _nest(value: object, depth: int, as_list: bool) -> str:
+    text = json.dumps(value)
+    return ("[" * depth + text + "]" * depth) if as_list else ('{"a":' * depth + text + "}" * depth)
+
+
+@st.composite
+def fuzz_bodies(draw: st.DrawFn) -> bytes:
+    """A JSON object with fields webhooks read, random values, nested 0 to 5,000 deep, padded to any size."""
+    payload = draw(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=5))
+    if draw(st.booleans()):
+        login = draw(st.sampled_from(GITHUB_LOGINS))
+        sha = draw(st.sampled_from(("", HEAD_SHA[:12], "deadbeefcafe", HEAD_SHA)))
+        payload.update(json.loads(comment_payload(f"/fixloop approve {sha}".strip(), login=login)))
+    depth = draw(st.sampled_from((0, 0, 0, 1, 50, 199, 201, 1_000, 5_000)))
+    body = _nest(payload, depth, draw(st.booleans()))
+    padding = draw(st.sampled_from((0, 0, 0, 1_000, 200_000, 300_000, 1_100_000)))
+    encoding = draw(st.sampled_from(("json", "json", "form", "latin-1")))
+    if encoding == "form":
+        return urlencode({"payload": body, "text": draw(st.text(max_size=30)), "pad": "x" * padding}).encode()
+    if encoding == "latin-1":
+        return (body + " " * padding).encode("utf-8") + b"\xe9"
+    return (body + " " * padding).encode()
+
+
+def _sign(route: str, body: bytes) -> dict[str, str]:
+    if route.startswith("/github"):
+        return github_headers(body, event="issue_comment", delivery=str(uuid.uuid4()))
+    stamp = str(int(time.time()))
+    mac = hmac.new(SLACK_SECRET.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + mac}
+
+
+def _waiting(target: Target) -> str:
+    """A run waiting for approval on issue #7 (started by carol), bound in the store as a chat thread would be."""
+    body = comment_payload("/fixloop websockets", login="carol")
+    answer = target.post("/github/webhook", body, github_headers(body, event="issue_comment", delivery="seed"))
+    thread_id = str(answer.json()["thread"])
+    deadline = time.monotonic() + 30
+    while target.runner.runs.get(thread_id, {}).get("status") != "awaiting_approval":
+        assert time.monotonic() < deadline, "the seeded run did not reach approval"
+        time.sleep(0.05)
+    return thread_id
+
+
+def test_random_bodies_headers_sizes_and_nesting_never_5xx_and_approve_nothing(target: Target, tally: Tally) -> None:
+    thread_id = _waiting(target)
+    started_before = target.started()
+
+    @FUZZ
+    @given(
+        route=st.sampled_from(ROUTES),
+        body=fuzz_bodies(),
+        signed=st.booleans(),
+        extra=st.dictionaries(header_names, header_values, max_size=4),
+        content_type=st.sampled_from(("application/json", "application/x-www-form-urlencoded", "text/plain", "")),
+    )
+    def anything(route: str, body: bytes, signed: bool, extra: dict[str, str], content_type: str) -> None:
+        headers = {**extra, "Content-Type": content_type} if content_type else dict(extra)
+        if signed:
+            headers.update(_sign(route, body))
+        response = target.post(route, body, headers)
+        tally["tried"] += 1
+        tally[f"signed={signed}"] += 1
+        tally[f"status-{response.status_code}"] += 1
+        assert response.status_code < 500, (route, signed, len(body), response.status_code, response.text[:200])
+        if not signed:
+            assert response.status_code in (401, 413), (route, response.status_code, response.text[:200])
+        if response.status_code >= 400:
+            tally["rejected"] += 1
+        else:
+            tally["let-through"] += 1
+
+    @FUZZ
+    @given(
+        user=st.sampled_from(SLACK_USERS),
+        value=st.one_of(
+            st.just(thread_id),
+            st.text(max_size=120),
+            st.builds(lambda mac: f"{thread_id}|1:{HEAD_SHA}|{mac}", st.from_regex(r"\A[0-9a-f]{64}\Z")),
+        ),
+        action=st.sampled_from((APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, "other")),
+        ts=st.text(max_size=20),
+    )
+    def clicks(user: str, value: str, action: str, ts: str) -> None:
+        body = click_body(action, value, user=user, channel="CFIX", message_ts=ts, response_url="")
+        response = target.post("/slack/interactions", body, slack_headers(body))
+        tally["tried"] += 1
+        tally["forged-clicks"] += 1
+        assert response.status_code < 500, (value, response.status_code, response.text[:200])
+        if action in (APPROVE_ACTION, REJECT_ACTION):  # a decision is taken with an empty 200; never here
+            assert response.status_code != 200 or response.content, (value, response.status_code)
+
+    anything()
+    clicks()
+    time.sleep(0.5)  # let any queued decision run before the verdict
+    tally["approvals-refused-by-the-rules"] = sum(1 for name, _ in target.runner.calls if name == "approve")
+    runs = target.runner.runs
+    assert runs[thread_id]["status"] == "awaiting_approval", tally.line("approved without an approver")
+    assert not [a for a in runs[thread_id]["approvals"] if a["decision"] == "approve"]
+    assert all(r["status"] != "green" for r in runs.values())
+    assert target.started() == started_before, "a fuzzed request started a run"
+    assert target.failed_jobs() == 0
+    assert target.slack.responses == []
+    _assert_alive(target)
+
+
+def test_signed_approval_comments_from_anyone_but_an_approver_approve_nothing(target: Target, tally: Tally) -> None:
+    """Every signed, well-formed ``/fixloop approve`` that reaches the approval rules: from the requester, an
+    unmapped login or a bot-looking one, naming the right head, a wrong one or none, with any trailing text."""
+    thread_id = _waiting(target)
+
+    @FUZZ
+    @given(
+        login=st.sampled_from(GITHUB_LOGINS),
+        sha=st.sampled_from(("", HEAD_SHA[:7], HEAD_SHA[:12], HEAD_SHA, "deadbeefcafe")),
+        trailer=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=40),
+        prefix=st.sampled_from(("", "LGTM\n", "the fix is approved; merge now\n")),
+    )
+    def approve(login: str, sha: str, trailer: str, prefix: str) -> None:
+        body = comment_payload(f"{prefix}/fixloop approve {sha} {trailer}".rstrip(), login=login)
+        headers = github_headers(body, event="issue_comment", delivery=str(uuid.uuid4()))
+        response = target.post("/github/webhook", body, headers)
+        tally["tried"] += 1
+        tally[f"result-{response.json().get('result', response.status_code)}"] += 1
+        assert response.status_code < 500, response.text[:200]
+
+    approve()
+    deadline = time.monotonic() + 30
+    while target.app.state.workers.stats()["runs_pending"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    tally["reached-the-rules"] = sum(1 for name, _ in target.runner.calls if name == "approve")
+    assert tally["reached-the-rules"] > 0, "no fuzzed approval reached the rules: the test proves nothing"
+    run = target.runner.runs[thread_id]
+    assert run["status"] == "awaiting_approval"
+    assert not [a for a in run["approvals"] if a["decision"] == "approve"]
+    assert target.failed_jobs() == 0
     _assert_alive(target)

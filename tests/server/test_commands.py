@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixloop.errors import UsageError
-from fixloop.server.commands import ReplyCommand, StartCommand, parse_reply, parse_start
+from fixloop.server.commands import ReplyCommand, StartCommand, command_word, parse_heads, parse_reply, parse_start
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,21 @@ def test_thread_replies() -> None:
         parse_reply("<@UFIXLOOP> why ../../x")
     with pytest.raises(UsageError, match="too long"):
         parse_reply("<@UFIXLOOP> reject " + "x" * 2000)
+
+
+@pytest.mark.parametrize("word", ["status", "help", "approve", "reject", "stop", "why", "Status", "HELP"])
+def test_a_command_word_is_never_a_focus(word: str) -> None:
+    with pytest.raises(UsageError, match="is a command, not a focus"):
+        parse_start(word)
+    assert command_word(f"  {word} extra words") == word.casefold()
+
+
+def test_an_approval_names_commits_as_hex_shas() -> None:
+    assert parse_heads("") == ()
+    assert parse_heads(" 9F3C2A1 0123456789abcdef0123456789abcdef01234567 ") == (
+        "9f3c2a1",
+        "0123456789abcdef0123456789abcdef01234567",
+    )
+    for bad in ("main", "9f3c2a", "9f3c2a1g", "HEAD~1", "9f3c2a1; rm"):
+        with pytest.raises(UsageError):
+            parse_heads(bad)

@@ -4,6 +4,7 @@ REST stand-in, a scripted runner in place of fixloop.runs."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import httpx
@@ -157,3 +158,22 @@ def test_bad_focus_in_a_comment_is_refused_on_the_issue(live: LiveFactory) -> No
         wait_until(lambda: len(server.github.bodies(REPO, 7)) == 2, what="two refusals")
         assert all("not allowed" in b or "looks like a path" in b for b in server.github.bodies(REPO, 7))
         assert runner_of(server).started() == []
+
+
+def test_an_approve_answered_busy_is_processed_when_github_redelivers_it(live: LiveFactory) -> None:
+    hold = threading.Event()
+    with live(runner=ScriptedRunner(hold=hold), run_workers=1, max_pending=1) as server:
+        deliver(server, comment_payload("/fixloop websockets", login="carol"))
+        wait_until(lambda: runner_of(server).started(), what="the run to start (held: the run pool is full)")
+        approve = comment_payload(f"/fixloop approve {HEAD_SHA[:12]}", login="alice-gh")  # one comment, one id
+        busy = deliver(server, approve, delivery="delivery-busy")
+        assert busy.status_code == 503 and busy.json()["error"] == "busy"
+        hold.set()
+        wait_until(lambda: any("Waiting for approval" in b for b in server.github.bodies(REPO, 7)), what="approval")
+        wait_until(lambda: server.app.state.workers.stats()["runs_pending"] == 0, what="the run pool to empty")
+        again = deliver(server, approve, delivery="delivery-busy")  # GitHub's redelivery: same id, same body
+        assert again.status_code == 202 and again.json()["result"] == "approve", again.text
+        wait_until(lambda: any("is **green**" in b for b in server.github.bodies(REPO, 7)), what="green")
+        assert [kw["by"] for name, kw in runner_of(server).calls if name == "approve"] == ["alice"]
+        duplicate = deliver(server, approve, delivery="delivery-busy")  # processed now: seen from here on
+        assert duplicate.status_code == 200 and duplicate.json()["result"] == "duplicate"

@@ -56,3 +56,24 @@ def test_postgres_store_is_shared_by_two_servers() -> None:
     assert one.active_run("chat", thread) is None
     one.close()
     two.close()
+
+
+@pytest.mark.postgres
+def test_once_only_keys_are_shared_through_postgres_and_forgotten_after_their_window() -> None:
+    """Two servers on one PostgreSQL store: a Slack signature taken by one is a replay at the other; keys of a
+    source older than its window are pruned, other sources' keys kept."""
+    first, second = ServerStore(POSTGRES), ServerStore(POSTGRES)
+    signature, comment = f"v0={uuid.uuid4().hex}", str(uuid.uuid4().int % 10**12)
+    assert first.first_seen(signature, "slack-signature", forget_after=600) is True
+    assert second.first_seen(signature, "slack-signature", forget_after=600) is False
+    assert first.first_seen(comment, "github-comment") is True
+    assert second.first_seen(comment, "github-comment") is False
+    # prune everything (the column is a float4 REAL on PostgreSQL: +-64 s at today's epoch, hence -300, not 0)
+    assert first.first_seen(f"v0={uuid.uuid4().hex}", "slack-signature", forget_after=-300) is True
+    assert second.first_seen(signature, "slack-signature", forget_after=600) is True  # forgotten: its window passed
+    assert second.first_seen(comment, "github-comment") is False  # another source: kept
+    thread = f"t-{uuid.uuid4().hex[:8]}"
+    first.bind(f"run:{thread}", thread, repo="chat", focus="websockets", requested_by="carol")
+    assert thread in [c.thread_id for c in second.active_runs(limit=1000)]  # LIKE 'run:%' as a parameter
+    first.close()
+    second.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fixloop.config import Settings, TestSettings
 from fixloop.records import TestRun
 from fixloop.tools.realness import check_realness
@@ -149,3 +151,85 @@ def test_restarts_are_bounded(tmp_path: Path) -> None:
     assert run.never_ran == ["tests/test_hangs.py::test_hang_2", "tests/test_hangs.py::test_last"]
     assert [e.restarted for e in run.child_exits] == [True, False]
     assert "restarts ran out" in {f.kind: f for f in check_realness(run, settings)}["never-ran"].message
+
+
+def test_a_suite_using_pytest_timeouts_thread_method_gets_its_timeout_and_the_rest_runs(tmp_path: Path) -> None:
+    repo = write_files(
+        tmp_path / "repo",
+        {
+            "pytest.ini": "[pytest]\ntimeout_method = thread\n",
+            "tests/test_thread.py": """
+                import time
+
+                def test_sleeps():
+                    time.sleep(60)
+
+                def test_after():
+                    pass
+            """,
+        },
+    )
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=1)
+    sleeps, after = run.results
+    assert (sleeps.nodeid, after.outcome, run.rounds, run.never_ran) == (
+        "tests/test_thread.py::test_sleeps",
+        "passed",
+        2,
+        [],
+    )
+    assert sleeps.outcome == "error" and sleeps.longrepr.startswith("Timeout: pytest-timeout (thread method)")
+    assert "in test_sleeps" in sleeps.longrepr  # its stack, as pytest-timeout dumped it
+    (end,) = run.child_exits
+    assert (end.reason, end.last_test, end.restarted) == ("hang", sleeps.nodeid, True)
+    assert [f.kind for f in check_realness(run, Settings()) if f.test == sleeps.nodeid] == ["timeout"]
+
+
+@pytest.mark.slow
+def test_with_xdist_workers_a_hung_worker_is_replaced_and_every_result_is_kept(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"tests/test_hang.py": SWALLOWING_HANG, "tests/test_plain.py": PLAIN_TESTS})
+    run = run_tests(repo, ["tests"], Settings(), out_dir=tmp_path / "out", timeout=3, workers=2)
+    outcomes = {r.nodeid: r.outcome for r in run.results}
+    assert len(outcomes) == 23 and not run.never_ran
+    assert outcomes[HANG_ID] == outcomes["tests/test_hang.py::test_after_hang_fails"] == "failed"
+    (end,) = run.child_exits  # xdist replaced the worker the watchdog ended: nothing was left to restart
+    assert (end.reason, end.last_test, end.restarted) == ("hang", HANG_ID, False)
+
+
+FROZEN_CLOCK = """
+    import time
+
+    import pytest
+
+    REAL_TIME, REAL_MONOTONIC = time.time, time.monotonic
+
+
+    @pytest.fixture
+    def frozen(monkeypatch):
+        # what freezegun does: time.time and time.monotonic return a fixed moment in the past
+        monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)
+        monkeypatch.setattr(time, "monotonic", lambda: 5.0)
+        yield
+        # freezegun undoes its patches in the fixture's teardown, while the teardown phase runs
+
+
+    def test_with_frozen_time(frozen):
+        REAL_SLEEP = time.sleep
+        REAL_SLEEP(0.3)
+        assert time.time() == 1_000_000_000.0
+
+
+    def test_after_frozen_time():
+        assert REAL_TIME() > 1_000_000_000.0 and REAL_MONOTONIC() > 0
+"""
+
+
+def test_a_test_that_freezes_the_clock_is_not_taken_for_a_hang(tmp_path: Path) -> None:
+    """Found on the real corpus (itsdangerous + freezegun): the watchdog read the frozen clock and ended tests."""
+    repo = write_files(tmp_path / "repo", {"tests/test_frozen.py": FROZEN_CLOCK})
+    settings = Settings(tests=TestSettings(hang_grace=0.5))
+    run = run_tests(repo, ["tests/test_frozen.py"], settings, out_dir=tmp_path / "out", timeout=2)
+    assert {r.nodeid: r.outcome for r in run.results} == {
+        "tests/test_frozen.py::test_with_frozen_time": "passed",
+        "tests/test_frozen.py::test_after_frozen_time": "passed",
+    }
+    assert not run.child_exits and not run.never_ran

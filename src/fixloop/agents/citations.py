@@ -1,14 +1,16 @@
-"""Check that a five-whys chain is complete and every step cites evidence that exists."""
+"""Check that a five-whys chain is complete and every step cites evidence that exists and shows its claims."""
 
 from __future__ import annotations
 
+from fixloop.agents.claims import claim_problems
 from fixloop.records import EvidenceBundle, FiveWhys
 
 MIN_STEPS = 5
 
 
 def citation_problems(chain: FiveWhys, bundle: EvidenceBundle) -> list[str]:
-    """Empty when valid: >= 5 steps, each citing >= 1 id, every id in the bundle, a root cause."""
+    """Empty when valid: >= 5 steps, each citing >= 1 id, every id in the bundle and showing the step's key
+    facts (``claims.py``), a root cause."""
     problems: list[str] = []
     if len(chain.steps) < MIN_STEPS:
         problems.append(f"chain has {len(chain.steps)} steps, needs at least {MIN_STEPS}")
@@ -21,6 +23,7 @@ def citation_problems(chain: FiveWhys, bundle: EvidenceBundle) -> list[str]:
         unknown = [e for e in step.evidence if e not in known]
         if unknown:
             problems.append(f"step {number} cites {', '.join(unknown)}, not in bundle {bundle.category_id}")
+    problems += claim_problems(chain, bundle.items)
     if not chain.root_cause.strip():
         problems.append("no root cause")
     if not chain.fix_location.strip():

@@ -8,6 +8,7 @@ the evidence (an error log tied to the tests, a raising frame, a recent commit o
 
 from __future__ import annotations
 
+from fixloop.agents.claims import item_texts, with_support
 from fixloop.records import Category, EvidenceBundle, EvidenceItem, FiveWhys, Location, WhyStep
 from fixloop.redaction import Redactor
 
@@ -66,8 +67,10 @@ def rule_chain(category: Category, bundle: EvidenceBundle, *, redactor: Redactor
             evidence=(_ids(code)[:1] + _ids(commits)[:1] + _ids(logs)[:1]) or fallback[:1],
         )
     )
+    texts = item_texts(bundle.items)
     for step in steps:
         step.question, step.answer = redactor.redact(step.question), redactor.redact(step.answer)
+        step.evidence = with_support(step.answer, step.evidence, texts, limit=len(step.evidence) + 2)
     fix = _fix_location(top, category)
     return FiveWhys(
         steps=steps,

@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from fixloop.agents.missing_dependency import missing_dependency_reason
+from fixloop.config import Settings
 from fixloop.errors import FixloopError
+from fixloop.integrations.deploy.health import check_health
 from fixloop.records import Category, EvidenceBundle
 from fixloop.target import TargetInfo, target_status
 
@@ -32,6 +35,7 @@ _UNREACHABLE = re.compile(
 )
 _APP_ERROR_SEVERITY = re.compile(r"severity: (?:ERROR|CRITICAL|ALERT|EMERGENCY)\b")
 UNAVAILABLE_STATUSES = (502, 503, 504)
+HEALTH_PROBE_TIMEOUT = 3.0
 
 
 def report_reason(
@@ -40,19 +44,43 @@ def report_reason(
     *,
     target: TargetInfo | None,
     fix_flaky: bool = False,
+    unreachable: str = "",
+    test_env_names: Collection[str] = (),
     repo: Path | None = None,
     interpreter: str = "",
 ) -> str:
-    """Why ``category`` ends in a report instead of a patch, or "" when a fix may be tried."""
+    """Why ``category`` ends in a report instead of a patch, or "" when a fix may be tried.
+
+    ``unreachable``: what a /health probe of the configured target (one fixloop did not start) saw when it did
+    not answer; ``test_env_names``: the env vars fixloop gives the tests (``[target.test_env]``, the secret).
+    """
     if category.kind == "flaky":
         return "" if fix_flaky else f"flaky: {category.title}; a flaky category gets no code fix"
     if category.kind == "environment":
         missing = missing_dependency_reason(category, bundle, repo=repo, interpreter=interpreter)
-        return missing or infrastructure_reason(category, bundle, target=target)
+        return (
+            missing
+            or infrastructure_reason(category, bundle, target=target, unreachable=unreachable)
+            or configuration_reason(category, test_env_names)
+        )
     return ""
 
 
-def infrastructure_reason(category: Category, bundle: EvidenceBundle, *, target: TargetInfo | None) -> str:
+def configuration_reason(category: Category, test_env_names: Collection[str]) -> str:
+    """A setting the tests read from fixloop is missing: a gap of the run's configuration, not of the code."""
+    text = f"{category.signature.message} {category.title}"
+    for name in test_env_names:
+        if re.search(rf"\b{re.escape(name)}\b[^.;]*\b(?:is not set|not set|missing|unset)\b", text, re.IGNORECASE):
+            return (
+                f"configuration: the tests' env var {name} is not set; declare it in [target.test_env] "
+                "or export it (a configuration gap, not a code fault)"
+            )
+    return ""
+
+
+def infrastructure_reason(
+    category: Category, bundle: EvidenceBundle, *, target: TargetInfo | None, unreachable: str = ""
+) -> str:
     """The infrastructure evidence of an ``environment`` category ("" when it points at code or config)."""
     if target is not None and not target.running:
         if host := _HOST_ERRORS.search(target.error.lower()):
@@ -63,12 +91,21 @@ def infrastructure_reason(category: Category, bundle: EvidenceBundle, *, target:
         return f"infrastructure: the configured target ({target.http_url}) is not running; no error was logged"
     if app_errors(bundle):
         return ""  # the application logged its own failure: a code or config fault, worth a fix
+    if target is None and unreachable:
+        return f"infrastructure: the configured target does not answer: {unreachable}"
     sig = category.signature
     if sig.exception_type == "Skipped":
         return f"infrastructure: the tests were skipped for infrastructure: {sig.message}"
     if sig.http_status in UNAVAILABLE_STATUSES or _UNREACHABLE.search(sig.message.lower()):
         return f"infrastructure: the target is unreachable: {sig.message}"
     return ""
+
+
+def configured_target_down(settings: Settings) -> str:
+    """What a /health probe of ``[target]``'s URL saw when it did not answer ("" when it answers)."""
+    url = settings.target.http_url.rstrip("/") + settings.target.health_path
+    healthy, seen = check_health(url, None, timeout=HEALTH_PROBE_TIMEOUT)
+    return "" if healthy else seen
 
 
 def recorded_target(repo: Path) -> TargetInfo | None:

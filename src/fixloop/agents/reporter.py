@@ -7,15 +7,16 @@ so a killed run leaves a readable worklog of everything up to its last step.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from fixloop.agents.worklog_sections import render_worklog
+from fixloop.atomic import write_text_atomic
 from fixloop.redaction import Redactor
 from fixloop.run_record import record_section, trust_markdown, trust_worklog
 from fixloop.state import Investigation, RunInfo
+from fixloop.text_trim import middle_at_lines
 
 WORKLOG = "worklog.md"
 RUN_JSON = "run.json"
@@ -115,7 +116,7 @@ def _result(result: Any) -> dict[str, Any]:
 
 
 def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n...[trimmed]...\n" + text[-limit // 2 :]
+    return middle_at_lines(text, limit)
 
 
 def redact_tree(value: Any, redactor: Redactor) -> Any:
@@ -142,9 +143,9 @@ def write_report(
     doc.update(redact_tree(record_section(state, out_dir, redactor.redact), redactor))
     if cost is not None:
         attach_cost(doc, cost)
-    _atomic_write(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
+    write_text_atomic(out_dir / RUN_JSON, json.dumps(doc, indent=2, default=str) + "\n")
     worklog = render_worklog(state, error=error) + trust_worklog(state, cost)
-    _atomic_write(out_dir / WORKLOG, redactor.redact(worklog))
+    write_text_atomic(out_dir / WORKLOG, redactor.redact(worklog))
     return doc
 
 
@@ -156,12 +157,6 @@ def attach_cost(doc: dict[str, Any], cost: dict[str, Any]) -> None:
     for iteration in doc["iterations"]:
         for category in iteration["categories"]:
             category["usage"] = by_key.get((iteration["iteration"], category["id"]))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def pr_body(run: RunInfo, inv: Investigation, covered: Sequence[Investigation] = ()) -> str:

@@ -119,10 +119,12 @@ def stress_in_worktree(
         return capture_phase(ctx, test_run, iteration=iteration, name=name, kind="stress")
 
     out_dir = ctx.out_dir / f"iteration-{iteration}" / name
-    start_target(worktree)
-    try:
-        return stress_rerun(
-            worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=test_env(worktree), record=record
-        )
-    finally:
-        stop_target(worktree)
+    ctx.notify(f"stress: {len(tests)} fixed tests x {runs} runs against a target from the worktree ({name})")
+    with ctx.stage("stress", f"{len(tests)} tests x {runs} runs", total=runs, waits_for="the worktree's target"):
+        start_target(worktree)
+        try:
+            return stress_rerun(
+                worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=test_env(worktree), record=record
+            )
+        finally:
+            stop_target(worktree)

@@ -7,11 +7,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from fixloop.records import TestRun
-from fixloop.state import Investigation, IterationRecord, RunInfo
+from fixloop.state import Event, Investigation, IterationRecord, RunInfo
+from fixloop.text_trim import tail_at_line
 from fixloop.tools.tiers import phase_name
 
 INFRA_KINDS = ("environment", "timeout")
 OUTPUT_LIMIT = 3000
+MAX_REPRODUCE_IDS = 8
+# what the loop does when it enters a node: the "Next action" written after the phase before it
+DOING = {
+    "intake": "read the request",
+    "select": "select the tests for the focus, in priority tiers",
+    "run_tests": "run the selected tests against the target",
+    "realness": "check that the run proves something (realness)",
+    "categorize": "group the failures into categories (and re-run them on the same commit)",
+    "evidence": "gather evidence for a category: failing output, logs of its window, code locations",
+    "five_whys": "five whys from the evidence",
+    "fix": "propose a patch",
+    "validate": "validate the patch in an isolated worktree against its own target",
+    "audit": "SSOT audit of the validated patch",
+    "collect": "collect the investigations",
+    "open_prs": "open one PR per fault",
+    "approval": "wait for a human approval",
+    "refix": "send the reviewer's reason back to the fixer",
+    "merge": "merge the approved PRs",
+    "deploy": "deploy the merged revision and wait until it is healthy",
+}
 
 
 def _ts(value: Any) -> str:
@@ -19,8 +40,12 @@ def _ts(value: Any) -> str:
 
 
 def _trim(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    """The last ``limit`` characters of ``text`` in whole lines (a traceback's end is where its error is)."""
     text = text.strip()
-    return text if len(text) <= limit else "...[trimmed]...\n" + text[-limit:]
+    if len(text) <= limit:
+        return text
+    kept = tail_at_line(text, limit)
+    return f"...[{text.count(chr(10)) - kept.count(chr(10))} earlier lines trimmed]...\n{kept}"
 
 
 def _fence(text: str) -> list[str]:
@@ -34,7 +59,9 @@ def render_worklog(state: Mapping[str, Any], *, error: str | None = None) -> str
     status = "error" if error else state.get("status", "running")
     parts: list[list[str]] = [
         _header(run, status),
+        _context(run, iterations, investigations),
         _summary(state, status, error, iterations, investigations),
+        _reproduce(run, status, iterations),
         _impact(iterations),
         _selection(iterations),
         _execution_log(state),
@@ -64,6 +91,44 @@ def _header(run: RunInfo, status: str) -> list[str]:
         f"**LLM**: {run.llm_mode} `{model}`{scripted}  ",
         f"**Stop at**: {run.stop_at}  ",
         f"**Status**: {status.upper()}",
+    ]
+
+
+def _context(run: RunInfo, iterations: list[IterationRecord], investigations: list[Investigation]) -> list[str]:
+    """What was asked, against what, and where the evidence came from: the worklog's first paragraph."""
+    lines = [
+        "## Context",
+        f"{run.requested_by} (via {run.source}) asked fixloop to make the **{run.focus}** tests of `{run.repo}` pass, "
+        f"going at most as far as **{run.stop_at}** in {run.max_iterations} iteration(s).",
+    ]
+    phase = next((r.phase for r in iterations if r.phase is not None), None)
+    if phase is not None:
+        health = phase.health
+        url = str(health.get("url", "the target"))
+        seen = f"unreachable ({health['error']})" if "error" in health else f"answered HTTP {health.get('status')}"
+        lines.append(f"Target: `{url}` {seen} when the first tests ran, at commit `{phase.commit[:12]}`.")
+    sources = sorted({i.evidence.log_source for i in investigations if i.evidence and i.evidence.log_source})
+    if sources:
+        lines.append("Logs: " + "; ".join(sources) + ".")
+    return lines
+
+
+def _reproduce(run: RunInfo, status: str, iterations: list[IterationRecord]) -> list[str]:
+    """A command that runs the failing tests again, on every run that is not green."""
+    last = next((r for r in reversed(iterations) if r.test_run is not None), None)
+    if status == "green" or last is None or last.test_run is None:
+        return []
+    failing = [r.nodeid for r in last.test_run.failures()]
+    if not failing:
+        return []
+    target = shlex.join(failing) if len(failing) <= MAX_REPRODUCE_IDS else f"--focus {shlex.quote(run.focus)}"
+    config = f" --config {shlex.quote(run.config_file)}" if run.config_file else ""
+    return [
+        "## Reproduce this failure",
+        f"{len(failing)} test(s) failed in iteration {last.iteration}. Against the same target:",
+        "```console",
+        f"$ fixloop test --repo {shlex.quote(run.repo)}{config} {target}",
+        "```",
     ]
 
 
@@ -128,14 +193,38 @@ def _selection(iterations: list[IterationRecord]) -> list[str]:
 
 def _execution_log(state: Mapping[str, Any]) -> list[str]:
     lines = ["## Execution log"]
-    for event in sorted(state.get("events", []), key=lambda e: e.at):
-        lines.append(f"### [{_ts(event.at)}] {event.node} (iteration {event.iteration})")
+    events: list[Event] = sorted(state.get("events", []), key=lambda e: e.at)
+    shown: dict[str, str] = {}  # command line -> the event that printed it first
+    for number, event in enumerate(events):
+        stamp = _ts(event.at)
+        lines.append(f"### [{stamp}] {event.node} (iteration {event.iteration})")
         lines.append(event.text)
         if event.command:
-            lines.extend(["```console", "$ " + _trim(shlex.join(event.command), 2000), "```"])
+            command = shlex.join(event.command)
+            if command in shown:
+                lines.append(f"(the same command as at {shown[command]})")
+            else:
+                shown[command] = stamp
+                lines.extend(["```console", "$ " + _trim(command, 2000), "```"])
         if event.detail:
             lines.extend(_fence(event.detail))
+        lines.append(f"**Next action:** {_next_action(state, events[number + 1 :])}")
     return lines
+
+
+def _next_action(state: Mapping[str, Any], later: list[Event]) -> str:
+    """What the run did next (the following event), or what it waits for when nothing followed."""
+    if later:
+        node = later[0].node.split("[", 1)[0]
+        where = later[0].node[len(node) :].strip("[]")
+        return DOING.get(node, node) + (f" ({where})" if where else "")
+    status = state.get("status", "running")
+    thread = state["run"].thread_id
+    if status == "awaiting_approval":
+        return f"a human decision: `fixloop approve {thread} --by NAME` or `fixloop reject {thread} ...`"
+    if status == "running":
+        return "in progress (or interrupted: `fixloop resume " + thread + "`)"
+    return f"none — the run ended {status}"
 
 
 def _realness(iterations: list[IterationRecord]) -> list[str]:
@@ -259,6 +348,9 @@ def _five_whys(investigations: list[Investigation]) -> list[str]:
         lines.append(f"### `{inv.category.id}` ({inv.category.kind}), iteration {inv.iteration}{took}")
         if inv.report:
             lines.append(f"**Reported, no code fix** — {inv.report}")
+        if inv.evidence is not None:
+            logs = inv.evidence.log_source or "; ".join(n for n in inv.evidence.notes if "log" in n) or "none"
+            lines.append(f"Logs read: {logs}")
         lines.append(five_whys_markdown(inv))
         for f in inv.findings:
             lines.append(f"- finding **{f.kind}**: {f.message}")
@@ -280,6 +372,9 @@ def _fixes(investigations: list[Investigation]) -> list[str]:
         for attempt in inv.attempts:
             summary = attempt.fix.summary if attempt.fix else _no_fix(attempt.outcome)
             lines.append(f"- attempt {attempt.attempt}: {summary} → {attempt.outcome or 'pending'}")
+            if attempt.validated_tests:
+                ran = ", ".join(f"`{test}` {outcome}" for test, outcome in attempt.validated_tests.items())
+                lines.append(f"  - validation ran {len(attempt.validated_tests)} tests: {ran}")
             if attempt.feedback:
                 lines.append(f"  - feedback given: {attempt.feedback}")
             if attempt.audit is not None:

@@ -23,8 +23,9 @@ from fixloop.agents.citations import citation_problems
 from fixloop.agents.five_whys_rules import rule_chain
 from fixloop.agents.fixer import propose_fix
 from fixloop.agents.investigator import investigate
-from fixloop.agents.report_only import recorded_target, report_reason
+from fixloop.agents.report_only import configured_target_down, recorded_target, report_reason
 from fixloop.agents.stress import stress_in_worktree
+from fixloop.at_rest import seal_test_run
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import (
@@ -104,10 +105,20 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))
         bundle = EvidenceBundle(category_id=category.id)
     text = f"evidence: {len(bundle.items)} items, {len(bundle.locations)} ranked locations"
+    target = recorded_target(ctx.repo)
+    unreachable = ""
+    if target is None and category.kind == "environment":  # a service fixloop did not start: does it answer?
+        unreachable = configured_target_down(ctx.settings)
     report = report_reason(
-        category, bundle, target=recorded_target(ctx.repo), fix_flaky=ctx.settings.autonomy.fix_flaky,
-        repo=ctx.repo, interpreter=state["test_run"].interpreter,
-    )  # fmt: skip
+        category,
+        bundle,
+        target=target,
+        fix_flaky=ctx.settings.autonomy.fix_flaky,
+        unreachable=unreachable,
+        test_env_names=[*ctx.settings.target.test_env, ctx.settings.target.token_secret_env],
+        repo=ctx.repo,
+        interpreter=state["test_run"].interpreter,
+    )
     return {
         "started_at": started,
         "evidence": bundle,
@@ -125,14 +136,15 @@ def five_whys_node(state: InvestigationState, runtime: Runtime[RunContext]) -> d
     chain = None
     if ctx.model is not None:
         try:
-            chain = investigate(
-                ctx.model,
-                category,
-                bundle,
-                feedback=state.get("feedback", ""),
-                focus=state["run"].focus,
-                redact=ctx.redactor.redact,
-            )
+            with ctx.stage("model", f"{category.id}: five whys", waits_for=ctx.model.name):
+                chain = investigate(
+                    ctx.model,
+                    category,
+                    bundle,
+                    feedback=state.get("feedback", ""),
+                    focus=state["run"].focus,
+                    redact=ctx.redactor.redact,
+                )
         except ModelError as exc:
             if is_budget_error(exc):
                 findings.append(budget_finding(exc, "five whys"))
@@ -169,17 +181,18 @@ def fix_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[st
     number = len(attempts) + 1
     feedback = _feedback(state)
     try:
-        fix = propose_fix(
-            ctx.model,
-            state["category"],
-            state["evidence"],
-            state["five_whys"],
-            repo=ctx.repo,
-            feedback=feedback,
-            attempt=number,
-            redact=ctx.redactor.redact,
-            context_tokens=ctx.settings.llm.fix_context_tokens,
-        )
+        with ctx.stage("model", f"{state['category'].id}: fix attempt {number}", waits_for=ctx.model.name):
+            fix = propose_fix(
+                ctx.model,
+                state["category"],
+                state["evidence"],
+                state["five_whys"],
+                repo=ctx.repo,
+                feedback=feedback,
+                attempt=number,
+                redact=ctx.redactor.redact,
+                context_tokens=ctx.settings.llm.fix_context_tokens,
+            )
     except ModelError as exc:
         if is_outage(exc):  # not the model's answer: the endpoint is down; nothing to feed back, no retry
             ctx.notify(f"{state['category'].id}: fix attempt {number} not made: {exc.one_line()}", kind="error")
@@ -252,6 +265,7 @@ def validate_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         failures = run.failures()
         passed = run.counts().get("passed", 0)
         detail = run.stdout_tail
+        attempt.validated_tests = {r.nodeid: r.outcome for r in run.results}
         if not failures and passed:
             attempt.validated = True
             attempt.outcome = f"validated: {passed} passed, 0 failed in the worktree"
@@ -317,11 +331,16 @@ def _drop_worktree(repo: Path, worktree: Path) -> None:
 def _run_against_worktree(ctx: RunContext, worktree: Path, targets: list[str], iteration: int, attempt: int) -> TestRun:
     out = ctx.out_dir / f"iteration-{iteration}" / f"validate-{worktree.name}-attempt-{attempt}"
     out.mkdir(parents=True, exist_ok=True)
-    start_target(worktree)
-    try:
-        return run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
-    finally:
-        stop_target(worktree)
+    ctx.notify(
+        f"validating attempt {attempt} in {worktree.name}: a target from the worktree, then {len(targets)} tests"
+    )
+    with ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start"):
+        start_target(worktree)
+        try:
+            run = run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
+            return seal_test_run(run, out, ctx.redactor)
+        finally:
+            stop_target(worktree)
 
 
 def route_after_validate(state: InvestigationState) -> Literal["audit", "fix", "finish"]:

@@ -26,6 +26,7 @@ from fixloop.agents.pr_groups import pr_groups
 from fixloop.agents.reporter import pr_body
 from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.approval import approved_prs, check_approver
+from fixloop.at_rest import raw_output_dir, seal_test_run
 from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import budget_reason, outage_reason
@@ -138,8 +139,12 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     env = _target_env(ctx)
     tiers = phase_tiers(state, selection)
     phase_view = _phase_view(selection, tiers)
-    ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(phase_view.test_targets())} test targets")
-    test_run = run_tests(ctx.repo, phase_view.test_targets(), ctx.settings, env=env, out_dir=out)
+    targets = phase_view.test_targets()
+    ctx.notify(f"iteration {number}, phase {phase_name(tiers)}: running {len(targets)} test targets")
+    with ctx.stage("tests", f"iteration {number}, phase {phase_name(tiers)}, {len(targets)} targets"):
+        test_run = run_tests(ctx.repo, targets, ctx.settings, env=env, out_dir=out)
+    # redacted before anything keeps it: OUT's files (then copied and hashed), the record (then checkpointed)
+    test_run = seal_test_run(test_run, out, ctx.redactor, raw_dir=raw_output_dir(ctx), label=out.name)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(test_run.counts().items())) or "no results"
     phase = capture_phase(ctx, test_run, iteration=number)
     record = _current(state).model_copy(
@@ -150,6 +155,10 @@ def run_tests_node(state: RemediationState, runtime: Runtime[RunContext]) -> dic
     )  # fmt: skip
     ran = len(test_run.selected) or len(phase_view.test_targets())
     text = f"phase {phase_name(tiers)}: ran {ran} targets: {counts} (exit {test_run.exit_code})"
+    if test_run.rounds > 1:
+        text += f"; {test_run.rounds} pytest processes (" + ", ".join(e.reason for e in test_run.child_exits) + ")"
+    if test_run.never_ran:
+        text += f"; never ran: {len(test_run.never_ran)} tests"
     ctx.notify(text)
     event = _event(state, "run_tests", text, detail=test_run.stdout_tail).model_copy(
         update={"command": test_run.command}
@@ -221,12 +230,19 @@ def _flaky_reruns(
     env = _target_env(ctx)
     done: list[TestRun] = []
 
+    times = ctx.settings.tests.flaky_reruns
+
     def rerun(ids: list[str]) -> TestRun:
-        result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=out / f"rerun-{len(done) + 1}")
+        number = len(done) + 1
+        folder = out / f"rerun-{number}"
+        ctx.notify(f"re-run {number}/{times}: {len(ids)} failing tests on the same commit (are they flaky?)")
+        with ctx.stage("re-run", f"{len(ids)} failing tests, same commit", step=number, total=times):
+            result = run_tests(ctx.repo, ids, ctx.settings, env=env, out_dir=folder)
+        result = seal_test_run(result, folder, ctx.redactor)
         done.append(result)
         return result
 
-    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=ctx.settings.tests.flaky_reruns)
+    categories, reruns = detect_flaky(categories, record.test_run, rerun, times=times)
     records = [
         RerunRecord(rerun=n, command=r.command, outcomes={x.nodeid: x.outcome for x in r.results})
         for n, r in enumerate(reruns, start=1)
@@ -492,7 +508,8 @@ def deploy_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[s
         text = f"revision {revision} already running: deploy skipped"
     else:
         ctx.notify(f"deploying {revision}")
-        record = ctx.deployer.deploy(revision)
+        with ctx.stage("deploy", revision[:12], waits_for="the new revision to report healthy"):
+            record = ctx.deployer.deploy(revision)
         crash_point("deploy:after")
         text = f"deploy of {revision}: {record.outcome}"
     ctx.notify(text)

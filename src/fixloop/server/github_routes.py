@@ -3,7 +3,8 @@
 The body is read up to its cap (413 past it, before the signature), ``X-Hub-Signature-256`` is
 checked in constant time, the body decoded strictly (400 for non-UTF-8 or too deeply nested JSON)
 and shape-checked (422); only then is the ``X-GitHub-Delivery`` id recorded in the server store, and
-a redelivery starts nothing. A comment command is taken once per comment id (a signed comment
+a redelivery starts nothing (unless the first was answered 5xx "busy": then its keys are forgotten
+and the redelivery is processed). A comment command is taken once per comment id (a signed comment
 replayed under a fresh delivery id does nothing), and ``approve`` names the PR head commit it
 approves (``/fixloop approve <sha>``; without one the bot answers with the command to confirm).
 Repositories match the allow-list by full ``owner/name`` only.
@@ -14,6 +15,7 @@ Triggers: an issue comment ``/fixloop <focus>`` (or ``approve <sha>`` / ``reject
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,13 +106,22 @@ class GithubRoutes:
             store = self.ops.store
             if not await self.ops.store_call(lambda: store.first_seen(str(comment_id), "github-comment")):
                 return accepted("duplicate", status=200, comment=comment_id)  # a replayed comment does nothing
-            return await self._command(hook, args)
+            return await self._unless_busy(self._command(hook, args), delivery, f"github-comment:{comment_id}")
         if event == "issues" and hook.action == "labeled":
             if hook.label is None or hook.label.name != TRIGGER_LABEL:
                 return accepted("ignored")
             args = fixloop_line(hook.issue.body or "") or self.options.default_focus
-            return await self._command(hook, args)
+            return await self._unless_busy(self._command(hook, args), delivery)
         return accepted("ignored")
+
+    async def _unless_busy(self, handling: Awaitable[Response], *seen: str) -> Response:
+        """``handling``'s answer. When it is 5xx ("busy": nothing was enqueued) the keys recorded as seen for
+        this delivery are forgotten, so GitHub's redelivery is processed instead of dropped as a duplicate."""
+        response = await handling
+        if response.status_code >= 500:
+            for key in seen:
+                await self.ops.store_call(self.ops.store.forget_delivery, key)
+        return response
 
     async def _command(self, hook: GithubIssueEvent, args: str) -> Response:
         full_name = hook.repository.full_name if hook.repository else ""

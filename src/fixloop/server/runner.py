@@ -11,6 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from fixloop.run_lock import is_driven
+from fixloop.server.record_reader import read_run_json
+from fixloop.server.workspaces import run_dir
+
 TERMINAL = frozenset({"green", "gave_up", "diagnosed", "error", "stopped", "rejected"})
 
 
@@ -105,9 +109,15 @@ class RunsRunner:
         )
 
     def status(self, thread_id: str) -> dict[str, Any]:
-        from fixloop import runs
+        """The run's record as its driver last wrote it (cheap); the checkpoint read when there is none here."""
+        doc = read_run_json(run_dir(thread_id))
+        if doc is None:
+            from fixloop import runs
 
-        return runs.run_status(thread_id, checkpointer=self.checkpointer)
+            return runs.run_status(thread_id, checkpointer=self.checkpointer)
+        if doc.get("status") == "running" and not is_driven(thread_id, self.checkpointer):
+            doc["interrupted"] = True  # nobody holds the run's lock: its driver is gone
+        return doc
 
     def stop(self, thread_id: str, *, by: str) -> str:
         """Chat's emergency brake: lower the run to ``diagnose`` (no patch, PR, merge or deploy from its next step)."""

@@ -109,11 +109,16 @@ class ServerStore:
         )
         return inserted == 1
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Un-record ``delivery_id``: it was not processed (answered "busy"), so its redelivery must be."""
+        self._execute("DELETE FROM fixloop_deliveries WHERE delivery_id = ?", (delivery_id,))
+
     def first_seen(self, key: str, source: str, *, forget_after: float | None = None) -> bool:
         """Like ``first_delivery`` for other once-only keys (a Slack signature, a GitHub comment id).
 
         With ``forget_after`` (seconds), keys of ``source`` older than that are dropped first: for a
-        replay window, where the request's own timestamp refuses anything older.
+        replay window, where the request's own timestamp refuses anything older. (``received`` is a REAL,
+        a float4 on PostgreSQL: +-64 s today, well inside the margin of a window twice Slack's.)
         """
         if forget_after is not None:
             self._execute(

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 log = logging.getLogger("fixloop.server")
+CHAT_QUEUE = 4096  # queued chat jobs (status, why, posts) before the server drops one
 
 
 class BusyError(Exception):
@@ -66,7 +67,9 @@ class Workers:
 
     def __init__(self, *, run_workers: int, chat_workers: int, max_pending: int) -> None:
         self.runs = WorkerPool("runs", workers=run_workers, max_pending=max_pending)
-        self.chat = WorkerPool("chat", workers=chat_workers, max_pending=max_pending * 4)
+        # chat jobs are small (a run.json read and one post): a deep queue rides out a burst of status
+        # requests instead of dropping replies
+        self.chat = WorkerPool("chat", workers=chat_workers, max_pending=max(max_pending * 4, CHAT_QUEUE))
 
     def stats(self) -> dict[str, int]:
         return {

@@ -22,9 +22,10 @@ from fixloop.config import Settings
 from fixloop.errors import LogSourceError
 from fixloop.integrations.logs.entries import severity_rank
 from fixloop.integrations.logs.query import query_for_tests
-from fixloop.interfaces import LogEntry, LogSource
+from fixloop.interfaces import LogEntry, LogQuery, LogSource
 from fixloop.records import Category, EvidenceBundle, EvidenceItem, EvidenceKind, Location, TestResult, TestRun
 from fixloop.redaction import Redactor
+from fixloop.text_trim import head_at_line, middle_at_lines
 from fixloop.tools.captured_logs import captured_entries
 from fixloop.tools.git_history import Commit, commit_diff, focused_commits
 from fixloop.tools.localize import localize
@@ -75,8 +76,11 @@ def gather_evidence(
     """Failing output, mined log templates, ranked locations with snippets, recent commits: ids E1, E2, ..."""
     redactor = redactor or Redactor(secret_env_names=settings.redaction.secret_env_names)
     notes: list[str] = []
+    log_source = ""
     if entries is None:
         entries = _fetch(category, run, logs, settings, notes)
+        if logs is not None:
+            log_source = _log_source(logs, query_for_tests(run, category.tests, settings), settings, len(entries))
     relevant = relevant_entries(entries, category.tests, strict=category.kind == "test-defect")
     commits = focused_commits(repo) if commits is None else commits
     locations = localize(category, run, repo=repo, entries=relevant, focus=focus, commits=commits, spectrum=spectrum)
@@ -96,7 +100,17 @@ def gather_evidence(
     drafts += _commit_drafts(repo, commits, locations)
     if logs is not None and not entries and not notes:
         notes.append("no log entries in the failing tests' time window")
-    return _bounded(category.id, drafts, locations, redactor, budget_tokens, notes)
+    bundle = _bounded(category.id, drafts, locations, redactor, budget_tokens, notes)
+    bundle.log_source = redactor.redact(log_source)
+    return bundle
+
+
+def _log_source(logs: LogSource, query: LogQuery, settings: Settings, count: int) -> str:
+    """Where the logs came from and the window asked for, e.g. "file .fixloop/target.log, 10:01:02 .. 10:01:40"."""
+    where = settings.logs.path if logs.name == "file" else settings.logs.project
+    service = f" service {query.service_name}" if query.service_name else ""
+    window = f"{query.start.strftime('%Y-%m-%d %H:%M:%S')} .. {query.end.strftime('%H:%M:%S')} UTC"
+    return f"{logs.name} {where or ''}{service}, window {window}, {count} entries".replace("  ", " ")
 
 
 def _spectrum_note(spectrum: Spectrum) -> str:
@@ -206,10 +220,7 @@ def _fold_library_frames(lines: list[str]) -> list[str]:
 
 
 def _trim(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n... ({len(text) - limit} characters trimmed) ...\n{text[-half:]}"
+    return middle_at_lines(text, limit)
 
 
 def _stack_trace(entry: LogEntry) -> str:
@@ -318,7 +329,7 @@ def _bounded(
             if spare_chars < MIN_TRIMMED_CHARS:
                 dropped += 1
                 continue
-            text = text[:spare_chars] + "\n... (trimmed to the budget)"
+            text = head_at_line(text, spare_chars) + "\n... (trimmed to the budget)"
             cost = estimate_tokens(title) + estimate_tokens(text) + estimate_tokens(source)
         items.append(EvidenceItem(id=f"E{len(items) + 1}", kind=draft.kind, title=title, text=text, source=source))
         used += cost

@@ -8,6 +8,7 @@ one round's JSON-lines report (``pytest_plugin/fixloop_report.py``) into records
 from __future__ import annotations
 
 import json
+import re
 import signal
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ TAIL_CHARS = 8000
 NORMAL_EXITS = (0, 1, 2, 5)  # pytest: ok, tests failed, interrupted, no tests collected
 PYTEST_EXITS = (*NORMAL_EXITS, 3, 4)  # and internal error, usage error (e.g. a conftest that fails to import)
 CRASH_TEXT = "Crashed: the pytest process ended ({status}) while this test ran; fixloop kept the results before it"
+THREAD_TIMEOUT_TEXT = "Timeout: pytest-timeout (thread method) dumped the stacks and ended the pytest process"
+_THREAD_TIMEOUT_BANNER = re.compile(r"^\+{5,} Timeout \+{5,}$", re.MULTILINE)
 RUN_LIMIT_TEXT = "Timeout: the whole run hit its timeout while this test ran (per-test limit {per_test:g} s)"
 
 
@@ -50,10 +53,16 @@ def read_round(started: StartedTests) -> Round:
         errors.append(tail(output, 2000) or f"pytest exited with code {exit_code}")
     status = describe_status(exit_code)
     ended = _how_it_ended(started, records, exit_code, unfinished, collected, results)
+    thread_timeout = _thread_method_timeout(output) if unfinished and not started.timed_out else ""
+    if thread_timeout and ended is not None:
+        ended.reason, ended.detail = "hang", "ended by pytest-timeout's thread method"
     for nodeid, at in unfinished:  # the process died or was killed inside this test
-        text = (
-            RUN_LIMIT_TEXT.format(per_test=started.per_test) if started.timed_out else CRASH_TEXT.format(status=status)
-        )
+        if started.timed_out:
+            text = RUN_LIMIT_TEXT.format(per_test=started.per_test)
+        elif thread_timeout and nodeid == unfinished[-1][0]:
+            text = f"{THREAD_TIMEOUT_TEXT}\n\n{thread_timeout}"
+        else:
+            text = CRASH_TEXT.format(status=status)
         results.append(
             TestResult(
                 nodeid=nodeid, outcome="error", phase="call", longrepr=text,
@@ -64,6 +73,15 @@ def read_round(started: StartedTests) -> Round:
         started=started, exit_code=exit_code, results=results, collection_errors=errors, collected=collected,
         output=output, ended=ended, done={r.nodeid for r in results},
     )  # fmt: skip
+
+
+def _thread_method_timeout(output: str) -> str:
+    """What pytest-timeout's ``thread`` method printed (output and stacks between its banners), or ""."""
+    banners = list(_THREAD_TIMEOUT_BANNER.finditer(output))
+    if not banners:
+        return ""
+    end = banners[-1].start() if len(banners) > 1 else len(output)
+    return output[banners[0].end() : end].strip()[-TAIL_CHARS:]
 
 
 def describe_status(exit_code: int) -> str:
@@ -143,7 +161,7 @@ def _results(records: list[dict[str, Any]], prefix: str) -> tuple[list[TestResul
             started[rec["nodeid"]] = rec["at"]
         elif kind == "collect_error":
             errors.append(f"{prefix}{rec['nodeid']}: {rec['longrepr']}")
-        elif kind == "test":
+        elif kind == "test" and rec["nodeid"] not in finished:  # the watchdog and the test may race to the end
             finished.add(rec["nodeid"])
             results.append(_result(rec, prefix))
     unfinished = [(prefix + nodeid, at) for nodeid, at in started.items() if nodeid not in finished]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Unpack
 
 from fixloop.config import Settings
+from fixloop.progress import watch_tests
 from fixloop.records import TestRun
 from fixloop.tools.durations import record_durations
 from fixloop.tools.pytest_process import PytestOptions, StartedTests, start_next_round, start_pytest, time_left
@@ -36,10 +37,11 @@ def collect_run(started: StartedTests) -> TestRun:
     a segfault, ``os._exit``, SIGKILL), a new pytest runs the collected tests that have no result yet,
     up to ``tests.max_restarts`` times and within the whole-run limit; the rounds merge into one run.
     """
-    rounds = [read_round(started)]
-    while (targets := _next_targets(rounds)) is not None:
-        rounds[-1].ended.restarted = True  # type: ignore[union-attr]  # _next_targets only goes on after an end
-        rounds.append(read_round(start_next_round(rounds[-1].started, targets)))
+    with watch_tests(started.out):  # the test counter goes to the current progress stage, if any
+        rounds = [read_round(started)]
+        while (targets := _next_targets(rounds)) is not None:
+            rounds[-1].ended.restarted = True  # type: ignore[union-attr]  # _next_targets only goes on after an end
+            rounds.append(read_round(start_next_round(rounds[-1].started, targets)))
     run = _merge(rounds)
     record_durations(started.repo, run)  # selection fills the first phase's time budget from these
     return run

@@ -32,7 +32,10 @@ def show_test_phase(report: TestPhaseReport, console: Console, results_file: str
     seconds = (run.finished_at - run.started_at).total_seconds()
     shown = " ".join(run.command)
     console.print(f"[bold]command[/bold] {shown[:300]}{' …' if len(shown) > 300 else ''}", markup=True)
-    console.print(f"{counts} in {seconds:.2f} s (exit {run.exit_code}{', TIMED OUT' if run.timed_out else ''})")
+    processes = f", {run.rounds} pytest processes" if run.rounds > 1 else ""
+    console.print(
+        f"{counts} in {seconds:.2f} s (exit {run.exit_code}{', TIMED OUT' if run.timed_out else ''}{processes})"
+    )
     lines = Text()  # one Text for every result line: per-line markup parsing is slow on big runs
     for r in run.results:
         extra = f" ({r.skip_reason})" if r.skip_reason else ""

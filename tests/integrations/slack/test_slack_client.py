@@ -53,11 +53,11 @@ def test_texts_and_blocks_are_redacted_before_they_leave() -> None:
 
 
 def test_approval_blocks_and_five_whys() -> None:
-    blocks = approval_blocks(ProgressItem(key="a", kind="approval-needed", text="Waiting"), "slack-t1")
+    blocks = approval_blocks(ProgressItem(key="a", kind="approval-needed", text="Waiting"), "slack-t1", "signed-v")
     buttons = blocks[1]["elements"]
     assert [(b["text"]["text"], b["value"], b["style"]) for b in buttons] == [
-        ("Approve", "slack-t1", "primary"),
-        ("Reject", "slack-t1", "danger"),
+        ("Approve", "signed-v", "primary"),
+        ("Reject", "signed-v", "danger"),
     ]
     view = CategoryView(
         "auth-1",

@@ -76,6 +76,8 @@ class RealProject(_Strict):
     test_paths: list[str]
     import_path: str = "."  # PYTHONPATH inside the tree: "src" for a src layout
     timeout: float = 10.0  # per test, seconds, for fixloop's runs of this project
+    # edits that make the sdist's own tests run (e.g. a fixture folder the sdist leaves out), part of the clean tree
+    prepare: list[Edit] = Field(default_factory=list)
     cases: list[RealCase] = Field(min_length=1)
 
     @property

@@ -146,16 +146,18 @@ def render_localization_markdown(result: RealEvalResult) -> str:
 def render_real_markdown(result: RealEvalResult) -> str:
     lines = [
         "| case | project | fault | reproduced | expected kind | found kinds | kind | file rank | function rank | "
-        "file rank w/o git | selected | fixloop s | plain pytest s | bound s |",
+        "file rank w/o git | fault tests run | fixloop s | plain pytest s | bound s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.rows:
         fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
-        plain = "hung" if r.reproduced and r.plain_seconds is None and not r.error else _num(r.plain_seconds)
+        stopped = r.reproduced and r.plain_seconds is None and r.plain_cap > 0
+        plain = f"> {r.plain_cap:.0f} (stopped)" if stopped else _num(r.plain_seconds)
         lines.append(
             f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.expected_kind} | "
             f"{', '.join(r.found_kinds) or '-'} | {'ok' if r.kind_ok else 'MISS'} | {r.file_rank or '-'} | "
-            f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.selected} | {r.triage_seconds:.1f} | "
+            f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.fault_tests_run}/{r.fault_tests} | "
+            f"{r.triage_seconds:.1f} | "
             f"{plain} | {_num(r.bound_seconds)}{'' if r.within_bound else ' (over)'} |"
             + (f" error: {r.error}" if r.error else "")
         )

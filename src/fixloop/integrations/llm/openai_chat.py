@@ -208,6 +208,11 @@ class OpenAIChatModel:
         url = self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"  # as the client does
         return public_url(url)
 
+    def prepare(self) -> None:
+        """Build the client now (importing ``openai`` takes a while on a busy machine): a preflight times the
+        endpoint, not the import."""
+        self._client  # noqa: B018 - built on first access
+
     def ping(self, timeout: float = 5.0) -> None:
         """One cheap call (``GET /models``, no retry): ``ModelUnavailableError`` when the endpoint does not
         answer or is down, ``ModelError`` when it refuses the key. Any other answer (even a 404 from a
@@ -218,15 +223,15 @@ class OpenAIChatModel:
             self._client.with_options(timeout=timeout, max_retries=0).models.list()
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             cause = "timed out" if isinstance(exc, openai.APITimeoutError) else f"{exc.__cause__ or exc}"
-            raise ModelUnavailableError(f"model endpoint {self.endpoint} does not answer: {cause}") from None
+            raise ModelUnavailableError(f"{self.endpoint} does not answer: {cause}") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise ModelError(
-                f"model endpoint {self.endpoint} refused the API key: HTTP {exc.status_code}",
+                f"{self.endpoint} refused the API key: HTTP {exc.status_code}",
                 hint="check the key in the variable named by llm.api_key_env",
             ) from None
         except openai.APIStatusError as exc:
             if exc.status_code in UNAVAILABLE_STATUSES:
-                raise ModelUnavailableError(f"model endpoint {self.endpoint} is down: HTTP {exc.status_code}") from None
+                raise ModelUnavailableError(f"{self.endpoint} is down: HTTP {exc.status_code}") from None
 
     # ------------------------------------------------------------ budget
 

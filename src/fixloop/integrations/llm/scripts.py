@@ -1,8 +1,10 @@
 """Scripts for the scripted model, derived from a scenario's ``scenario.toml`` and ``gold.patch``.
 
 - ``five_whys``: built from the request: cites the evidence ids the prompt lists (``### E3 [kind] ..``),
-  picking for each step an id of the kind that step is about; root cause and fix location come from
-  the scenario;
+  picking for each step an id of the kind that step is about, plus the items that show the step's key
+  facts (``agents/claims.py``) when there are such items; root cause and fix location come from the
+  scenario. Evidence that does not show the scenario's facts leaves the claim unsupported, as it is:
+  the chain is then rejected like any model's;
 - ``fix``: the scenario's gold patch;
 - ``audit``: a pass, shaped by the schema the request asks for.
 
@@ -16,11 +18,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fixloop.agents.claims import with_support
 from fixloop.errors import UsageError
 from fixloop.integrations.llm.scripted_server import RecordedRequest, Script, Step, StepLike, as_step
 from fixloop.scenarios import Scenario
 
 EVIDENCE_HEADING = re.compile(r"^### (?P<id>E\d+) \[(?P<kind>[a-z-]+)\]", re.M)
+MAX_CITED = 3
 _DIFF_PATH = re.compile(r"^\+\+\+ b/(?P<path>[^\t\n]+)", re.M)
 
 # (question, kinds of evidence the answer rests on, most wanted first)
@@ -92,8 +96,24 @@ def evidence_in(request: RecordedRequest) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def evidence_texts(request: RecordedRequest) -> dict[str, str]:
+    """Each listed evidence item's text in the prompt (its heading up to the next heading), by id."""
+    texts: dict[str, str] = {}
+    for message in request.messages:
+        if not (isinstance(message, dict) and message.get("role") in ("user", "system")):
+            continue
+        content = str(message.get("content", ""))
+        starts = list(EVIDENCE_HEADING.finditer(content))
+        for number, match in enumerate(starts):
+            after = starts[number + 1] if number + 1 < len(starts) else None
+            end = after.start() if after is not None else content.find("\n## ", match.end())
+            texts.setdefault(match.group("id"), content[match.start() : end if end != -1 else len(content)])
+    return texts
+
+
 def five_whys_reply(scenario: Scenario, request: RecordedRequest) -> str:
     evidence = evidence_in(request)
+    texts = evidence_texts(request)
     where = scenario.expected_file + (f":{scenario.expected_function}" if scenario.expected_function else "")
     symptom = str(scenario.extra.get("symptom", "")) or scenario.description
     logged = str(scenario.extra.get("log_evidence", ""))
@@ -111,7 +131,7 @@ def five_whys_reply(scenario: Scenario, request: RecordedRequest) -> str:
     steps = []
     used: set[str] = set()
     for (question, kinds), answer in zip(_WHYS, answers, strict=True):
-        cited = _pick(evidence, kinds, used)
+        cited = with_support(answer, _pick(evidence, kinds, used), texts, limit=MAX_CITED)
         used.update(cited)
         steps.append({"question": question, "answer": answer, "evidence": cited})
     reply = {

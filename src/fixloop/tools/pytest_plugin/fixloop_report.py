@@ -21,6 +21,7 @@ before its session finished. A ``test`` line with ``"watchdog": true`` was writt
 from __future__ import annotations
 
 import faulthandler
+import functools
 import json
 import os
 import signal
@@ -34,6 +35,11 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+
+# The watchdog's clocks: a test that freezes time (freezegun replaces ``time.time``/``time.monotonic`` and
+# every module attribute bound to them) must not make a test look hung; a partial keeps the real function.
+_monotonic = functools.partial(time.monotonic)
+_wall = functools.partial(time.time)
 
 REPORT_ENV = "FIXLOOP_REPORT_FILE"
 TIMEOUT_ENV = "FIXLOOP_TEST_TIMEOUT"
@@ -242,6 +248,7 @@ class _Watchdog:
         self.limit = 0.0
         self.phase_started = 0.0
         self.test_started = 0.0
+        self.test_started_wall = 0.0
         self.thread = threading.Thread(target=self._watch, name="fixloop-watchdog", daemon=True)
 
     def start(self) -> None:
@@ -254,10 +261,10 @@ class _Watchdog:
         self.wake.set()
 
     def arm(self, item: pytest.Item, phase: str) -> None:
-        now = time.time()
+        now = _monotonic()
         with self.lock:
             if self.item is not item:
-                self.test_started = now
+                self.test_started, self.test_started_wall = now, _wall()
             self.item, self.phase, self.phase_started = item, phase, now
             self.limit = max(self.reporter.timeout, _marker_timeout(item))
         self.wake.set()
@@ -268,15 +275,15 @@ class _Watchdog:
 
     def _watch(self) -> None:
         while True:
+            self.wake.clear()  # before reading: an arm() from now on wakes the wait below
             with self.lock:
                 if self.stopped:
                     return
                 item, phase, limit, since = self.item, self.phase, self.limit, self.phase_started
-            self.wake.clear()
             if item is None or limit <= 0:
                 self.wake.wait()
                 continue
-            left = since + limit + self.grace - time.time()
+            left = since + limit + self.grace - _monotonic()
             if left > 0:
                 self.wake.wait(left)
                 continue
@@ -287,7 +294,7 @@ class _Watchdog:
 
     def _end_process(self, item: pytest.Item, phase: str, limit: float, since: float) -> None:
         rep = self.reporter
-        now = time.time()
+        now = _monotonic()
         stdout, stderr = _read_capture(self.config, item)
         text = WATCHDOG_TEXT.format(elapsed=now - since, phase=phase, seconds=limit)
         longrepr = f"{text}\n\n+++ stacks at watchdog +++\n{all_stacks()}"
@@ -304,8 +311,8 @@ class _Watchdog:
                 "stderr": stderr,
                 "log": "",
                 "skip_reason": "",
-                "started_at": self.test_started,
-                "finished_at": now,
+                "started_at": self.test_started_wall,
+                "finished_at": _wall(),
                 "keywords": rep.markers.pop(item.nodeid, []),
                 "connections": rep.connections.take(),
                 "location": list(item.location),
