@@ -56,6 +56,7 @@ from fixloop.tools.code_search import (
 )
 from fixloop.tools.git_history import Commit, commit_change, focused_commits
 from fixloop.tools.package_scope import imported_packages, is_auxiliary
+from fixloop.tools.realness import is_networked
 from fixloop.tools.signatures import is_test_file, own_frames, parse_frames
 from fixloop.tools.spectrum import Spectrum
 
@@ -300,7 +301,7 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
             first = app_frames[0]
             reason = "raised here (innermost frame of the failure)"
             ranking.bump(first.file, W_INNERMOST, reason, function=first.function, line=first.line)
-        elif not defect and frames:
+        elif not defect and frames and not is_networked(result):  # an e2e test's values come from the server
             _call_path_signal(ranking, result, frames[0])
         if defect:
             path, function = _test_place(result.nodeid, result.file)
