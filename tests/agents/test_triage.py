@@ -211,6 +211,27 @@ def test_a_unicode_decode_error_is_a_parse_error_not_auth_and_jwt_decode_errors_
     assert [c.kind for c in categorize(run, [])] == ["auth"]
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "E   Failed: DID NOT RAISE <class 'jwt.exceptions.InvalidIssuerError'>",
+        "E   Failed: DID NOT RAISE <class 'itsdangerous.exc.SignatureExpired'>",
+        "E   itsdangerous.exc.BadTimeSignature: timestamp missing",
+        "E   jwt.exceptions.ExpiredSignatureError: Signature has expired",
+    ],
+)
+def test_the_auth_domains_own_exceptions_make_an_auth_category(failure: str) -> None:
+    longrepr = f"    def test_check():\n>       verify(token)\n{failure}\n"
+    run = s.make_run([s.result("tests/test_check.py::test_check", longrepr=longrepr)])
+    assert [c.kind for c in categorize(run, [])] == ["auth"]
+
+
+def test_an_error_naming_no_auth_concept_is_not_auth() -> None:
+    longrepr = "    def test_parse():\n>       parse(b)\nE   h11._util.LocalProtocolError: bad header\n"
+    run = s.make_run([s.result("tests/test_parse.py::test_parse", longrepr=longrepr)])
+    assert "auth" not in [c.kind for c in categorize(run, [])]
+
+
 def _raised_in_package(test: str, exception: str) -> str:
     return (
         f"    def {test}():\n>       book.latest('pay')\n\ntests/test_book.py:19: \n_ _ _ _\n\n"

@@ -70,7 +70,11 @@ _ENV_WORDS = re.compile(
 # Whole words only: "decodeerror" is jwt's DecodeError, never the tail of UnicodeDecodeError.
 _AUTH_WORDS = re.compile(
     r"\b(?:unauthori[sz]ed|forbidden|invalid (?:jwt|token|signature|credentials)|token (?:expired|rejected|invalid)"
-    r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror)\b",
+    r"|expired ?signature|authentication failed|not authenticated|jwt|decodeerror)\b"
+    # the auth domain's own exceptions, named in "DID NOT RAISE <class ...InvalidIssuerError>" or a traceback:
+    # PyJWT's Invalid*Error / ExpiredSignatureError, itsdangerous' BadSignature / SignatureExpired, ...
+    r"|\b\w*(?:signature|issuer|audience|token|credential)\w*(?:error|expired|exception)\b"
+    r"|\bbad\w*signature\b|\bsignatureexpired\b",
 )
 _PROTOCOL_WORDS = re.compile(
     r"\bevent|subprotocol|schema|out of order|unexpected message|missing (?:field|key)|\bexpected\b.*\bgot\b"
