@@ -17,11 +17,10 @@ from fixloop.agents.triage import categorize, detect_flaky
 from fixloop.config import Settings
 from fixloop.errors import UsageError
 from fixloop.interfaces import LogSource
-from fixloop.records import Category, EvidenceBundle, Finding, FiveWhys, TestResult, TestRun
+from fixloop.records import Category, EvidenceBundle, Finding, FiveWhys, TestRun
 from fixloop.redaction import Redactor
 from fixloop.tools.evidence import gather_evidence
-from fixloop.tools.realness import is_networked
-from fixloop.tools.spectrum import SPECTRUM_KINDS, Spectrum, measure_coverage
+from fixloop.tools.spectrum import Spectrum, spectra_for
 
 
 class CategoryReport(BaseModel):
@@ -83,7 +82,7 @@ def triage_run(
     done_reruns: list[TestRun] = []
     if rerun is not None and reruns > 0:
         categories, done_reruns = detect_flaky(categories, run, rerun, times=reruns)
-    spectra = _spectra(categories, run, repo, settings, test_env)
+    spectra = spectra_for(categories, run, repo=repo, settings=settings, env=test_env)
     reports = []
     for category in categories:
         bundle = gather_evidence(
@@ -104,24 +103,6 @@ def triage_run(
             )
         )
     return TriageReport(counts=run.counts(), categories=reports, reruns=len(done_reruns), spectra=spectra)
-
-
-def _in_process(category: Category, results: dict[str, TestResult]) -> bool:
-    """Some failing test of ``category`` runs the code under test in its own process (not an e2e test of a
-    server elsewhere, where coverage of the test process would measure only the client)."""
-    return any(t in results and not is_networked(results[t]) for t in category.tests)
-
-
-def _spectra(
-    categories: list[Category], run: TestRun, repo: Path, settings: Settings, env: dict[str, str] | None
-) -> dict[str, Spectrum]:
-    """One coverage re-run for the categories a spectrum can help (not infrastructure, hangs or findings only)."""
-    by_id = {r.nodeid: r for r in run.results}
-    measured = [c for c in categories if c.kind in SPECTRUM_KINDS and _in_process(c, by_id)]
-    if not settings.tests.spectrum or not measured:
-        return {}
-    coverage = measure_coverage(measured, run, repo=repo, settings=settings, env=env)
-    return {c.id: coverage.spectrum(c) for c in measured}
 
 
 def redactor_for(settings: Settings) -> Redactor:

@@ -39,7 +39,7 @@ from fixloop.costs import (
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
 from fixloop.paths import fixloop_home
-from fixloop.records import EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
+from fixloop.records import Category, EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
 from fixloop.state import (
     CategoryUsage,
     Event,
@@ -49,9 +49,10 @@ from fixloop.state import (
     InvestigationOutput,
     InvestigationState,
 )
-from fixloop.target import start_target, stop_target, test_env
+from fixloop.target import available_test_env, start_target, stop_target, test_env
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.run_tests import run_tests
+from fixloop.tools.spectrum import Spectrum, spectra_for, wants_spectrum
 from fixloop.tools.worktree import apply_patch, commit_all, create_worktree, remove_worktree
 from fixloop.usage_meter import metered
 
@@ -84,6 +85,27 @@ def _event(state: InvestigationInput, node: str, text: str, detail: str = "") ->
     return Event(node=f"{node}[{state['category'].id}]", text=text, iteration=state["iteration"], detail=detail)
 
 
+def _coverage_spectrum(ctx: RunContext, category: Category, run: TestRun, findings: list[Finding]) -> Spectrum | None:
+    """The category's coverage spectrum (its failing tests and the passing tests of their files re-run under
+    coverage.py), as in ``fixloop triage``; None where a spectrum cannot help (e2e tests of a server in another
+    process, infrastructure, hangs) or the re-run failed (a finding says why: the other signals still rank)."""
+    if not wants_spectrum(category, run, ctx.settings):
+        return None
+    try:
+        with ctx.stage("coverage", f"{category.id}: failing and passing tests under coverage.py"):
+            spectra = spectra_for(
+                [category],
+                run,
+                repo=ctx.repo,
+                settings=ctx.settings,
+                env=available_test_env(ctx.repo, ctx.settings.target),
+            )
+    except FixloopError as exc:
+        findings.append(Finding(kind="evidence-error", message=f"no coverage spectrum: {exc.one_line()}"))
+        return None
+    return spectra.get(category.id)
+
+
 def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     category = state["category"]
@@ -91,6 +113,7 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
     crash_point("evidence")
     ctx.notify(f"investigating {category.id} ({category.kind}, {len(category.tests)} tests)")
     findings: list[Finding] = []
+    spectrum = _coverage_spectrum(ctx, category, state["test_run"], findings)
     try:
         bundle = gather_evidence(
             category,
@@ -100,6 +123,7 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
             settings=ctx.settings,
             focus=state["run"].focus,
             redactor=ctx.redactor,
+            spectrum=spectrum,
         )
     except FixloopError as exc:
         findings.append(Finding(kind="evidence-error", message=f"evidence could not be gathered: {exc.one_line()}"))

@@ -21,9 +21,10 @@ from pydantic import BaseModel, Field
 
 from fixloop.config import Settings
 from fixloop.errors import FixloopError
-from fixloop.records import Category, TestRun
+from fixloop.records import Category, TestResult, TestRun
 from fixloop.tools.code_search import enclosing_function
 from fixloop.tools.pytest_process import module_available, pytest_argv
+from fixloop.tools.realness import is_networked
 from fixloop.tools.run_tests import run_tests
 
 COVERAGE_PLUGIN = "fixloop_coverage"
@@ -184,3 +185,25 @@ def rank_functions(repo: Path, data_file: Path, failed: set[str], passed: set[st
                     file=rel, function=function, line=line, failed=ef, passed=ep, score=round(score, 3)
                 )
     return sorted(best.values(), key=lambda f: (-f.score, f.passed, f.file, f.line))
+
+
+def wants_spectrum(category: Category, run: TestRun, settings: Settings) -> bool:
+    """A spectrum can help ``category``: spectra are on, its kind is a code fault's (not infrastructure, a hang,
+    findings only), and some failing test runs the code under test in its own process (not an e2e test of a
+    server elsewhere, where coverage of the test process would measure only the client)."""
+    if not settings.tests.spectrum or category.kind not in SPECTRUM_KINDS:
+        return False
+    results: dict[str, TestResult] = {r.nodeid: r for r in run.results}
+    return any(t in results and not is_networked(results[t]) for t in category.tests)
+
+
+def spectra_for(
+    categories: list[Category], run: TestRun, *, repo: Path, settings: Settings, env: dict[str, str] | None = None
+) -> dict[str, Spectrum]:
+    """One coverage re-run for the categories a spectrum can help (``wants_spectrum``); category id -> its
+    spectrum. The triage and the loop's investigations both rank with it."""
+    measured = [c for c in categories if wants_spectrum(c, run, settings)]
+    if not measured:
+        return {}
+    coverage = measure_coverage(measured, run, repo=repo, settings=settings, env=env)
+    return {c.id: coverage.spectrum(c) for c in measured}
