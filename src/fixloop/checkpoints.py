@@ -166,21 +166,32 @@ def open_store(spec: str | None = None) -> Iterator[Store]:
         conn.close()
 
 
-@contextmanager
-def _open_postgres(url: str) -> Iterator[Store]:
+def _missing_postgres_extra() -> ConfigError:
+    return ConfigError("a postgresql:// checkpointer needs the postgres extra", hint="pip install 'fixloop[postgres]'")
+
+
+def connect_postgres(url: str, **options: Any) -> Any:
+    """A psycopg connection to ``url`` (autocommit); a ``ConfigError`` in one line when the extra is missing or
+    the server refuses (the checkpointer's store and the run lock both connect this way)."""
     try:
         import psycopg
-        from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg.rows import dict_row
     except ImportError:
-        raise ConfigError(
-            "a postgresql:// checkpointer needs the postgres extra", hint="pip install 'fixloop[postgres]'"
-        ) from None
+        raise _missing_postgres_extra() from None
     try:
-        conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        return psycopg.connect(url, autocommit=True, **options)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot connect to the PostgreSQL checkpointer: {first}") from None
+
+
+@contextmanager
+def _open_postgres(url: str) -> Iterator[Store]:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise _missing_postgres_extra() from None
+    conn = connect_postgres(url, prepare_threshold=0, row_factory=dict_row)
     try:
         saver = PostgresSaver(conn, serde=_serde())
         saver.setup()

@@ -94,11 +94,20 @@ def started_targets() -> list[Path]:
         return sorted(_targets)
 
 
+def _stop_targets(targets: list[Path]) -> list[str]:
+    from fixloop.target import stop_target  # the target module reads settings: loaded only when needed
+
+    stopped = []
+    for repo in targets:
+        with contextlib.suppress(Exception):  # the cleanup goes on for the others
+            if stop_target(repo):
+                stopped.append(f"target of {repo}")
+    return stopped
+
+
 def signal_everything() -> list[str]:
     """From a signal handler: SIGTERM to every pytest group (no wait: the main thread may be inside that
     process's ``wait``, whose lock a second wait would block on), and stop every target."""
-    from fixloop.target import stop_target
-
     with _lock:
         groups, targets = list(_groups.values()), sorted(_targets)
         _targets.clear()
@@ -107,17 +116,11 @@ def signal_everything() -> list[str]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGTERM)
             stopped.append(f"pytest (pid {process.pid})")
-    for repo in targets:
-        with contextlib.suppress(Exception):  # the cleanup goes on for the others
-            if stop_target(repo):
-                stopped.append(f"target of {repo}")
-    return stopped
+    return stopped + _stop_targets(targets)
 
 
 def stop_everything() -> list[str]:
     """Stop every pytest group and every target this process started; what was stopped, one line each."""
-    from fixloop.target import stop_target  # the target module reads settings: loaded only when needed
-
     with _lock:
         groups, targets = list(_groups.values()), sorted(_targets)
         _groups.clear()
@@ -127,11 +130,7 @@ def stop_everything() -> list[str]:
         if process.poll() is None:
             stop(process)
             stopped.append(f"pytest (pid {process.pid})")
-    for repo in targets:
-        with contextlib.suppress(Exception):  # the cleanup goes on for the others
-            if stop_target(repo):
-                stopped.append(f"target of {repo}")
-    return stopped
+    return stopped + _stop_targets(targets)
 
 
 # ---------------------------------------------------------------- SIGKILL of the parent

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fixloop.errors import ConfigError, UsageError
+from fixloop.errors import UsageError
 from fixloop.paths import fixloop_home
 
 POLL_SECONDS = 0.05
@@ -78,17 +78,9 @@ _KEY_SQL = "hashtextextended(current_schema() || ':fixloop-run:' || %s, 0)"
 
 class _PgLock:
     def __init__(self, url: str, thread_id: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise ConfigError(
-                "a postgresql:// checkpointer needs the postgres extra", hint="pip install 'fixloop[postgres]'"
-            ) from None
-        try:
-            self._conn: Any = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"cannot connect to the PostgreSQL checkpointer: {first}") from None
+        from fixloop.checkpoints import connect_postgres
+
+        self._conn: Any = connect_postgres(url)
         self.thread_id = thread_id
 
     def try_acquire(self) -> bool:
