@@ -35,6 +35,14 @@ def isolated_fixloop_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``python -m fixloop`` child: this one, importing the fixloop under test, plus ``env``."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    full_env.update(env or {})
+    return full_env
+
+
 @pytest.fixture
 def run_cli() -> CliRunner:
     """Run ``python -m fixloop ARGS`` in a subprocess, importing the fixloop under test."""
@@ -42,16 +50,13 @@ def run_cli() -> CliRunner:
     def _run(
         *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        full_env.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "fixloop", *args],
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=cwd,
-            env=full_env,
+            env=cli_env(env),
         )
 
     return _run

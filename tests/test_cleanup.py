@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixloop.exit_codes import STOPPED_SIGINT, STOPPED_SIGTERM
-from tests.conftest import SRC
+from tests.conftest import cli_env
 
 HANGING_TEST = """
 import os, pathlib, time
@@ -25,9 +24,7 @@ def test_hangs():
 
 
 def _start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    full_env.update(env or {})
+    full_env = cli_env(env)
     return subprocess.Popen(
         [sys.executable, "-m", "fixloop", *args],
         env=full_env,

@@ -8,7 +8,6 @@ just after it: either way the run has to resume from a checkpoint).
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -18,14 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import SRC
+from tests.conftest import cli_env
 
 
 def fixloop_process(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``python -m fixloop ARGS`` importing the code under test, output appended to ``log``."""
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join([str(SRC), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    full_env.update(env or {})
+    full_env = cli_env(env)
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n$ fixloop {' '.join(args)}\n")
         out.flush()
