@@ -50,7 +50,11 @@ def _reenqueue(url: str) -> list[Queued]:
 async def _serve(options: WorkerOptions) -> None:
     app = build_app(options.checkpointer)
     async with app.open_async():
-        orphans = await asyncio.to_thread(_reenqueue, options.checkpointer)
+        try:
+            orphans = await asyncio.to_thread(_reenqueue, options.checkpointer)
+        except Exception as exc:  # the worker still works; the next start (or serve) looks again
+            log.warning("re-enqueueing runs without a driver failed: %s", exc)
+            orphans = []
         for job in orphans:
             print(f"fixloop worker: run {job.thread_id} had no driver: resume queued (job {job.job_id})", flush=True)
         watcher = asyncio.create_task(_watch_stalled(app, options))
