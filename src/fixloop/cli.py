@@ -113,10 +113,12 @@ def _queue(checkpointer: str | None, in_process: bool, thread: str | None = None
 
     if in_process:
         return None
-    if checkpointer is None and thread is not None:
+    if thread is not None:  # an unknown run is refused here, not queued
         from fixloop.checkpoints import find_run
 
-        checkpointer = find_run(thread).checkpointer
+        checkpointer = checkpointer or find_run(thread).checkpointer
+        if uses_queue(checkpointer):
+            find_run(thread, checkpointer)
     if not uses_queue(checkpointer):
         return None
     from fixloop.queue.client import RunQueue
