@@ -28,7 +28,9 @@ def test_a_start_is_queued_once_with_json_only_and_no_url(pg_schema_url: str, tm
         with pytest.raises(RunBusyError, match="still queued or running"):
             queue.wait(job, timeout=0.3)  # nobody takes it
     with psycopg.connect(pg_schema_url, autocommit=True) as conn:
-        args = conn.execute("SELECT args FROM procrastinate_jobs WHERE id = %s", (job.job_id,)).fetchone()[0]
+        row = conn.execute("SELECT args FROM procrastinate_jobs WHERE id = %s", (job.job_id,)).fetchone()
+    assert row is not None
+    args = row[0]
     assert args["request"]["repo"] == str(tmp_path)
     assert "postgresql://" not in json.dumps(args)  # the worker uses its own --checkpointer
 
