@@ -24,23 +24,19 @@ from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_re
 from fixloop.approval import check_approver, check_heads
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
-from fixloop.config import Settings, load_settings
+from fixloop.config import Settings
 from fixloop.context import RunContext
 from fixloop.costs import cost_doc
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
-from fixloop.integrations.codehost import build_codehost
-from fixloop.integrations.deploy import build_deployer
-from fixloop.integrations.llm import build_model
-from fixloop.integrations.logs import build_log_source
+from fixloop.intake import run_info
 from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
+from fixloop.run_clients import run_settings
 from fixloop.run_lock import is_driven, run_lock
-from fixloop.state import RunInfo
-from fixloop.target import available_test_env, stop_target
+from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
-from fixloop.target_test_env import secret_test_env_names
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
 Source = Literal["cli", "slack", "github", "api"]
@@ -102,24 +98,14 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
         )
         with _context(stored, settings, notifier) as ctx:
             preflight(ctx)  # before any work: each service the run needs answers, or one line each
-            info = RunInfo(
-                thread_id=thread_id,
-                repo=str(repo),
-                focus=request.focus,
-                out_dir=str(out_dir),
-                config_file=stored["config_file"] or "",
-                requested_by=request.requested_by,
-                source=request.source,
-                llm_mode=request.llm,
-                model_name=ctx.model.name if ctx.model is not None else "",
-                stop_at=stored["stop_at"],
-                max_iterations=settings.limits.max_iterations,
-                max_fix_attempts=settings.limits.max_fix_attempts,
-                max_seconds=settings.limits.max_seconds,
-                scenario=request.scenario,
-                gates=dict(settings.autonomy.gates),
-                stress_runs=settings.limits.stress_runs,
-                all_tiers=bool(request.extra.get(ALL_TIERS)),
+            info = run_info(
+                {
+                    "focus": request.focus,
+                    "requested_by": request.requested_by,
+                    "source": request.source,
+                    "all_tiers": bool(request.extra.get(ALL_TIERS)),
+                },
+                ctx,
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
@@ -138,49 +124,17 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
 
 
 def _settings(stored: dict[str, Any]) -> Settings:
-    config = Path(stored["config_file"]) if stored.get("config_file") else None
-    settings = load_settings(Path(stored["repo"]), config)
-    llm = {"mode": stored["llm"], "prices": {**settings.llm.prices, **stored.get("prices", {})}}
-    updates: dict[str, Any] = {"llm": type(settings.llm).model_validate({**settings.llm.model_dump(), **llm})}
-    if stored.get("max_iterations"):
-        updates["limits"] = settings.limits.model_copy(update={"max_iterations": stored["max_iterations"]})
-    return settings.model_copy(update=updates)
+    return run_settings(stored)
 
 
 @contextmanager
 def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
-    """Build the run's clients (the edge of the system) and close them afterwards."""
-    repo = Path(stored["repo"])
-    secret_names = [
-        *settings.redaction.secret_env_names,
-        *secret_test_env_names(settings.target),
-        settings.llm.api_key_env,
-    ]
-    try:  # the running target's token secret lives in its state file, not in this process's env
-        target_env = available_test_env(repo, settings.target)
-    except FixloopError:
-        target_env = {}
-    redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
-    model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
-    needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
+    """Build the run's clients (the edge of the system, ``run_clients.py``) and close them afterwards."""
+    ctx = RunContext.from_request(stored, notifier=notifier)
     try:
-        ctx = RunContext(
-            settings=settings,
-            repo=repo,
-            out_dir=Path(stored["out_dir"]),
-            thread_id=stored["thread_id"],
-            redactor=redactor,
-            model=model,
-            logs=build_log_source(settings, repo),
-            codehost=build_codehost(settings, repo) if needs_host else None,
-            deployer=build_deployer(settings, repo) if needs_host else None,
-            notifier=notifier,
-        )
         yield ctx
     finally:
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
+        ctx.close()
 
 
 def preflight(ctx: RunContext) -> None:

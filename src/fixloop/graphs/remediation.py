@@ -34,6 +34,7 @@ from fixloop.errors import ApprovalError, FixloopError
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
 from fixloop.graphs.quarantine_prs import open_quarantine_pr, quarantine_plans
+from fixloop.intake import run_info
 from fixloop.records import ApprovalRecord, Category, DeployRecord, PullRequestRecord, TestRun, utc_now
 from fixloop.run_record import capture_phase
 from fixloop.state import (
@@ -75,10 +76,10 @@ def _current_investigations(state: RemediationState) -> list[Investigation]:
 
 
 def intake_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    run = state["run"]
+    run = run_info(state.get("run"), runtime.context)  # JSON from LangGraph Server becomes the RunInfo record
     runtime.context.notify(f"run {run.thread_id}: focus '{run.focus}' on {run.repo} (requested by {run.requested_by})")
     text = f"intake: focus '{run.focus}', repo {run.repo}, llm {run.llm_mode}, stop at {run.stop_at}"
-    return {"status": "running", "iteration": 1, "events": [_event({"iteration": 1}, "intake", text)]}
+    return {"run": run, "status": "running", "iteration": 1, "events": [_event({"iteration": 1}, "intake", text)]}
 
 
 def select_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
