@@ -17,15 +17,16 @@ checkpointed: a resumed run rebuilds it from the run index (or the server's run 
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from fixloop.config import Settings
-from fixloop.errors import UsageError
+from fixloop.errors import RunInputError
 from fixloop.interfaces import ChatModel, CodeHost, Deployer, LogSource, Notifier
 from fixloop.redaction import Redactor
 from fixloop.run_clients import Clients, build_clients
@@ -42,7 +43,7 @@ class RunContext(BaseModel):
 
     thread_id: str = Field(min_length=1)
     repo: Path
-    out_dir: Path  # absent: ``<cwd>/fixloop-out/<thread_id>``
+    out_dir: Path  # absent: ``$FIXLOOP_HOME/runs/<thread_id>``
     config_file: str = ""  # --config FILE, when the run's settings come from one
     llm: LLMMode = "none"
     scenario: str | None = None  # for the scripted model: whose script it replays
@@ -55,9 +56,18 @@ class RunContext(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _default_out_dir(cls, data: Any) -> Any:
+        """No I/O here: LangGraph Server builds the context inside its event loop."""
         if isinstance(data, dict) and not data.get("out_dir"):
-            return {**data, "out_dir": Path.cwd() / "fixloop-out" / str(data.get("thread_id") or "run")}
+            home = Path(os.environ.get("FIXLOOP_HOME") or Path.home() / ".fixloop")
+            return {**data, "out_dir": home / "runs" / str(data.get("thread_id") or "run")}
         return data
+
+    @field_validator("repo", "out_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        if not path.is_absolute():
+            raise ValueError(f"{path} is not an absolute path (whose working folder would it be relative to?)")
+        return path
 
     def __init__(
         self,
@@ -71,7 +81,7 @@ class RunContext(BaseModel):
         notifier: Notifier | None = None,
         **fields: Any,
     ) -> None:
-        """Validate the JSON fields (``UsageError`` naming each bad one); with ``settings`` the caller's
+        """Validate the JSON fields (``RunInputError`` naming each bad one); with ``settings`` the caller's
         clients are the run's (an absent one stays absent), else they are built on first use."""
         try:
             super().__init__(**fields)
@@ -79,7 +89,7 @@ class RunContext(BaseModel):
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'context'}: {err['msg']}" for err in exc.errors()
             )
-            raise UsageError(
+            raise RunInputError(
                 f"bad run context: {problems}", hint=f"fields: {', '.join(type(self).model_fields)}"
             ) from None
         if settings is not None:

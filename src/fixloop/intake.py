@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from fixloop.autonomy import level_for
 from fixloop.context import RunContext
-from fixloop.errors import UsageError
+from fixloop.errors import RunInputError
 from fixloop.state import RunInfo
 
 FIXED_BY_CONTEXT = ("thread_id", "repo", "out_dir")  # the context says where the run works; input may not differ
@@ -25,7 +25,7 @@ def run_info(raw: Any, ctx: RunContext) -> RunInfo:
     if isinstance(raw, RunInfo):
         return raw
     if not isinstance(raw, dict) or not isinstance(raw.get("focus"), str) or not raw["focus"]:
-        raise UsageError(
+        raise RunInputError(
             "the run's input needs a focus: {'run': {'focus': NAME, ...}}", hint=f"got {type(raw).__name__}"
         )
     settings = ctx.settings
@@ -46,9 +46,9 @@ def run_info(raw: Any, ctx: RunContext) -> RunInfo:
     }
     for key in FIXED_BY_CONTEXT:
         if key in raw and str(raw[key]) != defaults[key]:
-            raise UsageError(f"the run's input says {key} {raw[key]!r}, its context {defaults[key]!r}")
+            raise RunInputError(f"the run's input says {key} {raw[key]!r}, its context {defaults[key]!r}")
     try:
         return RunInfo.model_validate({**defaults, **raw})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"bad run input: {problems}") from None
+        raise RunInputError(f"bad run input: {problems}") from None
