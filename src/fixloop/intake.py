@@ -8,14 +8,15 @@ model, limits, gates), and the result is validated, or the run stops with one cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fixloop.autonomy import level_for
 from fixloop.context import RunContext
 from fixloop.errors import RunInputError
-from fixloop.state import RunInfo
+from fixloop.state import InvestigationInput, RunInfo
 
 FIXED_BY_CONTEXT = ("thread_id", "repo", "out_dir")  # the context says where the run works; input may not differ
 
@@ -52,3 +53,22 @@ def run_info(raw: Any, ctx: RunContext) -> RunInfo:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise RunInputError(f"bad run input: {problems}") from None
+
+
+def investigation_input(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The investigation subgraph's input as records: {} when it already is (sent by the remediation
+    graph), else the validated records (JSON sent to LangGraph Server's ``investigation`` graph)."""
+    raw = {key: state[key] for key in InvestigationInput.__annotations__ if key in state}
+    if all(not isinstance(value, dict) for value in raw.values()) and len(raw) == len(
+        InvestigationInput.__annotations__
+    ):
+        return {}
+    try:
+        return dict(_INVESTIGATION_INPUT.validate_python(raw))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise RunInputError(f"bad investigation input: {problems}") from None
+
+
+_INVESTIGATION_KEYS = tuple(InvestigationInput.__annotations__)
+_INVESTIGATION_INPUT: TypeAdapter[InvestigationInput] = TypeAdapter(InvestigationInput)
