@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.pregel.main import _coerce_context
@@ -20,7 +21,12 @@ def _repo(tmp_path: Path) -> Path:
 
 
 def test_langgraph_coerces_the_json_context_and_it_round_trips(tmp_path: Path) -> None:
-    spec = {"thread_id": "t-1", "repo": str(_repo(tmp_path)), "llm": "none", "out_dir": str(tmp_path / "o")}
+    spec: dict[str, Any] = {
+        "thread_id": "t-1",
+        "repo": str(_repo(tmp_path)),
+        "llm": "none",
+        "out_dir": str(tmp_path / "o"),
+    }
     ctx = _coerce_context(RunContext, spec)
     assert isinstance(ctx, RunContext)
     assert ctx.spec() == {**RunContext(**spec).spec(), **spec}
