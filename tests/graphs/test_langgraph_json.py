@@ -74,7 +74,7 @@ def langgraph_dev(tmp_path: Path) -> Iterator[str]:
         _langgraph_cli(), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
         "--config", str(PROJECT_ROOT / "langgraph.json"),
     ]  # fmt: skip
-    env = cli_env({"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"})
+    env = cli_env({"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"})
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
