@@ -282,7 +282,10 @@ def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.j
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
     from fixloop.verify import VerifyError, verify_run_dir
 
+    from fixloop.verdict import write_verdict
+
     report = verify_run_dir(out)
+    write_verdict(report.out_dir, ok=report.ok, checked=report.checked, problems=report.problems)
     for line in report.checked:
         typer.echo(f"  ok  {line}")
     for line in report.problems:
