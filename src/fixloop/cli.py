@@ -280,9 +280,8 @@ def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
-    from fixloop.verify import VerifyError, verify_run_dir
-
     from fixloop.verdict import write_verdict
+    from fixloop.verify import VerifyError, verify_run_dir
 
     report = verify_run_dir(out)
     write_verdict(report.out_dir, ok=report.ok, checked=report.checked, problems=report.problems)

@@ -104,7 +104,7 @@ class PageAuth:
         return None
 
     def cookie(self, viewer: Viewer, *, now: float | None = None) -> str:
-        expires = int((now or time.time()) + SESSION_SECONDS)
+        expires = int((time.time() if now is None else now) + SESSION_SECONDS)
         payload = json.dumps({"n": viewer.name, "k": viewer.kind, "i": viewer.issued, "e": expires}).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(payload)}"
@@ -120,7 +120,7 @@ class PageAuth:
             return None
         if not hmac.compare_digest(signature, self._sign(payload)) or not isinstance(data, dict):
             return None
-        if int(data.get("e", 0)) < (now or time.time()) or data.get("k") not in ("user", "api"):
+        if int(data.get("e", 0)) < (time.time() if now is None else now) or data.get("k") not in ("user", "api"):
             return None
         if data["k"] == "user" and data.get("n") not in self.server.page_users:
             return None  # a user removed from page_users is signed out
