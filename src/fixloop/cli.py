@@ -253,9 +253,9 @@ def status(
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    from fixloop.summary import summary_lines
+    from fixloop.summary import public_url_for, summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(doc, public_url=public_url_for(doc)):
         typer.echo(line)
 
 
