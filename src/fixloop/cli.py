@@ -253,9 +253,9 @@ def status(
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    from fixloop.summary import summary_lines
+    from fixloop.summary import public_url_for, summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(doc, public_url=public_url_for(doc)):
         typer.echo(line)
 
 
@@ -280,9 +280,11 @@ def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
+    from fixloop.verdict import write_verdict
     from fixloop.verify import VerifyError, verify_run_dir
 
     report = verify_run_dir(out)
+    write_verdict(report.out_dir, ok=report.ok, checked=report.checked, problems=report.problems)
     for line in report.checked:
         typer.echo(f"  ok  {line}")
     for line in report.problems:

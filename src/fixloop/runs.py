@@ -39,7 +39,7 @@ from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
-Source = Literal["cli", "slack", "github", "api"]
+Source = Literal["cli", "slack", "github", "api", "page"]
 TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
