@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixloop.agents.triage import categorize, detect_flaky, mark_flaky
+from fixloop.agents.triage import categorize, detect_flaky, hung_tests, mark_flaky
 from fixloop.config import Settings
-from fixloop.records import Finding, Outcome, Phase, TestRun
+from fixloop.records import ChildExit, Finding, Outcome, Phase, TestRun
 from fixloop.tools.realness import check_realness
 from tests.agents import failure_samples as s
 
@@ -315,3 +315,37 @@ def test_the_same_errors_outside_the_auth_domain_stay_protocol() -> None:
         ]
     )
     assert [c.kind for c in categorize(run, [])] == ["protocol", "protocol"]
+
+
+WATCHDOG_HANG = (  # the plugin's watchdog record (fixloop_report.WATCHDOG_TEXT and the stacks)
+    "Timeout: test still running 13.0 s into its call phase, over its 10 s limit (the timeout did not stop it: "
+    "swallowed, or a wait in C code or another thread); fixloop's watchdog dumped every stack and ended the "
+    "pytest process\n\n+++ stacks at watchdog +++\n--- MainThread ---\n"
+    '  File "src/fetcher/retry.py", line 60, in fetch_forever\n    time.sleep(delay)\n'
+)
+
+
+def test_a_test_that_ended_as_a_hang_is_not_rerun_for_flakiness() -> None:
+    hung = "tests/test_fetch.py::test_fetch_retries"
+    broken = "tests/test_api_jwt.py::test_decode"
+    run = s.make_run(
+        [
+            s.result(hung, longrepr=WATCHDOG_HANG, duration=13.0),
+            s.result(broken, longrepr="    def test_decode():\n>       decode(t)\nE   KeyError: 'verify_exp'\n"),
+        ]
+    )
+    run.child_exits = [ChildExit(round=1, reason="hang", exit_code=86, last_test=hung, restarted=True)]
+    categories = categorize(run, [])
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    marked, reruns = detect_flaky(categories, run, rerun, times=3)
+    assert hung_tests(run) == [hung]
+    assert asked == [[broken], [broken], [broken]]  # the hang's timeout is paid once, in the first run
+    assert "timeout" in [c.kind for c in marked] and len(reruns) == 3
+    run.results = run.results[:1]  # only the hang failed: no re-run at all
+    marked, reruns = detect_flaky(categorize(run, []), run, rerun, times=3)
+    assert reruns == [] and [c.kind for c in marked] == ["timeout"]

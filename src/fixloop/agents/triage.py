@@ -245,6 +245,18 @@ def _retitle(title: str, count: int) -> str:
     return f"{base} ({count} test{'s' if count != 1 else ''})" if count else base
 
 
+def hung_tests(run: TestRun) -> list[str]:
+    """Failed tests that a hang or the run's limit ended: never re-run for flakiness.
+
+    Such a test already cost its per-test timeout, the watchdog's grace and a new pytest process; a
+    re-run pays all of it again and, with the same budget, ends the same way (a smaller budget would
+    only make it time out sooner). It keeps the category it has (``timeout``).
+    """
+    failed = {r.nodeid for r in run.failures()}
+    ends = [e.last_test for e in run.child_exits if e.reason in ("hang", "run-timeout") and e.last_test]
+    return [t for t in dict.fromkeys(ends) if t in failed]
+
+
 def detect_flaky(
     categories: list[Category],
     run: TestRun,
@@ -258,8 +270,9 @@ def detect_flaky(
     The first ``full_reruns`` re-runs take every failing test; later ones only one test per category
     that has shown no flakiness yet (one cause, one representative), which keeps many re-runs cheap
     when tests are slow to fail. Stops early once every category has a test that passed again.
+    Tests that ended as a hang (``hung_tests``) are not re-run.
     """
-    failed = set(failing_tests(categories, run))
+    failed = set(failing_tests(categories, run)) - set(hung_tests(run))
     if not failed or times < 1:
         return categories, []
     reruns: list[TestRun] = []
