@@ -164,9 +164,9 @@ def _fault_outcomes(row: RealFixRow, doc: dict[str, Any], fault_failing: set[str
     attempts: list[dict[str, Any]] = [
         a for it in doc.get("iterations", []) for c in it.get("categories", []) for a in c.get("attempts", [])
     ]
-    chosen: dict[str, Any] = next((a for a in reversed(attempts) if a.get("fix") and a.get("validated")), None) or next(
-        (a for a in reversed(attempts) if a.get("fix")), {}
-    )
+    proposed = [a for a in attempts if a.get("fix")]
+    validated = [a for a in proposed if a.get("validated")]
+    chosen: dict[str, Any] = (validated or proposed or [{}])[-1]
     outcomes = {**row.selected_outcomes, **(chosen.get("validated_tests") or {})}
     seen = [t for t in fault_failing if t in outcomes]
     row.fault_tests_validated = len(seen)
