@@ -683,31 +683,46 @@ def _eval_real(
     stage: EvalStage, llm: LLMMode, case: str | None, json_out: bool, workers: int, work_dir: Path | None
 ) -> None:
     from fixloop.evaluation.real.cache import cache_root
+    from fixloop.evaluation.real.fix_report import render_real_fix_markdown, run_real_fix_eval
     from fixloop.evaluation.real.recipes import load_projects, select_cases
     from fixloop.evaluation.real.report import render_real_markdown, run_real_eval
 
-    if stage == EvalStage.fix:
-        raise UsageError("--suite real --stage fix is not built yet", hint="run --suite real --stage triage")
-    if stage == EvalStage.all:
-        typer.echo("note: --suite real has no fix stage yet; running the triage stage", err=True)
-    if llm != LLMMode.none:
+    if stage == EvalStage.triage and llm != LLMMode.none:
         typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+    if stage != EvalStage.triage and llm == LLMMode.openai:
+        from fixloop.evaluation.fix_eval import check_model_configured
+
+        check_model_configured("openai")
     chosen = select_cases(load_projects(), case)
+    command = "fixloop " + " ".join(sys.argv[1:])
+    root = work_dir.expanduser().resolve() if work_dir else None
 
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    result = run_real_eval(
-        chosen,
-        cache=cache_root(),
-        workers=workers,
-        work_root=work_dir.expanduser().resolve() if work_dir else None,
-        command="fixloop " + " ".join(sys.argv[1:]),
-        progress=None if json_out else progress,
-    )
-    text = result.model_dump_json(indent=2) if json_out else render_real_markdown(result)
+    texts: list[str] = []
+    docs: dict[str, Any] = {}
+    met = True
+    if stage in (EvalStage.triage, EvalStage.all):
+        result = run_real_eval(
+            chosen, cache=cache_root(), workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["triage"], met = result.model_dump(mode="json"), result.met
+        texts.append(render_real_markdown(result))
+    if stage in (EvalStage.fix, EvalStage.all):
+        fixed = run_real_fix_eval(
+            chosen, cache=cache_root(), llm=llm.value, workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["fix"] = fixed.model_dump(mode="json")
+        texts.append(render_real_fix_markdown(fixed))
+    if json_out:  # one stage: its document, as before; all: {"triage": ..., "fix": ...}
+        text = json.dumps(docs if stage == EvalStage.all else next(iter(docs.values())), indent=2)
+    else:
+        text = "\n".join(texts)
     typer.echo(text, nl=not text.endswith("\n"))
-    if not result.met:
+    if not met:
         raise typer.Exit(1)
 
 
