@@ -45,6 +45,9 @@ class TargetSettings(Section):
     token_secret_env: str = "CHAT_JWT_SECRET"  # name of the env var holding the HS256 secret
     token_env: str | None = None  # name of an env var holding a ready bearer token
     start_command: list[str] = Field(default_factory=list)  # argv to start the target, if fixloop manages it
+    # false: the repository is a library whose tests start whatever they need themselves (servers on
+    # loopback included): a fix's validation and stress runs start no target from the worktree
+    server: bool = True
     env: dict[str, str] = Field(default_factory=dict)  # extra env for the target and its tests
     # env var name the tests read -> template over {http_url} {ws_url} {secret} {token} (target_test_env.py)
     test_env: dict[str, str] = Field(default_factory=lambda: {"CHAT_HTTP_URL": "{http_url}", "CHAT_WS_URL": "{ws_url}"})
@@ -82,6 +85,9 @@ class TestSettings(Section):
     # Coverage spectra (localization): the category's failing tests and passing tests of the same files
     # re-run under coverage.py, at most this many tests and about this many seconds of recorded durations.
     spectrum: bool = True
+    # Record the lines each test runs during every test run (coverage.py, one context per test, from the start
+    # of the tests on): a spectrum then needs no re-run. Off: the spectrum re-runs the tests it needs.
+    spectrum_during_run: bool = True
     spectrum_max_tests: int = Field(default=200, ge=1)
     spectrum_max_seconds: float = Field(default=120.0, gt=0)
     # Selection budgets: the first phase (P1) is what an engineer runs first; P1-P3 stay a short list.

@@ -232,4 +232,3 @@ def _check_infrastructure_prs(doc: dict[str, Any], report: VerifyReport) -> None
                 )
     if len(report.problems) == before:
         report.checked.append(f"{prs} PRs for environment categories: none where the evidence says infrastructure")
-

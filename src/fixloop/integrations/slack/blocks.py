@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fixloop.server.progress import CategoryView, ProgressItem
+from fixloop.run_views import CategoryView, ProgressItem
 
 APPROVE_ACTION = "fixloop_approve"
 REJECT_ACTION = "fixloop_reject"
