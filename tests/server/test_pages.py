@@ -98,3 +98,25 @@ def test_reject_needs_a_reason_and_stop_lowers_the_run(slack_server: LocalSlackS
         assert empty.status_code == 400 and "needs a reason" in empty.text
         assert alice.post("/runs/t-1/stop", data={"csrf": token}).status_code == 303
         assert "level lowered" in alice.get("/runs/t-1").text
+
+
+def test_the_page_shows_the_verify_verdict_and_serves_the_record(
+    slack_server: LocalSlackServer, tmp_path: Path
+) -> None:
+    from fixloop.verdict import write_verdict
+
+    runner = scripted(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "worklog.md").write_text("# Worklog of t-1\n")
+    runner.runs["t-1"]["out_dir"] = str(out)
+    write_verdict(out, ok=False, checked=[], problems=["artifact artifacts/iter-1-junit.xml was modified"])
+    with page_server(runner, slack_server) as url:
+        alice = signed_in(url, "alice")
+        page = alice.get("/runs/t-1").text
+        assert "1 problem(s)" in page and "BAD artifact artifacts/iter-1-junit.xml was modified" in page
+        worklog = alice.get("/runs/t-1/worklog.md")
+        assert worklog.text == "# Worklog of t-1\n" and "attachment" in worklog.headers["content-disposition"]
+        record = alice.get("/runs/t-1/run.json")
+        assert record.headers["content-type"].startswith("application/json") and record.json()["thread_id"] == "t-1"
+        assert httpx.get(f"{url}/runs/t-1/worklog.md", headers=HTML).status_code == 303, "downloads need a sign-in"
