@@ -56,7 +56,8 @@ class SlackThread:
             return  # no key: approve by mentioning the bot in the thread
         heads = item.data.get("heads", {})
         value = self.buttons.value(self.thread_id, heads, channel=self.channel, message_ts=ts)
-        self.poster.update(self.channel, ts, text, blocks=approval_blocks(item, self.thread_id, value))
+        blocks = approval_blocks(item, self.thread_id, value, run_url=self.run_url)
+        self.poster.update(self.channel, ts, text, blocks=blocks)
 
 
 class IssueThread:

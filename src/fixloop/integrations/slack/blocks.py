@@ -66,10 +66,11 @@ def whys_text(view: CategoryView) -> str:
     return "\n".join(lines)
 
 
-def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict[str, Any]]:
+def approval_blocks(item: ProgressItem, thread_id: str, value: str, *, run_url: str = "") -> list[dict[str, Any]]:
     """The approval request: what would merge, and Approve / Reject buttons carrying ``value`` (signed by the
-    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``)."""
-    return [
+    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``); with ``run_url``
+    a link to the run's page (the diff, the whys and their evidence) beside them."""
+    blocks = [
         section(":raised_hand: " + item_text(item)),
         {
             "type": "actions",
@@ -92,6 +93,9 @@ def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict
             ],
         },
     ]
+    if run_url:
+        blocks[1]["elements"].append(page_button(run_url))
+    return blocks
 
 
 def decided_blocks(text: str) -> list[dict[str, Any]]:
