@@ -120,3 +120,19 @@ def test_the_page_shows_the_verify_verdict_and_serves_the_record(
         record = alice.get("/runs/t-1/run.json")
         assert record.headers["content-type"].startswith("application/json") and record.json()["thread_id"] == "t-1"
         assert httpx.get(f"{url}/runs/t-1/worklog.md", headers=HTML).status_code == 303, "downloads need a sign-in"
+
+
+def test_with_no_way_in_the_pages_are_disabled(tmp_path: Path) -> None:
+    from fixloop.config import Settings
+    from fixloop.server.app import create_app
+    from fixloop.server.options import ServerOptions
+    from fixloop.server.secrets import SecretNames, ServerSecrets
+    from tests.server.helpers import serving
+
+    app = create_app(
+        Settings(), runner=scripted(tmp_path), options=ServerOptions(), secrets=ServerSecrets(SecretNames())
+    )
+    with serving(app) as url:
+        answer = httpx.get(f"{url}/runs/t-1", headers=HTML)
+        assert answer.status_code == 403 and "Run pages are disabled" in answer.text
+        assert httpx.post(f"{url}/runs/t-1/approve", data={"csrf": "x"}).status_code == 403
