@@ -180,7 +180,8 @@ def pr_items(run: dict[str, Any]) -> list[ProgressItem]:
         number, url, state = pr.get("number"), str(pr.get("url", "")), str(pr.get("state", "open"))
         title = str(pr.get("title", ""))
         text = f"PR #{number} ({state}) for `{pr.get('category_id', '')}`: {title}"
-        links = (Link(f"PR #{number}", url),) if url else ()
+        # a local git remote's file:// URL opens nowhere: the run page shows that PR instead
+        links = (Link(f"PR #{number}", url),) if url.startswith(("https://", "http://")) else ()
         items.append(ProgressItem(key=f"pr:{number}:{state}", kind="pr", text=text, links=links))
     return items
 

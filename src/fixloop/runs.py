@@ -39,7 +39,7 @@ from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
-Source = Literal["cli", "slack", "github", "api"]
+Source = Literal["cli", "slack", "github", "api", "page"]
 TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
@@ -281,6 +281,7 @@ def _decide(
     checkpointer: str | None,
     notifier: Notifier | None,
     heads: Sequence[str] | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     with _open(thread_id, checkpointer) as (entry, store), run_lock(thread_id, store.spec, wait=DECISION_WAIT):
         # under the lock: decisions on one run are applied one after the other, each on the state the
@@ -316,7 +317,7 @@ def _decide(
             "by": by,
             "source": source,
             "reason": refusal.one_line() if refusal else reason,
-            "at": utc_now().isoformat(),
+            "at": at or utc_now().isoformat(),  # a queued decision carries its own: a retried job finds it
         }
         check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
@@ -342,6 +343,7 @@ def approve_run(
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
     heads: Sequence[str] | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Record an approval (checked against the approval rules) and resume; return run.json.
 
@@ -357,6 +359,7 @@ def approve_run(
         checkpointer=checkpointer,
         notifier=notifier,
         heads=heads,
+        at=at,
     )
 
 
@@ -368,13 +371,33 @@ def reject_run(
     source: Source = "cli",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Record a rejection, send the reason to the fixer, resume; return run.json."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT: it goes back to the fixer")
     return _decide(
-        thread_id, decision="reject", by=by, reason=reason, source=source, checkpointer=checkpointer, notifier=notifier
+        thread_id,
+        decision="reject",
+        by=by,
+        reason=reason,
+        source=source,
+        checkpointer=checkpointer,
+        notifier=notifier,
+        at=at,
     )
+
+
+def decision_recorded(thread_id: str, *, by: str, at: str, checkpointer: str | None = None) -> bool:
+    """Whether the run already holds the decision (or refusal) ``by`` took at ``at`` (a queued decision's
+    own time): a decision job retried after its worker died must not be applied a second time."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(at)
+    with _open(thread_id, checkpointer) as (_, store):
+        snapshot = build_graph(checkpointer=store.saver).get_state(_config(thread_id))
+        approvals = snapshot.values.get("approvals", []) if snapshot.values else []
+        return any(a.by == by and a.at == when for a in approvals)
 
 
 def _status_doc(entry: RunEntry, state: dict[str, Any]) -> dict[str, Any]:
@@ -414,3 +437,17 @@ def list_runs(*, checkpointer: str | None = None) -> list[dict[str, Any]]:
             return [e.summary() for e in store.index.all()]
     with home_index() as index:
         return [e.summary() for e in index.all()]
+
+
+def queued_request(request: RunRequest) -> dict[str, Any]:
+    """``request`` as the JSON of a queued start: the repo, out dir and thread id are fixed here, by the
+    enqueuer (a worker elsewhere must not pick them from its own folder); no checkpointer URL."""
+    repo = request.repo.expanduser().resolve()
+    if not repo.is_dir():
+        raise UsageError(f"repo path {request.repo} does not exist or is not a folder")
+    thread_id = request.thread_id or new_thread_id()
+    out_dir = (request.out_dir or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
+    data = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
+    data.pop("checkpointer", None)
+    data["prices"] = {k: list(v) for k, v in request.prices.items()}
+    return data

@@ -127,6 +127,15 @@ def test_command_is_acknowledged_and_the_run_reaches_the_approval_message(live: 
         assert any("PR #1" in t and "http://codehost.local/pr/1" in t for t in texts)
 
 
+def test_with_a_public_url_the_approval_request_links_the_run_page(live: LiveFactory) -> None:
+    with live(public_url="https://fixloop.example") as server:
+        thread_id = thread_id_of(post_command(server, "websockets chatbackend --llm scripted"))
+        approval = approval_message(server)
+        wait_until(lambda: approval.edits >= 1, what="the buttons")
+        links = [e.get("url") for b in approval.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert f"https://fixloop.example/runs/{thread_id}" in links
+
+
 def test_approval_clicks_follow_the_rules_and_an_approval_turns_the_thread_green(live: LiveFactory) -> None:
     with live() as server:
         thread_id = thread_id_of(post_command(server, "websockets"))

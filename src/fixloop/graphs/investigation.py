@@ -50,7 +50,7 @@ from fixloop.state import (
     InvestigationOutput,
     InvestigationState,
 )
-from fixloop.target import available_test_env, start_target, stop_target, test_env
+from fixloop.target import available_test_env, stop_target, worktree_target
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.spectrum import Spectrum, spectra_for, wants_spectrum
@@ -362,13 +362,10 @@ def _run_against_worktree(ctx: RunContext, worktree: Path, targets: list[str], i
     ctx.notify(
         f"validating attempt {attempt} in {worktree.name}: a target from the worktree, then {len(targets)} tests"
     )
-    with ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start"):
-        start_target(worktree)
-        try:
-            run = run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
-            return seal_test_run(run, out, ctx.redactor)
-        finally:
-            stop_target(worktree)
+    stage = ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start")
+    with stage, worktree_target(worktree, ctx.settings.target) as env:
+        run = run_tests(worktree, targets, ctx.settings, env=env, out_dir=out)
+        return seal_test_run(run, out, ctx.redactor)
 
 
 def route_after_validate(state: InvestigationState) -> Literal["audit", "fix", "finish"]:

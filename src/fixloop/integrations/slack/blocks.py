@@ -25,10 +25,22 @@ def item_text(item: ProgressItem) -> str:
     return f"{item.text} {links}".strip()
 
 
+def page_button(run_url: str) -> dict[str, Any]:
+    """A link button to the run's page on ``fixloop serve`` (``[server] public_url``)."""
+    return {
+        "type": "button",
+        "action_id": "fixloop_open",
+        "url": run_url,
+        "text": {"type": "plain_text", "text": "Run page"},
+    }
+
+
 def item_blocks(item: ProgressItem, thread_id: str, *, run_url: str = "") -> list[dict[str, Any]]:
     """One progress item; a diagnosed category gets a *Five whys* button and a link to the full run."""
     blocks = [section(item_text(item))]
     view = item.category
+    if run_url and item.kind == "status":  # the run ended: its page holds the whole story
+        blocks.append({"type": "actions", "elements": [page_button(run_url)]})
     if view is not None and view.whys:
         elements: list[dict[str, Any]] = [
             {
@@ -39,14 +51,7 @@ def item_blocks(item: ProgressItem, thread_id: str, *, run_url: str = "") -> lis
             }
         ]
         if run_url:
-            elements.append(
-                {
-                    "type": "button",
-                    "action_id": "fixloop_open",
-                    "url": run_url,
-                    "text": {"type": "plain_text", "text": "run.json"},
-                }
-            )
+            elements.append(page_button(run_url))
         blocks.append({"type": "actions", "elements": elements})
     return blocks
 
@@ -61,10 +66,11 @@ def whys_text(view: CategoryView) -> str:
     return "\n".join(lines)
 
 
-def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict[str, Any]]:
+def approval_blocks(item: ProgressItem, thread_id: str, value: str, *, run_url: str = "") -> list[dict[str, Any]]:
     """The approval request: what would merge, and Approve / Reject buttons carrying ``value`` (signed by the
-    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``)."""
-    return [
+    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``); with ``run_url``
+    a link to the run's page (the diff, the whys and their evidence) beside them."""
+    blocks = [
         section(":raised_hand: " + item_text(item)),
         {
             "type": "actions",
@@ -87,6 +93,9 @@ def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict
             ],
         },
     ]
+    if run_url:
+        blocks[1]["elements"].append(page_button(run_url))
+    return blocks
 
 
 def decided_blocks(text: str) -> list[dict[str, Any]]:
