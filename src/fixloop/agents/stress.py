@@ -13,51 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from fixloop.config import Settings
-from fixloop.records import Finding, Record, TestRun
-from fixloop.run_record import PhaseRecord
+from fixloop.records import PhaseRecord, StressResult, StressRun, TestRun  # the records live in records.py
 from fixloop.tools.run_tests import run_tests
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "stress_plugin"
 PLUGIN_NAME = "fixloop_stress"
 _STRESS_ID = re.compile(r"\[(?:(?P<params>.*)-)?stress(?P<run>\d+)\]$")
-
-
-class StressRun(Record):
-    run: int
-    counts: dict[str, int] = Field(default_factory=dict)
-    failing: list[str] = Field(default_factory=list)
-    exit_code: int = 0
-
-
-class StressResult(Record):
-    runs: int
-    tests: list[str] = Field(default_factory=list)
-    results: list[StressRun] = Field(default_factory=list)
-    phase: PhaseRecord | None = None  # the verifiable record of the re-runs' pytest process
-
-    @property
-    def failures(self) -> int:
-        """Re-runs with a failing, erroring or missing test."""
-        return sum(1 for r in self.results if r.failing)
-
-    def describe(self) -> str:
-        per_run = "; ".join(
-            f"#{r.run} " + (", ".join(f"{v} {k}" for k, v in sorted(r.counts.items())) or "no results")
-            for r in self.results
-        )
-        return f"{self.runs - self.failures}/{self.runs} re-runs green ({per_run})"
-
-    def finding(self, category_id: str) -> Finding:
-        failing = sorted({t for r in self.results for t in r.failing})
-        return Finding(
-            kind="stress-failure",
-            message=f"{category_id}: the patch is not proven: {self.failures} of {self.runs} stress re-runs failed",
-            evidence=f"failing in a re-run: {', '.join(failing[:5])}; {self.describe()}",
-            severity="error",
-        )
 
 
 def _function_id(nodeid: str) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import shutil
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -38,6 +38,7 @@ from fixloop.costs import (
 )
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
+from fixloop.intake import investigation_input
 from fixloop.paths import fixloop_home
 from fixloop.records import Category, EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
 from fixloop.state import (
@@ -108,6 +109,8 @@ def _coverage_spectrum(ctx: RunContext, category: Category, run: TestRun, findin
 
 def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
+    checked = investigation_input(state)  # JSON sent to LangGraph Server becomes records; records pass
+    state = cast(InvestigationState, {**state, **checked})
     category = state["category"]
     started = utc_now()
     crash_point("evidence")
@@ -144,6 +147,7 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         interpreter=state["test_run"].interpreter,
     )
     return {
+        **checked,
         "started_at": started,
         "evidence": bundle,
         "findings": findings,

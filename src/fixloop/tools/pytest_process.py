@@ -31,6 +31,11 @@ REPORT_FILE = "fixloop-report.jsonl"
 OUTPUT_FILE = "pytest-output.txt"
 JUNIT_FILE = "junit.xml"
 KILL_GRACE = 5.0
+# Per-test coverage (``pytest_plugin/fixloop_coverage.py``): what a coverage spectrum reads (``tools/spectrum.py``)
+COVERAGE_PLUGIN = "fixloop_coverage"
+COVERAGE_FILE = "fixloop-spectrum.coverage"
+COVERAGE_DATA_OPTION = "--fixloop-coverage"
+COVERAGE_SOURCE_OPTION = "--fixloop-coverage-source"
 
 
 VENV_DIRS = (".venv", "venv")
@@ -60,6 +65,18 @@ def module_available(interpreter: str, module: str, env: dict[str, str]) -> bool
         return subprocess.run([interpreter, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def coverage_args(out: Path, repo: Path) -> list[str]:
+    """pytest arguments that record per-test coverage of ``repo`` into ``out`` (one context per test)."""
+    return ["-p", COVERAGE_PLUGIN, f"{COVERAGE_DATA_OPTION}={out / COVERAGE_FILE}", f"{COVERAGE_SOURCE_OPTION}={repo}"]
+
+
+def _records_coverage(settings: Settings, extra_args: list[str] | None) -> bool:
+    """Whether a run records per-test coverage itself, so that a spectrum needs no re-run."""
+    if any(arg.startswith(COVERAGE_DATA_OPTION) for arg in extra_args or []):
+        return False  # the caller asks for it already (the spectrum's re-run)
+    return settings.tests.spectrum and settings.tests.spectrum_during_run
 
 
 class PytestOptions(TypedDict, total=False):
@@ -157,6 +174,9 @@ def start_pytest(
     report = out / REPORT_FILE
     for old in out.glob(REPORT_FILE + "*"):
         old.unlink()
+    if round_number == 1:  # an earlier run's per-test coverage here must not mix with this run's
+        for old in [*out.glob(COVERAGE_FILE + "*"), *out.glob(f"round-*/{COVERAGE_FILE}*")]:
+            old.unlink(missing_ok=True)
     per_test = timeout if timeout is not None else settings.tests.timeout
     whole = run_timeout if run_timeout is not None else settings.tests.run_timeout
     if run_deadline is None and whole > 0:
@@ -176,6 +196,7 @@ def start_pytest(
         "-q",
         "-rfEs",
         *parallel,
+        *(coverage_args(out, repo) if _records_coverage(settings, extra_args) else []),
         *(extra_args or []),
         *targets,
     ]
