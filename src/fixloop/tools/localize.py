@@ -124,6 +124,7 @@ class _Candidate:
     reasons: list[str] = field(default_factory=list)
     seen: set[tuple[str, int | None, str]] = field(default_factory=set)
     literal_total: float = 0.0
+    functions: set[str] = field(default_factory=set)  # every function a signal named in this file
 
     def add(
         self,
@@ -146,8 +147,17 @@ class _Candidate:
         self.score += weight
         if reason not in self.reasons:
             self.reasons.append(reason)
+        if function:
+            self.functions.add(function)
         if (function or line) and weight > self.strength:
             self.function, self.line, self.strength = function, line, weight
+
+    def point(self, function: str, line: int | None, reason: str) -> None:
+        """Name ``function`` as the file's suspect (its score unchanged): a stronger reason than the signals'."""
+        self.function, self.line = function, line
+        self.functions.add(function)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
 
 
 class _Ranking:
@@ -230,7 +240,8 @@ def localize(
         _shared_state_signal(ranking)
     if spectrum is not None:
         _spectrum_signal(ranking, spectrum)
-    _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo))
+    ran = {(f.file, f.function) for f in spectrum.functions if f.failed} if spectrum is not None else set()
+    _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo), ran)
     _focus_signal(ranking, focus)
     return ranking.top(k)
 
@@ -451,7 +462,13 @@ def _shared_state_signal(ranking: _Ranking) -> None:
             ranking.bump(rel, W_GLOBAL_STATE, reason, function=function, line=line)
 
 
-def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
+def _commit_signals(ranking: _Ranking, commits: list[Commit], ran: set[tuple[str, str]]) -> None:
+    """Recent commits: the files they touched, more when they changed the ranked function or a name it reads.
+
+    ``ran``: (file, function) the failing tests executed (the coverage spectrum). A commit that changed
+    another function of a ranked file, one the failing tests ran or another signal named, makes that
+    function the file's suspect (the file's score is unchanged: history does not move files by itself).
+    """
     for commit in commits:
         reason = f"changed by recent commit {commit.sha[:8]} ({commit.subject[:60]})"
         for path in commit.files:
@@ -461,8 +478,29 @@ def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
                 hit = _commit_hit(ranking.repo, commit, candidate)
                 if hit:
                     candidate.add(W_COMMIT_HIT, f"recent commit {commit.sha[:8]} changed {hit}")
+                    continue
+                changed = _changed_suspect(ranking.repo, commit, candidate, ran)
+                if changed is not None:
+                    function, line = changed
+                    why = "the failing tests ran it" if (path, function) in ran else "the failure's signals name it"
+                    candidate.point(function, line, f"recent commit {commit.sha[:8]} changed {function} ({why})")
             elif path.endswith(".py") and path in ranking.sources:
                 ranking.bump(path, W_COMMIT_NEW, reason)
+
+
+def _changed_suspect(
+    repo: Path, commit: Commit, candidate: _Candidate, ran: set[tuple[str, str]]
+) -> tuple[str, int | None] | None:
+    """A function of the candidate's file that ``commit`` changed and the failing tests ran (or a signal named)."""
+    if not candidate.file.endswith(".py"):
+        return None
+    path = repo / candidate.file
+    for start, end in commit_change(repo, commit.sha, candidate.file).spans:
+        for line in range(start, end + 1):
+            function = enclosing_function(path, line)
+            if function and ((candidate.file, function) in ran or function in candidate.functions):
+                return function, function_line(path, function)
+    return None
 
 
 def _commit_hit(repo: Path, commit: Commit, candidate: _Candidate) -> str:
