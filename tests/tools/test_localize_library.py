@@ -11,6 +11,7 @@ from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.localize import localize
 from fixloop.tools.spectrum import measure_coverage
 from tests.agents import failure_samples as samples
+from tests.tools.conftest import write_files
 from tests.tools.library_repo import OFF_BY_ONE, WRONG_SEPARATOR, WRONG_VALUE, make_library, run_library
 
 
@@ -88,3 +89,53 @@ def test_a_recent_commit_that_changed_a_function_the_failing_tests_ran_names_it_
         r.startswith("recent commit ") and "changed Ledger.post (the failing tests ran it)" in r for r in top.reasons
     )
     assert top.score == plain.score + 1.5  # W_COMMIT for the file only: history does not move the file further
+
+
+CODEC = {
+    "codec/__init__.py": "",
+    "codec/ints.py": """
+        def encode(value, prefix):
+            limit = 2**prefix - 1
+            if value <= limit:  # the fault: < became <=, a value equal to the limit loses its continuation byte
+                return bytes([value])
+            return bytes([limit, value - limit])
+
+
+        def decode(data, prefix):
+            limit = 2**prefix - 1
+            first = data[0] & limit
+            if first < limit:
+                return first
+            try:
+                return limit + data[1]
+            except IndexError as err:
+                raise ValueError(f"truncated integer {data!r}") from err
+    """,
+    "tests/__init__.py": "",
+    "tests/test_ints.py": """
+        from codec.ints import decode, encode
+
+
+        def test_round_trip_at_the_limit():
+            encoded = encode(7, 3)
+            assert decode(encoded, 3) == 7
+
+
+        def test_round_trip_small():
+            assert decode(encode(2, 3), 3) == 2
+    """,
+}
+
+
+def test_a_raise_on_an_input_another_package_call_computed_lists_that_producer_as_the_files_second_suspect(
+    tmp_path: Path,
+) -> None:
+    root = write_files(tmp_path / "codec", CODEC)
+    run = run_library(root)
+    (category,) = categorize(run, [], repo=root)
+    ranked = localize(category, run, repo=root, commits=[])
+    assert [(loc.file, loc.function) for loc in ranked[:2]] == [
+        ("codec/ints.py", "decode"),
+        ("codec/ints.py", "encode"),
+    ]
+    assert "computes the input of the call that raised (encode)" in ranked[1].reasons
