@@ -184,6 +184,9 @@ def connect_postgres(url: str, **options: Any) -> Any:
         raise ConfigError(f"cannot connect to the PostgreSQL checkpointer: {first}") from None
 
 
+_SETUP_LOCK = "hashtextextended(current_schema() || ':fixloop-store-setup', 0)"
+
+
 @contextmanager
 def _open_postgres(url: str) -> Iterator[Store]:
     try:
@@ -193,9 +196,15 @@ def _open_postgres(url: str) -> Iterator[Store]:
         raise _missing_postgres_extra() from None
     conn = connect_postgres(url, prepare_threshold=0, row_factory=dict_row)
     try:
-        saver = PostgresSaver(conn, serde=_serde())
-        saver.setup()
-        yield Store(saver=saver, index=RunIndex(conn, placeholder="%s"), spec=url)
+        # two first opens at once (two workers starting) race on the migrations table: one at a time
+        conn.execute(f"SELECT pg_advisory_lock({_SETUP_LOCK})")
+        try:
+            saver = PostgresSaver(conn, serde=_serde())
+            saver.setup()
+            index = RunIndex(conn, placeholder="%s")
+        finally:
+            conn.execute(f"SELECT pg_advisory_unlock({_SETUP_LOCK})")
+        yield Store(saver=saver, index=index, spec=url)
     finally:
         conn.close()
 

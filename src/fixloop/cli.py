@@ -97,6 +97,40 @@ CheckpointerOpt = Annotated[
     typer.Option("--checkpointer", help="sqlite path or postgresql:// URL (default: sqlite in FIXLOOP_HOME)."),
 ]
 
+InProcessOpt = Annotated[
+    bool,
+    typer.Option(
+        "--in-process",
+        help="With a postgresql:// checkpointer: drive the run in this process instead of queueing a job "
+        "for `fixloop worker`.",
+    ),
+]
+
+
+def _queue(checkpointer: str | None, in_process: bool, thread: str | None = None) -> Any:
+    """The run queue when runs go through it (a PostgreSQL checkpointer, not --in-process), else None."""
+    from fixloop.queue.app import uses_queue
+
+    if in_process:
+        return None
+    if thread is not None:  # an unknown run is refused here, not queued
+        from fixloop.checkpoints import find_run
+
+        checkpointer = checkpointer or find_run(thread).checkpointer
+        if uses_queue(checkpointer):
+            find_run(thread, checkpointer)
+    if not uses_queue(checkpointer):
+        return None
+    from fixloop.queue.client import RunQueue
+
+    assert checkpointer is not None
+    return RunQueue(checkpointer)
+
+
+def _queued(job: Any, what: str) -> None:
+    typer.echo(f"queued: {what} of run {job.thread_id} as job {job.job_id} for a `fixloop worker`")
+    typer.echo(f"  {job.follow_hint()}")
+
 
 # ---------------------------------------------------------------- the loop
 
@@ -123,10 +157,11 @@ def run(
     all_tiers: Annotated[
         bool, typer.Option("--all-tiers", help="Run every tier at once (default: P1 first, wider as tiers hold).")
     ] = False,
+    in_process: InProcessOpt = False,
 ) -> None:
-    """Run the whole remediation loop on a repository."""
+    """Run the whole remediation loop on a repository (with PostgreSQL: queue it for a worker)."""
     from fixloop.notify import TerminalNotifier
-    from fixloop.runs import ALL_TIERS, RunRequest, run_status, start_run
+    from fixloop.runs import ALL_TIERS, RunRequest, queued_request, run_status, start_run
 
     request = RunRequest(
         repo=existing_repo(repo),
@@ -141,6 +176,11 @@ def run(
         checkpointer=checkpointer,
         extra={ALL_TIERS: True} if all_tiers else {},
     )
+    queue = _queue(checkpointer, in_process)
+    if queue is not None:
+        with queue:
+            _queued(queue.start(queued_request(request)), "start")
+        return
     thread_id = start_run(request, notifier=TerminalNotifier())
     _finish_run(run_status(thread_id, checkpointer=checkpointer))
 
@@ -153,10 +193,24 @@ def demo(
     requested_by: Annotated[str, typer.Option(help="Who asked for this run.")] = "demo",
     checkpointer: CheckpointerOpt = None,
     stop_at: Annotated[StopAt, typer.Option(help="How far the demo may go on its own.")] = StopAt.merge,
+    in_process: InProcessOpt = False,
 ) -> None:
     """Copy the bundled example, break it with a scenario's fault, start it and run the loop on it."""
-    from fixloop.demo import run_demo
+    from fixloop.demo import prepare_demo, run_demo
     from fixloop.notify import TerminalNotifier
+
+    queue = _queue(checkpointer, in_process)
+    if queue is not None:
+        from fixloop.runs import queued_request
+
+        _, request = prepare_demo(
+            scenario=scenario, llm=llm.value, out=out, requested_by=requested_by, checkpointer=checkpointer,
+            notifier=TerminalNotifier(), stop_at=stop_at.value,
+        )  # fmt: skip
+        with queue:
+            _queued(queue.start(queued_request(request)), "start")
+        typer.echo(f"  the demo's target runs until the run ends (workspace {request.repo})")
+        return
 
     result = run_demo(
         scenario=scenario,
@@ -180,19 +234,31 @@ def demo(
 
 
 @app.command()
-def resume(thread: str, checkpointer: CheckpointerOpt = None) -> None:
+def resume(thread: str, checkpointer: CheckpointerOpt = None, in_process: InProcessOpt = False) -> None:
     """Resume an interrupted run from its checkpoint."""
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import resume_run
+
+    queue = _queue(checkpointer, in_process, thread)
+    if queue is not None:
+        with queue:
+            _queued(queue.resume(thread, queueing_lock=f"resume:{thread}"), "resume")
+        return
 
     _finish_run(resume_run(thread, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
 
 @app.command()
-def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None) -> None:
+def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None, in_process: InProcessOpt = False) -> None:
     """Approve the PRs a run is waiting on; the run then merges, deploys and re-tests."""
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import approve_run
+
+    queue = _queue(checkpointer, in_process, thread)
+    if queue is not None:
+        with queue:
+            _queued(queue.decide(thread, decision="approve", by=by, source="cli"), f"approval by {by}")
+        return
 
     _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
 
@@ -203,10 +269,19 @@ def reject(
     by: ByOpt,
     reason: Annotated[str, typer.Option(help="Why; goes back to the fixer as feedback.")],
     checkpointer: CheckpointerOpt = None,
+    in_process: InProcessOpt = False,
 ) -> None:
     """Reject the PRs a run is waiting on; the reason goes back to the fixer."""
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import reject_run
+
+    if not reason.strip():
+        raise UsageError("a rejection needs a reason", hint="pass --reason TEXT: it goes back to the fixer")
+    queue = _queue(checkpointer, in_process, thread)
+    if queue is not None:
+        with queue:
+            _queued(queue.decide(thread, decision="reject", by=by, source="cli", reason=reason), f"rejection by {by}")
+        return
 
     doc = reject_run(thread, by=by, reason=reason, checkpointer=checkpointer, notifier=TerminalNotifier())
     _finish_run(doc)
@@ -253,9 +328,9 @@ def status(
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    from fixloop.summary import summary_lines
+    from fixloop.summary import public_url_for, summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(doc, public_url=public_url_for(doc)):
         typer.echo(line)
 
 
@@ -270,9 +345,17 @@ def _finish_run(doc: dict[str, Any]) -> None:
 
 
 @app.command("stop-at")
-def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None) -> None:
+def stop_at_cmd(
+    thread: str, level: StopAt, checkpointer: CheckpointerOpt = None, in_process: InProcessOpt = False
+) -> None:
     """Lower how far a running remediation may go on its own."""
     from fixloop.autonomy import lower_stop_at
+
+    queue = _queue(checkpointer, in_process, thread)
+    if queue is not None:
+        with queue:
+            _queued(queue.stop(thread, level=level.value, by=os.environ.get("USER")), f"stop-at {level.value}")
+        return
 
     typer.echo(lower_stop_at(thread, level.value, checkpointer=checkpointer))
 
@@ -280,9 +363,11 @@ def stop_at_cmd(thread: str, level: StopAt, checkpointer: CheckpointerOpt = None
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
+    from fixloop.verdict import write_verdict
     from fixloop.verify import VerifyError, verify_run_dir
 
     report = verify_run_dir(out)
+    write_verdict(report.out_dir, ok=report.ok, checked=report.checked, problems=report.problems)
     for line in report.checked:
         typer.echo(f"  ok  {line}")
     for line in report.problems:
@@ -595,8 +680,10 @@ def serve(
     public_url: Annotated[str, typer.Option(help="This server's public URL, for links in chat.")] = "",
     workers: Annotated[int, typer.Option(min=1, max=32, help="Remediations running at once.")] = 2,
     demo: Annotated[bool, typer.Option(help="Allow repo 'demo': a fresh copy of the bundled example per run.")] = True,
+    in_process: InProcessOpt = False,
 ) -> None:
-    """Serve Slack commands, GitHub webhooks, approvals and live run events."""
+    """Serve Slack commands, GitHub webhooks, approvals and live run events (with PostgreSQL: runs are
+    queued for `fixloop worker` processes)."""
     from fixloop.server.serve import serve_forever
 
     serve_forever(
@@ -613,6 +700,38 @@ def serve(
         public_url=public_url,
         run_workers=workers,
         demo=demo,
+        queue=not in_process,
+    )
+
+
+@app.command()
+def worker(
+    checkpointer: Annotated[
+        str, typer.Option("--checkpointer", help="postgresql:// URL of the database holding checkpoints and queue.")
+    ],
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Runs this process drives at once.")] = 1,
+    heartbeat: Annotated[float, typer.Option(min=0.2, help="Seconds between this worker's heartbeats.")] = 10.0,
+    stalled_after: Annotated[
+        float, typer.Option(min=1.0, help="A worker without a heartbeat this long is dead: its jobs go to another.")
+    ] = 30.0,
+    name: Annotated[str, typer.Option(help="Worker name in logs (default host:pid).")] = "",
+) -> None:
+    """Take start / approve / reject / resume / stop jobs from the queue and drive the runs (any machine)."""
+    from fixloop.queue.app import uses_queue
+    from fixloop.queue.worker import WorkerOptions, run_worker
+
+    if not uses_queue(checkpointer):
+        raise UsageError("`fixloop worker` needs a postgresql:// checkpointer", hint="--checkpointer postgresql://…")
+    if stalled_after <= heartbeat:
+        raise UsageError("--stalled-after must be longer than --heartbeat")
+    run_worker(
+        WorkerOptions(
+            checkpointer=checkpointer,
+            concurrency=concurrency,
+            heartbeat=heartbeat,
+            stalled_after=stalled_after,
+            name=name,
+        )
     )
 
 
@@ -681,31 +800,46 @@ def _eval_real(
     stage: EvalStage, llm: LLMMode, case: str | None, json_out: bool, workers: int, work_dir: Path | None
 ) -> None:
     from fixloop.evaluation.real.cache import cache_root
+    from fixloop.evaluation.real.fix_report import render_real_fix_markdown, run_real_fix_eval
     from fixloop.evaluation.real.recipes import load_projects, select_cases
     from fixloop.evaluation.real.report import render_real_markdown, run_real_eval
 
-    if stage == EvalStage.fix:
-        raise UsageError("--suite real --stage fix is not built yet", hint="run --suite real --stage triage")
-    if stage == EvalStage.all:
-        typer.echo("note: --suite real has no fix stage yet; running the triage stage", err=True)
-    if llm != LLMMode.none:
+    if stage == EvalStage.triage and llm != LLMMode.none:
         typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+    if stage != EvalStage.triage and llm == LLMMode.openai:
+        from fixloop.evaluation.fix_eval import check_model_configured
+
+        check_model_configured("openai")
     chosen = select_cases(load_projects(), case)
+    command = "fixloop " + " ".join(sys.argv[1:])
+    root = work_dir.expanduser().resolve() if work_dir else None
 
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    result = run_real_eval(
-        chosen,
-        cache=cache_root(),
-        workers=workers,
-        work_root=work_dir.expanduser().resolve() if work_dir else None,
-        command="fixloop " + " ".join(sys.argv[1:]),
-        progress=None if json_out else progress,
-    )
-    text = result.model_dump_json(indent=2) if json_out else render_real_markdown(result)
+    texts: list[str] = []
+    docs: dict[str, Any] = {}
+    met = True
+    if stage in (EvalStage.triage, EvalStage.all):
+        result = run_real_eval(
+            chosen, cache=cache_root(), workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["triage"], met = result.model_dump(mode="json"), result.met
+        texts.append(render_real_markdown(result))
+    if stage in (EvalStage.fix, EvalStage.all):
+        fixed = run_real_fix_eval(
+            chosen, cache=cache_root(), llm=llm.value, workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["fix"] = fixed.model_dump(mode="json")
+        texts.append(render_real_fix_markdown(fixed))
+    if json_out:  # one stage: its document, as before; all: {"triage": ..., "fix": ...}
+        text = json.dumps(docs if stage == EvalStage.all else next(iter(docs.values())), indent=2)
+    else:
+        text = "\n".join(texts)
     typer.echo(text, nl=not text.endswith("\n"))
-    if not result.met:
+    if not met:
         raise typer.Exit(1)
 
 

@@ -46,6 +46,39 @@ def run_demo(
     notifier: Notifier | None = None,
     stop_at: AutonomyLevel = "merge",
 ) -> DemoResult:
+    chosen, request = prepare_demo(
+        scenario=scenario, llm=llm, out=out, requested_by=requested_by, checkpointer=checkpointer,
+        notifier=notifier, stop_at=stop_at,
+    )  # fmt: skip
+    thread_id, out_dir, workspace = str(request.thread_id), Path(str(request.out_dir)), request.repo
+    try:
+        start_run(request, notifier=notifier)
+    except BaseException:
+        stop_target(workspace)
+        raise
+    doc = run_status(thread_id, checkpointer=checkpointer)
+    keep_running = doc.get("status") == "awaiting_approval"
+    return DemoResult(
+        thread_id=thread_id,
+        out_dir=out_dir,
+        workspace=workspace,
+        run=doc,
+        target_running=keep_running,
+        as_expected=ended_as_expected(chosen, llm=llm, stop_at=stop_at, doc=doc),
+    )
+
+
+def prepare_demo(
+    *,
+    scenario: str | None = None,
+    llm: LLMMode = "none",
+    out: Path | None = None,
+    requested_by: str = "demo",
+    checkpointer: str | None = None,
+    notifier: Notifier | None = None,
+    stop_at: AutonomyLevel = "merge",
+) -> tuple[Scenario, RunRequest]:
+    """The demo's workspace (a broken copy of the example, its target started) and the request of its run."""
     chosen = load_scenario(scenario or DEFAULT_SCENARIO)
     thread_id = new_thread_id()
     out_dir = (out or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
@@ -67,21 +100,7 @@ def run_demo(
         extra={STOP_TARGET_AT_END: True},  # the run stops the target when it ends, in whichever process
         stop_at=stop_at,
     )
-    try:
-        start_run(request, notifier=notifier)
-    except BaseException:
-        stop_target(workspace)
-        raise
-    doc = run_status(thread_id, checkpointer=checkpointer)
-    keep_running = doc.get("status") == "awaiting_approval"
-    return DemoResult(
-        thread_id=thread_id,
-        out_dir=out_dir,
-        workspace=workspace,
-        run=doc,
-        target_running=keep_running,
-        as_expected=ended_as_expected(chosen, llm=llm, stop_at=stop_at, doc=doc),
-    )
+    return chosen, request
 
 
 def expected_statuses(scenario: Scenario, *, llm: str, stop_at: str) -> tuple[str, ...]:

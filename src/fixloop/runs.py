@@ -24,26 +24,22 @@ from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_re
 from fixloop.approval import check_approver, check_heads
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
-from fixloop.config import Settings, load_settings
+from fixloop.config import Settings
 from fixloop.context import RunContext
 from fixloop.costs import cost_doc
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
-from fixloop.integrations.codehost import build_codehost
-from fixloop.integrations.deploy import build_deployer
-from fixloop.integrations.llm import build_model
-from fixloop.integrations.logs import build_log_source
+from fixloop.intake import run_info
 from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
+from fixloop.run_clients import run_settings
 from fixloop.run_lock import is_driven, run_lock
-from fixloop.state import RunInfo
-from fixloop.target import available_test_env, stop_target
+from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
-from fixloop.target_test_env import secret_test_env_names
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
-Source = Literal["cli", "slack", "github", "api"]
+Source = Literal["cli", "slack", "github", "api", "page"]
 TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
@@ -102,24 +98,14 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
         )
         with _context(stored, settings, notifier) as ctx:
             preflight(ctx)  # before any work: each service the run needs answers, or one line each
-            info = RunInfo(
-                thread_id=thread_id,
-                repo=str(repo),
-                focus=request.focus,
-                out_dir=str(out_dir),
-                config_file=stored["config_file"] or "",
-                requested_by=request.requested_by,
-                source=request.source,
-                llm_mode=request.llm,
-                model_name=ctx.model.name if ctx.model is not None else "",
-                stop_at=stored["stop_at"],
-                max_iterations=settings.limits.max_iterations,
-                max_fix_attempts=settings.limits.max_fix_attempts,
-                max_seconds=settings.limits.max_seconds,
-                scenario=request.scenario,
-                gates=dict(settings.autonomy.gates),
-                stress_runs=settings.limits.stress_runs,
-                all_tiers=bool(request.extra.get(ALL_TIERS)),
+            info = run_info(
+                {
+                    "focus": request.focus,
+                    "requested_by": request.requested_by,
+                    "source": request.source,
+                    "all_tiers": bool(request.extra.get(ALL_TIERS)),
+                },
+                ctx,
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
@@ -138,49 +124,17 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
 
 
 def _settings(stored: dict[str, Any]) -> Settings:
-    config = Path(stored["config_file"]) if stored.get("config_file") else None
-    settings = load_settings(Path(stored["repo"]), config)
-    llm = {"mode": stored["llm"], "prices": {**settings.llm.prices, **stored.get("prices", {})}}
-    updates: dict[str, Any] = {"llm": type(settings.llm).model_validate({**settings.llm.model_dump(), **llm})}
-    if stored.get("max_iterations"):
-        updates["limits"] = settings.limits.model_copy(update={"max_iterations": stored["max_iterations"]})
-    return settings.model_copy(update=updates)
+    return run_settings(stored)
 
 
 @contextmanager
 def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
-    """Build the run's clients (the edge of the system) and close them afterwards."""
-    repo = Path(stored["repo"])
-    secret_names = [
-        *settings.redaction.secret_env_names,
-        *secret_test_env_names(settings.target),
-        settings.llm.api_key_env,
-    ]
-    try:  # the running target's token secret lives in its state file, not in this process's env
-        target_env = available_test_env(repo, settings.target)
-    except FixloopError:
-        target_env = {}
-    redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
-    model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
-    needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
+    """Build the run's clients (the edge of the system, ``run_clients.py``) and close them afterwards."""
+    ctx = RunContext.from_request(stored, notifier=notifier)
     try:
-        ctx = RunContext(
-            settings=settings,
-            repo=repo,
-            out_dir=Path(stored["out_dir"]),
-            thread_id=stored["thread_id"],
-            redactor=redactor,
-            model=model,
-            logs=build_log_source(settings, repo),
-            codehost=build_codehost(settings, repo) if needs_host else None,
-            deployer=build_deployer(settings, repo) if needs_host else None,
-            notifier=notifier,
-        )
         yield ctx
     finally:
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
+        ctx.close()
 
 
 def preflight(ctx: RunContext) -> None:
@@ -327,6 +281,7 @@ def _decide(
     checkpointer: str | None,
     notifier: Notifier | None,
     heads: Sequence[str] | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     with _open(thread_id, checkpointer) as (entry, store), run_lock(thread_id, store.spec, wait=DECISION_WAIT):
         # under the lock: decisions on one run are applied one after the other, each on the state the
@@ -362,7 +317,7 @@ def _decide(
             "by": by,
             "source": source,
             "reason": refusal.one_line() if refusal else reason,
-            "at": utc_now().isoformat(),
+            "at": at or utc_now().isoformat(),  # a queued decision carries its own: a retried job finds it
         }
         check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
@@ -388,6 +343,7 @@ def approve_run(
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
     heads: Sequence[str] | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Record an approval (checked against the approval rules) and resume; return run.json.
 
@@ -403,6 +359,7 @@ def approve_run(
         checkpointer=checkpointer,
         notifier=notifier,
         heads=heads,
+        at=at,
     )
 
 
@@ -414,13 +371,33 @@ def reject_run(
     source: Source = "cli",
     checkpointer: str | None = None,
     notifier: Notifier | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Record a rejection, send the reason to the fixer, resume; return run.json."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT: it goes back to the fixer")
     return _decide(
-        thread_id, decision="reject", by=by, reason=reason, source=source, checkpointer=checkpointer, notifier=notifier
+        thread_id,
+        decision="reject",
+        by=by,
+        reason=reason,
+        source=source,
+        checkpointer=checkpointer,
+        notifier=notifier,
+        at=at,
     )
+
+
+def decision_recorded(thread_id: str, *, by: str, at: str, checkpointer: str | None = None) -> bool:
+    """Whether the run already holds the decision (or refusal) ``by`` took at ``at`` (a queued decision's
+    own time): a decision job retried after its worker died must not be applied a second time."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(at)
+    with _open(thread_id, checkpointer) as (_, store):
+        snapshot = build_graph(checkpointer=store.saver).get_state(_config(thread_id))
+        approvals = snapshot.values.get("approvals", []) if snapshot.values else []
+        return any(a.by == by and a.at == when for a in approvals)
 
 
 def _status_doc(entry: RunEntry, state: dict[str, Any]) -> dict[str, Any]:
@@ -460,3 +437,17 @@ def list_runs(*, checkpointer: str | None = None) -> list[dict[str, Any]]:
             return [e.summary() for e in store.index.all()]
     with home_index() as index:
         return [e.summary() for e in index.all()]
+
+
+def queued_request(request: RunRequest) -> dict[str, Any]:
+    """``request`` as the JSON of a queued start: the repo, out dir and thread id are fixed here, by the
+    enqueuer (a worker elsewhere must not pick them from its own folder); no checkpointer URL."""
+    repo = request.repo.expanduser().resolve()
+    if not repo.is_dir():
+        raise UsageError(f"repo path {request.repo} does not exist or is not a folder")
+    thread_id = request.thread_id or new_thread_id()
+    out_dir = (request.out_dir or Path.cwd() / "fixloop-out" / thread_id).expanduser().resolve()
+    data = _request_dict(request, repo=repo, out_dir=out_dir, thread_id=thread_id)
+    data.pop("checkpointer", None)
+    data["prices"] = {k: list(v) for k, v in request.prices.items()}
+    return data

@@ -38,7 +38,8 @@ def _status(run_cli: CliRunner, thread: str) -> dict[str, Any]:
 def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     run_cli: CliRunner, demo_out: Path, pg_schema_url: str
 ) -> None:
-    demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol"]
+    # driven in each process itself (--in-process): with PostgreSQL the CLI otherwise queues for `fixloop worker`
+    demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol", "--in-process"]
     # 1. killed inside the parallel investigations (a subgraph node)
     _assert_killed(run_cli(*demo, "--out", str(demo_out), "--checkpointer", pg_schema_url, env=_killed_at("evidence")))
     run = read_run(demo_out)  # the worklog of the steps before the kill is there and readable
@@ -50,7 +51,7 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     host = LocalCodeHost(demo_out / "workspace", default_remote(demo_out / "workspace"))
 
     # 2. killed right after the first PR was opened (found by thread id alone: no --checkpointer from here on)
-    _assert_killed(run_cli("resume", thread, env=_killed_at("open_prs:after")))
+    _assert_killed(run_cli("resume", thread, "--in-process", env=_killed_at("open_prs:after")))
     assert len(host.list_prs()) == 1
     resumed = run_cli("resume", thread)
     assert resumed.returncode == AWAITING_APPROVAL, resumed.stderr
@@ -60,11 +61,11 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     assert len(opened) == len(run["prs"]) == len({p.head for p in host.list_prs()})  # one PR per branch
 
     # 3. killed after the first merge, then after the deploy
-    _assert_killed(run_cli("approve", thread, "--by", "alice", env=_killed_at("merge:after")))
-    _assert_killed(run_cli("resume", thread, env=_killed_at("deploy:after")))
+    _assert_killed(run_cli("approve", thread, "--by", "alice", "--in-process", env=_killed_at("merge:after")))
+    _assert_killed(run_cli("resume", thread, "--in-process", env=_killed_at("deploy:after")))
     deployed = target_status(demo_out / "workspace")
     assert deployed is not None and deployed.running
-    resumed = run_cli("resume", thread, timeout=600)
+    resumed = run_cli("resume", thread, "--in-process", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
 
     run = _status(run_cli, thread)

@@ -183,6 +183,7 @@ def serve_process(port: int, home: Path, slack: LocalSlackServer, name: str) -> 
             "scripted",
             "--slack-api-url",
             slack.api_url,
+            "--in-process",  # runs driven by the two servers themselves (tests/server/test_queue_* use workers)
         ],
         env=env,
         stdout=log,

@@ -86,6 +86,17 @@ def test_comment_trigger_replies_on_the_issue_with_progress_and_pr_links(live: L
         assert "/fixloop approve" in comments[0]
 
 
+def test_comments_link_the_run_page_when_the_server_has_a_public_url(live: LiveFactory) -> None:
+    with live(public_url="https://fixloop.example/") as server:
+        thread_id = deliver(server, comment_payload("/fixloop websockets")).json()["thread"]
+        wait_until(
+            lambda: [b for b in server.github.bodies(REPO, 7) if "Waiting for approval" in b],
+            what="the approval request comment",
+        )
+        progress = [b for b in server.github.bodies(REPO, 7) if b.startswith("**fixloop** run")]
+        assert progress and all(f"[run page](https://fixloop.example/runs/{thread_id})" in b for b in progress)
+
+
 def test_approve_and_reject_comments_follow_the_rules(live: LiveFactory) -> None:
     with live() as server:
         deliver(server, comment_payload("/fixloop websockets", login="carol"))

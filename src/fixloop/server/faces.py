@@ -62,21 +62,23 @@ class SlackThread:
 class IssueThread:
     """A run's GitHub issue: ``github:<owner/name>#<number>``; new items go out as one comment."""
 
-    def __init__(self, bot: IssueBot, repo: str, number: int, thread_id: str) -> None:
+    def __init__(self, bot: IssueBot, repo: str, number: int, thread_id: str, run_url: str = "") -> None:
         self.key = github_key(repo, number)
         self.bot, self.repo, self.number, self.thread_id = bot, repo, number, thread_id
+        self.run_url = run_url  # the run's page, when the server has a public URL
 
     def say(self, text: str) -> None:
         self.bot.comment(self.repo, self.number, text)
 
     def publish(self, items: list[ProgressItem]) -> None:
         if items:
-            self.bot.comment(self.repo, self.number, issue_markdown(items, self.thread_id))
+            self.bot.comment(self.repo, self.number, issue_markdown(items, self.thread_id, run_url=self.run_url))
 
 
-def issue_markdown(items: list[ProgressItem], thread_id: str) -> str:
-    """Progress as Markdown; each category's five whys folded in a ``<details>`` block."""
-    lines = [f"**fixloop** run `{thread_id}`", ""]
+def issue_markdown(items: list[ProgressItem], thread_id: str, *, run_url: str = "") -> str:
+    """Progress as Markdown; each category's five whys folded in a ``<details>`` block; the run page linked."""
+    page = f" · [run page]({run_url})" if run_url else ""
+    lines = [f"**fixloop** run `{thread_id}`{page}", ""]
     for item in items:
         text = item.text.replace("*", "**")
         links = " ".join(f"[{link.text}]({link.url})" for link in item.links)

@@ -130,3 +130,67 @@ class RunsRunner:
         from fixloop import runs
 
         return runs.list_runs(checkpointer=self.checkpointer)
+
+
+class QueueRunner(RunsRunner):
+    """With PostgreSQL: every run operation is a job for a ``fixloop worker`` (``fixloop.queue``); this
+    process only enqueues it and waits for its outcome (its chat watcher meanwhile posts the run's progress
+    from run.json). Reads (status, list) are the same as ``RunsRunner``'s."""
+
+    def __init__(self, checkpointer: str, config_file: Path | None = None, *, wait: float | None = None) -> None:
+        super().__init__(checkpointer, config_file)
+        from fixloop.queue.client import RunQueue
+
+        self.queue = RunQueue(checkpointer)
+        self.wait = wait  # seconds to wait for a job's outcome (None: as long as it takes)
+
+    def start(
+        self,
+        *,
+        repo: Path,
+        focus: str,
+        requested_by: str,
+        source: str,
+        llm: str,
+        thread_id: str,
+        scenario: str | None,
+        out_dir: Path,
+        extra: dict[str, Any],
+    ) -> str:
+        request = {
+            "repo": str(Path(repo).resolve()),
+            "focus": focus,
+            "requested_by": requested_by,
+            "source": source,
+            "llm": llm,
+            "config_file": str(self.config_file.resolve()) if self.config_file else None,
+            "out_dir": str(Path(out_dir).resolve()),
+            "max_iterations": None,
+            "stop_at": "merge",
+            "scenario": scenario,
+            "thread_id": thread_id,
+            "prices": {},
+            "extra": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
+        }
+        self.queue.wait(self.queue.start(request), timeout=self.wait)
+        return thread_id
+
+    def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
+        job = self.queue.decide(
+            thread_id, decision="approve", by=by, source=source, heads=list(heads) if heads else None
+        )
+        return self.queue.wait(job, timeout=self.wait).doc
+
+    def reject(self, thread_id: str, *, by: str, reason: str, source: str) -> dict[str, Any]:
+        job = self.queue.decide(thread_id, decision="reject", by=by, source=source, reason=reason)
+        return self.queue.wait(job, timeout=self.wait).doc
+
+    def stop(self, thread_id: str, *, by: str) -> str:
+        outcome = self.queue.wait(self.queue.stop(thread_id, level="diagnose", by=by), timeout=self.wait)
+        return str(outcome.doc.get("message", f"run {thread_id}: stop applied"))
+
+    def recover(self) -> list[str]:
+        """Re-enqueue the runs nobody drives (at ``serve`` start); their thread ids."""
+        from fixloop.queue.recovery import reenqueue_orphans
+
+        return [job.thread_id for job in reenqueue_orphans(self.queue)]

@@ -12,7 +12,7 @@ from fixloop.config import load_settings
 from fixloop.errors import UsageError
 from fixloop.server.commands import check_word
 from fixloop.server.options import ServerOptions, parse_repo_flags
-from fixloop.server.runner import RunsRunner
+from fixloop.server.runner import QueueRunner, RunsRunner
 from fixloop.server.secrets import ServerSecrets
 
 
@@ -31,6 +31,7 @@ def serve_forever(
     public_url: str,
     run_workers: int,
     demo: bool = True,
+    queue: bool = True,
 ) -> None:
     import uvicorn
 
@@ -57,9 +58,34 @@ def serve_forever(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 PID: every thread's stack
-    app = create_app(settings, runner=RunsRunner(checkpointer), options=options, secrets=secrets)
+    runner = _runner(checkpointer, queue=queue)
+    app = create_app(settings, runner=runner, options=options, secrets=secrets)
     repos = ", ".join(f"{name}={path}" for name, path in options.repos.items()) or "none"
     print(f"fixloop serve: allowed repos: {repos}", file=sys.stderr)
     print(f"fixloop serve: store: {app.state.store.where}", file=sys.stderr)
     print(f"fixloop serve: listening on http://{host}:{port}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _runner(checkpointer: str | None, *, queue: bool) -> RunsRunner:
+    """With PostgreSQL (unless ``--in-process``): runs are jobs for ``fixloop worker`` processes, and the runs
+    whose driver is gone are re-enqueued now, in the background. Otherwise runs are driven in this process."""
+    import threading
+
+    from fixloop.queue.app import uses_queue
+
+    if not (queue and uses_queue(checkpointer)):
+        return RunsRunner(checkpointer)
+    assert checkpointer is not None
+    runner = QueueRunner(checkpointer)
+
+    def recover() -> None:
+        try:
+            for thread_id in runner.recover():
+                print(f"fixloop serve: run {thread_id} had no driver: resume queued", file=sys.stderr, flush=True)
+        except Exception as exc:  # the server still serves; a worker's start re-enqueues them too
+            logging.getLogger("fixloop.server").warning("re-enqueueing runs without a driver failed: %s", exc)
+
+    threading.Thread(target=recover, name="fixloop-recover", daemon=True).start()
+    print("fixloop serve: runs are queued for `fixloop worker` processes on this database", file=sys.stderr)
+    return runner

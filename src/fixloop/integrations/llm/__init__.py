@@ -12,7 +12,7 @@ from collections.abc import Callable
 from fixloop.config import Settings
 from fixloop.errors import ConfigError, UsageError
 from fixloop.integrations.llm.openai_chat import BudgetExceededError, OpenAIChatModel, RetryPolicy
-from fixloop.integrations.llm.scripted import ScriptedChatModel, budget_of, scripted_model
+from fixloop.integrations.llm.scripted import ScriptedChatModel, budget_of, latency_from_env, scripted_model
 from fixloop.interfaces import ChatModel
 from fixloop.scenarios import load_scenario
 
@@ -62,7 +62,7 @@ def _no_model(settings: Settings, scenario: str | None) -> None:
 def _scripted(settings: Settings, scenario: str | None) -> ScriptedChatModel:
     if not scenario:
         raise UsageError("--llm scripted needs --scenario NAME: it replays that scenario's script")
-    return scripted_model(settings, load_scenario(scenario))
+    return scripted_model(settings, load_scenario(scenario), latency=latency_from_env())
 
 
 MODEL_BACKENDS: dict[str, Callable[[Settings, str | None], ChatModel | None]] = {

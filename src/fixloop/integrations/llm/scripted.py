@@ -13,6 +13,7 @@ from fixloop.integrations.llm.scripted_server import ScriptedServer, StepLike
 from fixloop.integrations.llm.scripts import script_for_scenario, with_overrides
 from fixloop.scenarios import Scenario
 
+LATENCY_ENV = "FIXLOOP_SCRIPTED_LATENCY"  # seconds before every scripted reply (benchmarks: waiting dominates)
 STEPS_ENV = "FIXLOOP_SCRIPTED_STEPS"  # JSON overrides, e.g. {"five_whys": ["429", "scenario"]}
 
 SCRIPTED_API_KEY = "scripted-no-key"  # the scripted server checks no key; never a real one
@@ -58,6 +59,17 @@ def scripted_model(
     hang = settings.llm.timeout + 5.0  # a "timeout" step outlasts the client's timeout (keep it small in tests)
     server = ScriptedServer(script, model=f"scripted:{scenario.name}", latency=latency, hang_seconds=hang)
     return ScriptedChatModel(server.start(), settings=settings)
+
+
+def latency_from_env() -> float:
+    raw = os.environ.get(LATENCY_ENV, "").strip()
+    try:
+        latency = float(raw) if raw else 0.0
+    except ValueError:
+        raise UsageError(f"{LATENCY_ENV} must be a number of seconds, not {raw!r}") from None
+    if not 0 <= latency <= 60:
+        raise UsageError(f"{LATENCY_ENV} must be between 0 and 60 seconds")
+    return latency
 
 
 def steps_from_env() -> dict[str, list[StepLike]]:

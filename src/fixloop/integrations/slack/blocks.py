@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fixloop.server.progress import CategoryView, ProgressItem
+from fixloop.run_views import CategoryView, ProgressItem
 
 APPROVE_ACTION = "fixloop_approve"
 REJECT_ACTION = "fixloop_reject"
@@ -25,10 +25,22 @@ def item_text(item: ProgressItem) -> str:
     return f"{item.text} {links}".strip()
 
 
+def page_button(run_url: str) -> dict[str, Any]:
+    """A link button to the run's page on ``fixloop serve`` (``[server] public_url``)."""
+    return {
+        "type": "button",
+        "action_id": "fixloop_open",
+        "url": run_url,
+        "text": {"type": "plain_text", "text": "Run page"},
+    }
+
+
 def item_blocks(item: ProgressItem, thread_id: str, *, run_url: str = "") -> list[dict[str, Any]]:
     """One progress item; a diagnosed category gets a *Five whys* button and a link to the full run."""
     blocks = [section(item_text(item))]
     view = item.category
+    if run_url and item.kind == "status":  # the run ended: its page holds the whole story
+        blocks.append({"type": "actions", "elements": [page_button(run_url)]})
     if view is not None and view.whys:
         elements: list[dict[str, Any]] = [
             {
@@ -39,14 +51,7 @@ def item_blocks(item: ProgressItem, thread_id: str, *, run_url: str = "") -> lis
             }
         ]
         if run_url:
-            elements.append(
-                {
-                    "type": "button",
-                    "action_id": "fixloop_open",
-                    "url": run_url,
-                    "text": {"type": "plain_text", "text": "run.json"},
-                }
-            )
+            elements.append(page_button(run_url))
         blocks.append({"type": "actions", "elements": elements})
     return blocks
 
