@@ -240,14 +240,16 @@ class SlackRoutes:
                 return ephemeral(f":hourglass: fixloop is busy ({exc})")
             return Response(status_code=200)
         if action_id == WHY_ACTION:
-            thread_id, _, category = value.partition("|")
-            self._chat(
-                self._post_whys,
-                thread_id,
-                category,
-                channel,
-                (payload.message.thread_ts if payload.message else None) or message_ts,
-            )
+            thread_ts = (payload.message.thread_ts if payload.message else None) or message_ts
+            try:
+                if self.ops.buttons is None:
+                    raise ApprovalError("this server signs no buttons: mention me with `why <category>` instead")
+                thread_id, category = self.ops.buttons.verify_why(value, channel=channel, thread_ts=thread_ts)
+            except ApprovalError as exc:  # forged, edited or another thread's: nothing read or posted
+                log.warning("Slack click refused: %s", exc.one_line())
+                self._respond(response_url, f":no_entry: {exc.one_line()}")
+                return JSONResponse({"error": exc.one_line()}, status_code=403)
+            self._chat(self._post_whys, thread_id, category, channel, thread_ts)
             return Response(status_code=200)
         return Response(status_code=200)
 
