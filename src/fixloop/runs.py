@@ -305,10 +305,10 @@ def _decide(
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
-        if heads is not None and decision == "approve":
-            check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: nothing recorded
         refusal: ApprovalError | None = None
         try:
+            if heads is not None and decision == "approve":
+                check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: recorded as refused
             check_approver(settings.approval, requested_by=entry.requested_by, by=by)
         except ApprovalError as exc:
             refusal = exc
@@ -348,7 +348,8 @@ def approve_run(
     """Record an approval (checked against the approval rules) and resume; return run.json.
 
     With ``heads`` (commit shas or prefixes, as a chat approval names them) the approval holds only
-    while they are the head commits of every PR waiting; otherwise ApprovalError and nothing recorded.
+    while they are the head commits of every PR waiting; otherwise it is recorded as refused and
+    ApprovalError raised.
     """
     return _decide(
         thread_id,

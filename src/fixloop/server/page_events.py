@@ -37,12 +37,15 @@ async def page_events(
     interval: float,
     since: str | None = None,
     max_seconds: float = 3600.0,
+    grace: float = 10.0,
 ) -> AsyncIterator[str]:
     """The stream of ``thread_id``; ``since`` is the fingerprint the page was rendered with (a change between the
-    render and this connection is then sent as ``changed`` too)."""
+    render and this connection is then sent as ``changed`` too). At a terminal status it keeps watching for ``grace``
+    seconds (the answer of the decision that ended the run lands just after), then sends ``end``."""
     seen: set[str] = set()
     last_status: str | None = None
     last_print: str | None = since or None
+    ended_at: float | None = None
     waited = 0.0
     while waited <= max_seconds:
         try:
@@ -66,8 +69,10 @@ async def page_events(
                 yield sse("changed", {"thread_id": thread_id, "status": status})
             last_print = current
             if status in TERMINAL:
-                yield sse("end", {"thread_id": thread_id, "status": status})
-                return
+                ended_at = waited if ended_at is None else ended_at
+                if waited - ended_at >= grace:  # what the decision's answer adds comes just after the status
+                    yield sse("end", {"thread_id": thread_id, "status": status})
+                    return
         else:
             yield ": waiting for the run's first checkpoint\n\n"
         await anyio.sleep(interval)

@@ -170,7 +170,7 @@ def start_pytest(
     if not repo.is_dir():
         raise TestRunError(f"repo {repo} is not a folder")
     out = (out_dir or Path(tempfile.mkdtemp(prefix="fixloop-test-"))).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     report = out / REPORT_FILE
     for old in out.glob(REPORT_FILE + "*"):
         old.unlink()
@@ -200,7 +200,7 @@ def start_pytest(
         *(extra_args or []),
         *targets,
     ]
-    sink = (out / OUTPUT_FILE).open("wb")
+    sink = os.fdopen(private_file(out / OUTPUT_FILE), "wb")
     started_at = datetime.now(UTC)
     try:
         process = subprocess.Popen(
@@ -223,6 +223,21 @@ def start_pytest(
         started.timer.daemon = True
         started.timer.start()
     return started
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (created if needed) readable by its owner only: pytest writes raw output into it (console,
+    JUnit XML, fixloop's report: whatever the tests print, secrets included) until the run ends and the files
+    are redacted (``at_rest.seal_test_run``); meanwhile no other user can list or read them."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+
+
+def private_file(path: Path) -> int:
+    """A descriptor on ``path``, truncated, mode 0600 (also when it existed with another mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def start_next_round(previous: StartedTests, targets: list[str]) -> StartedTests:
