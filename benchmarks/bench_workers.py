@@ -142,13 +142,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-failover", action="store_true")
+    parser.add_argument("--failover-only", action="store_true")
     args = parser.parse_args()
     runs, counts, latency = args.runs, [int(n) for n in args.workers.split(",")], args.latency
     if args.quick:
         runs, counts, latency = 4, [1, 2], 1.0
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {runs} runs, scripted latency {latency:g} s")
     results: dict[int, float] = {}
-    for count in counts:
+    for count in [] if args.failover_only else counts:
         with tempfile.TemporaryDirectory(prefix="fixloop-bench-workers-") as tmp:
             elapsed, statuses = throughput(count, runs, latency, Path(tmp))
         results[count] = elapsed
