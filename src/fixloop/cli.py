@@ -249,18 +249,33 @@ def resume(thread: str, checkpointer: CheckpointerOpt = None, in_process: InProc
 
 
 @app.command()
-def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None, in_process: InProcessOpt = False) -> None:
+def approve(
+    thread: str,
+    by: ByOpt,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="PR head commit (7-40 hex) this approval is for; repeat for several PRs. It is refused, and "
+            "recorded as refused, when a waiting PR is at another commit.",
+        ),
+    ] = None,
+    checkpointer: CheckpointerOpt = None,
+    in_process: InProcessOpt = False,
+) -> None:
     """Approve the PRs a run is waiting on; the run then merges, deploys and re-tests."""
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import approve_run
+    from fixloop.server.commands import parse_heads
 
+    heads = list(parse_heads(" ".join(head))) if head else None
     queue = _queue(checkpointer, in_process, thread)
     if queue is not None:
         with queue:
-            _queued(queue.decide(thread, decision="approve", by=by, source="cli"), f"approval by {by}")
+            _queued(queue.decide(thread, decision="approve", by=by, source="cli", heads=heads), f"approval by {by}")
         return
 
-    _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
+    _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier(), heads=heads))
 
 
 @app.command()
@@ -328,9 +343,9 @@ def status(
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    from fixloop.summary import summary_lines
+    from fixloop.summary import public_url_for, summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(doc, public_url=public_url_for(doc)):
         typer.echo(line)
 
 
@@ -363,9 +378,11 @@ def stop_at_cmd(
 @app.command()
 def verify(out: Annotated[Path, typer.Argument(help="A run directory (with run.json).")]) -> None:
     """Re-check a run directory: artifacts unmodified, counts consistent, citations resolve."""
+    from fixloop.verdict import write_verdict
     from fixloop.verify import VerifyError, verify_run_dir
 
     report = verify_run_dir(out)
+    write_verdict(report.out_dir, ok=report.ok, checked=report.checked, problems=report.problems)
     for line in report.checked:
         typer.echo(f"  ok  {line}")
     for line in report.problems:
@@ -798,31 +815,46 @@ def _eval_real(
     stage: EvalStage, llm: LLMMode, case: str | None, json_out: bool, workers: int, work_dir: Path | None
 ) -> None:
     from fixloop.evaluation.real.cache import cache_root
+    from fixloop.evaluation.real.fix_report import render_real_fix_markdown, run_real_fix_eval
     from fixloop.evaluation.real.recipes import load_projects, select_cases
     from fixloop.evaluation.real.report import render_real_markdown, run_real_eval
 
-    if stage == EvalStage.fix:
-        raise UsageError("--suite real --stage fix is not built yet", hint="run --suite real --stage triage")
-    if stage == EvalStage.all:
-        typer.echo("note: --suite real has no fix stage yet; running the triage stage", err=True)
-    if llm != LLMMode.none:
+    if stage == EvalStage.triage and llm != LLMMode.none:
         typer.echo(f"note: the triage stage uses no model; --llm {llm.value} changes nothing", err=True)
+    if stage != EvalStage.triage and llm == LLMMode.openai:
+        from fixloop.evaluation.fix_eval import check_model_configured
+
+        check_model_configured("openai")
     chosen = select_cases(load_projects(), case)
+    command = "fixloop " + " ".join(sys.argv[1:])
+    root = work_dir.expanduser().resolve() if work_dir else None
 
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    result = run_real_eval(
-        chosen,
-        cache=cache_root(),
-        workers=workers,
-        work_root=work_dir.expanduser().resolve() if work_dir else None,
-        command="fixloop " + " ".join(sys.argv[1:]),
-        progress=None if json_out else progress,
-    )
-    text = result.model_dump_json(indent=2) if json_out else render_real_markdown(result)
+    texts: list[str] = []
+    docs: dict[str, Any] = {}
+    met = True
+    if stage in (EvalStage.triage, EvalStage.all):
+        result = run_real_eval(
+            chosen, cache=cache_root(), workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["triage"], met = result.model_dump(mode="json"), result.met
+        texts.append(render_real_markdown(result))
+    if stage in (EvalStage.fix, EvalStage.all):
+        fixed = run_real_fix_eval(
+            chosen, cache=cache_root(), llm=llm.value, workers=workers, work_root=root, command=command,
+            progress=None if json_out else progress,
+        )  # fmt: skip
+        docs["fix"] = fixed.model_dump(mode="json")
+        texts.append(render_real_fix_markdown(fixed))
+    if json_out:  # one stage: its document, as before; all: {"triage": ..., "fix": ...}
+        text = json.dumps(docs if stage == EvalStage.all else next(iter(docs.values())), indent=2)
+    else:
+        text = "\n".join(texts)
     typer.echo(text, nl=not text.endswith("\n"))
-    if not result.met:
+    if not met:
         raise typer.Exit(1)
 
 

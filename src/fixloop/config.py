@@ -45,6 +45,9 @@ class TargetSettings(Section):
     token_secret_env: str = "CHAT_JWT_SECRET"  # name of the env var holding the HS256 secret
     token_env: str | None = None  # name of an env var holding a ready bearer token
     start_command: list[str] = Field(default_factory=list)  # argv to start the target, if fixloop manages it
+    # false: the repository is a library whose tests start whatever they need themselves (servers on
+    # loopback included): a fix's validation and stress runs start no target from the worktree
+    server: bool = True
     env: dict[str, str] = Field(default_factory=dict)  # extra env for the target and its tests
     # env var name the tests read -> template over {http_url} {ws_url} {secret} {token} (target_test_env.py)
     test_env: dict[str, str] = Field(default_factory=lambda: {"CHAT_HTTP_URL": "{http_url}", "CHAT_WS_URL": "{ws_url}"})
@@ -82,6 +85,10 @@ class TestSettings(Section):
     # Coverage spectra (localization): the category's failing tests and passing tests of the same files
     # re-run under coverage.py, at most this many tests and about this many seconds of recorded durations.
     spectrum: bool = True
+    # Record the lines each test runs during every test run (coverage.py, one context per test, from the start
+    # of the tests on): a spectrum then needs no re-run. Off: the spectrum re-runs the tests it needs. Unset (auto):
+    # on for a library (``target.server = false``), off for a service target, whose tests drive a server elsewhere.
+    spectrum_during_run: bool | None = None
     spectrum_max_tests: int = Field(default=200, ge=1)
     spectrum_max_seconds: float = Field(default=120.0, gt=0)
     # Selection budgets: the first phase (P1) is what an engineer runs first; P1-P3 stay a short list.
@@ -171,6 +178,25 @@ class AutonomySettings(Section):
     quarantine_flaky: bool = False
 
 
+class ServerSettings(Section):
+    """``fixloop serve``'s run pages: where they are reached, who may sign in, whether they are public."""
+
+    public_url: str = ""  # e.g. https://fixloop.example.com: links in Slack, GitHub and the CLI summary
+    # approver name -> SHA-256 (hex) of that person's page token; a signed-in name acts under [approval]
+    page_users: dict[str, str] = Field(default_factory=dict)
+    trusted_user_header: str = ""  # e.g. X-Forwarded-User, set by an authenticating proxy (only when set here)
+    pages_public: bool = False  # read-only pages without any token (actions still need a signed-in user)
+
+    @field_validator("page_users")
+    @classmethod
+    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, digest in value.items():
+            hex_part = digest.removeprefix("sha256:").lower()
+            if len(hex_part) != 64 or any(c not in "0123456789abcdef" for c in hex_part):
+                raise ValueError(f"page_users.{name}: give the SHA-256 of the token (64 hex digits), not the token")
+        return {name: digest.removeprefix("sha256:").lower() for name, digest in value.items()}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
@@ -186,6 +212,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -28,6 +28,14 @@ class UsageError(FixloopError):
     exit_code = 2
 
 
+class RunInputError(UsageError, ValueError):
+    """A run's JSON context or input that does not validate. Also a ``ValueError``: LangGraph Server
+    shows the message of those to its client (of other exceptions only "An internal error occurred")."""
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
 class ConfigError(FixloopError):
     """A settings file or variable that does not validate."""
 

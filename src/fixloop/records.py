@@ -12,7 +12,7 @@ serialize to run.json and into checkpoints unchanged.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -355,4 +355,70 @@ class UsageRecord(Record):
             calls=self.calls + calls,
             prompt_tokens=self.prompt_tokens + prompt_tokens,
             completion_tokens=self.completion_tokens + completion_tokens,
+        )
+
+
+# ---------------------------------------------------------------- test phases and stress re-runs
+
+
+class Artifact(Record):
+    path: str  # relative to the run directory, posix separators
+    sha256: str
+    kind: str  # "junit-xml", "pytest-output", "evidence"
+
+
+class PhaseRecord(Record):
+    """One test phase as it happened: what was asked, collected, executed, with what, against what."""
+
+    name: str  # e.g. "iter-1"
+    iteration: int
+    kind: str = "iteration"  # "iteration" (the loop's test run) or "stress" (re-runs of a patch in its worktree)
+    selected: list[str] = Field(default_factory=list)
+    collected: list[str] = Field(default_factory=list)
+    executed: list[str] = Field(default_factory=list)
+    outcomes: dict[str, str] = Field(default_factory=dict)  # node id -> outcome
+    command: list[str] = Field(default_factory=list)
+    interpreter: str = ""
+    cwd: str = ""
+    exit_code: int = 0
+    started_at: datetime
+    finished_at: datetime
+    commit: str = ""  # git HEAD of the tested checkout
+    health: dict[str, Any] = Field(default_factory=dict)  # what the target's /health answered, or {"error": ...}
+    artifacts: list[Artifact] = Field(default_factory=list)
+    never_ran: list[str] = Field(default_factory=list)  # selected tests with no result (hang, crash, run limit)
+
+
+class StressRun(Record):
+    run: int
+    counts: dict[str, int] = Field(default_factory=dict)
+    failing: list[str] = Field(default_factory=list)
+    exit_code: int = 0
+
+
+class StressResult(Record):
+    runs: int
+    tests: list[str] = Field(default_factory=list)
+    results: list[StressRun] = Field(default_factory=list)
+    phase: PhaseRecord | None = None  # the verifiable record of the re-runs' pytest process
+
+    @property
+    def failures(self) -> int:
+        """Re-runs with a failing, erroring or missing test."""
+        return sum(1 for r in self.results if r.failing)
+
+    def describe(self) -> str:
+        per_run = "; ".join(
+            f"#{r.run} " + (", ".join(f"{v} {k}" for k, v in sorted(r.counts.items())) or "no results")
+            for r in self.results
+        )
+        return f"{self.runs - self.failures}/{self.runs} re-runs green ({per_run})"
+
+    def finding(self, category_id: str) -> Finding:
+        failing = sorted({t for r in self.results for t in r.failing})
+        return Finding(
+            kind="stress-failure",
+            message=f"{category_id}: the patch is not proven: {self.failures} of {self.runs} stress re-runs failed",
+            evidence=f"failing in a re-run: {', '.join(failing[:5])}; {self.describe()}",
+            severity="error",
         )

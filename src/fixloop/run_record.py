@@ -13,50 +13,20 @@ import hashlib
 import json
 import shutil
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import Field
 
 from fixloop.agents.fixability import fixability, fixability_markdown
 from fixloop.atomic import write_bytes_atomic
 from fixloop.autonomy import effective_level
 from fixloop.costs import usage_table
-from fixloop.records import EvidenceBundle, Record, TestRun
+from fixloop.records import Artifact, EvidenceBundle, PhaseRecord, TestRun
 
 ARTIFACTS = "artifacts"
 EXECUTED_OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed")
 HEALTH_TIMEOUT = 3.0
-
-
-class Artifact(Record):
-    path: str  # relative to the run directory, posix separators
-    sha256: str
-    kind: str  # "junit-xml", "pytest-output", "evidence"
-
-
-class PhaseRecord(Record):
-    """One test phase as it happened: what was asked, collected, executed, with what, against what."""
-
-    name: str  # e.g. "iter-1"
-    iteration: int
-    kind: str = "iteration"  # "iteration" (the loop's test run) or "stress" (re-runs of a patch in its worktree)
-    selected: list[str] = Field(default_factory=list)
-    collected: list[str] = Field(default_factory=list)
-    executed: list[str] = Field(default_factory=list)
-    outcomes: dict[str, str] = Field(default_factory=dict)  # node id -> outcome
-    command: list[str] = Field(default_factory=list)
-    interpreter: str = ""
-    cwd: str = ""
-    exit_code: int = 0
-    started_at: datetime
-    finished_at: datetime
-    commit: str = ""  # git HEAD of the tested checkout
-    health: dict[str, Any] = Field(default_factory=dict)  # what the target's /health answered, or {"error": ...}
-    artifacts: list[Artifact] = Field(default_factory=list)
-    never_ran: list[str] = Field(default_factory=list)  # selected tests with no result (hang, crash, run limit)
 
 
 def sha256_file(path: Path) -> str:

@@ -24,26 +24,23 @@ from fixloop.agents.reporter import attach_cost, redact_tree, run_json, write_re
 from fixloop.approval import check_approver, check_heads
 from fixloop.autonomy import level_for
 from fixloop.checkpoints import RunEntry, Store, find_run, home_index, open_store, record_run
-from fixloop.config import Settings, load_settings
+from fixloop.config import Settings
 from fixloop.context import RunContext
 from fixloop.costs import cost_doc
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.graphs.remediation import build_graph
-from fixloop.integrations.codehost import build_codehost
-from fixloop.integrations.deploy import build_deployer
-from fixloop.integrations.llm import build_model
-from fixloop.integrations.logs import build_log_source
+from fixloop.intake import run_info
 from fixloop.interfaces import Notifier
 from fixloop.records import utc_now
 from fixloop.redaction import Redactor
+from fixloop.run_clients import run_settings
 from fixloop.run_lock import is_driven, run_lock
-from fixloop.state import RunInfo
-from fixloop.target import available_test_env, stop_target
+from fixloop.state import Event
+from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
-from fixloop.target_test_env import secret_test_env_names
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
 
-Source = Literal["cli", "slack", "github", "api"]
+Source = Literal["cli", "slack", "github", "api", "page"]
 TERMINAL = FINISHED
 DECISION_WAIT = 3600.0  # seconds a decision waits for the run's driver to reach a stop (approval or end)
 STOP_TARGET_AT_END = "stop_target_at_end"  # RunRequest.extra flag: stop the repo's target when the run ends
@@ -102,24 +99,14 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
         )
         with _context(stored, settings, notifier) as ctx:
             preflight(ctx)  # before any work: each service the run needs answers, or one line each
-            info = RunInfo(
-                thread_id=thread_id,
-                repo=str(repo),
-                focus=request.focus,
-                out_dir=str(out_dir),
-                config_file=stored["config_file"] or "",
-                requested_by=request.requested_by,
-                source=request.source,
-                llm_mode=request.llm,
-                model_name=ctx.model.name if ctx.model is not None else "",
-                stop_at=stored["stop_at"],
-                max_iterations=settings.limits.max_iterations,
-                max_fix_attempts=settings.limits.max_fix_attempts,
-                max_seconds=settings.limits.max_seconds,
-                scenario=request.scenario,
-                gates=dict(settings.autonomy.gates),
-                stress_runs=settings.limits.stress_runs,
-                all_tiers=bool(request.extra.get(ALL_TIERS)),
+            info = run_info(
+                {
+                    "focus": request.focus,
+                    "requested_by": request.requested_by,
+                    "source": request.source,
+                    "all_tiers": bool(request.extra.get(ALL_TIERS)),
+                },
+                ctx,
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
@@ -149,53 +136,22 @@ def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: 
 
 
 def _settings(stored: dict[str, Any]) -> Settings:
-    config = Path(stored["config_file"]) if stored.get("config_file") else None
-    settings = load_settings(Path(stored["repo"]), config)
-    llm = {"mode": stored["llm"], "prices": {**settings.llm.prices, **stored.get("prices", {})}}
-    updates: dict[str, Any] = {"llm": type(settings.llm).model_validate({**settings.llm.model_dump(), **llm})}
-    if stored.get("max_iterations"):
-        updates["limits"] = settings.limits.model_copy(update={"max_iterations": stored["max_iterations"]})
-    return settings.model_copy(update=updates)
+    return run_settings(stored)
 
 
 @contextmanager
 def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | None) -> Iterator[RunContext]:
-    """Build the run's clients (the edge of the system) and close them afterwards."""
-    repo = Path(stored["repo"])
-    secret_names = [
-        *settings.redaction.secret_env_names,
-        *secret_test_env_names(settings.target),
-        settings.llm.api_key_env,
-    ]
-    try:  # the running target's token secret lives in its state file, not in this process's env
-        target_env = available_test_env(repo, settings.target)
-    except FixloopError:
-        target_env = {}
-    redactor = Redactor(env={**os.environ, **target_env}, secret_env_names=secret_names)
-    model = build_model(settings, scenario=stored.get("scenario")) if stored["llm"] != "none" else None
-    needs_host = model is not None and stored.get("stop_at") in ("pr", "merge")
+    """Build the run's clients (the edge of the system, ``run_clients.py``) and close them afterwards."""
+    ctx = RunContext.from_request(stored, notifier=notifier)
     try:
-        ctx = RunContext(
-            settings=settings,
-            repo=repo,
-            out_dir=Path(stored["out_dir"]),
-            thread_id=stored["thread_id"],
-            redactor=redactor,
-            model=model,
-            logs=build_log_source(settings, repo),
-            codehost=build_codehost(settings, repo) if needs_host else None,
-            deployer=build_deployer(settings, repo) if needs_host else None,
-            notifier=notifier,
-        )
         yield ctx
     finally:
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
+        ctx.close()
 
 
-def preflight(ctx: RunContext) -> None:
-    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``)."""
+def preflight(ctx: RunContext) -> list[str]:
+    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``); else the
+    names of the services checked."""
     from fixloop.preflight import (
         PreflightError,
         codehost_check,
@@ -229,6 +185,20 @@ def preflight(ctx: RunContext) -> None:
     problems = run_checks(checks)
     if problems:  # the faces print it (CLI: one line; chat: the run's thread)
         raise PreflightError("; ".join(problems), hint="nothing was run")
+    return [check.name for check in checks]
+
+
+def _world_event(ctx: RunContext, snapshot: StateSnapshot, why: str, check: TargetCheck) -> Event:
+    """Before a resumed or decided run goes on: the start's preflight again (``PreflightError``: nothing is driven
+    or recorded), as a worklog event with the target check that preceded it."""
+    checked = preflight(ctx)
+    services = ", ".join(checked) if checked else "no outside service to check"
+    return Event(
+        node="preflight",
+        text=f"{why}: preflight passed ({services}); target: {check.message}",
+        iteration=int((snapshot.values or {}).get("iteration", 0) or 0),
+        detail=f"target check: {check.action} {check.url}".strip(),
+    )
 
 
 def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
@@ -301,8 +271,10 @@ def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Not
         where = ", ".join(snapshot.next) or f"the end of {', '.join(t.name for t in snapshot.tasks)}"
         check = _reestablish(entry, settings)
         with _context(entry.request, settings, notifier) as ctx:
+            event = _world_event(ctx, snapshot, f"resumed at {where}", check)
             ctx.notify(f"resuming run {thread_id} at {where}; target: {check.message}")
-            return _drive(store, entry, ctx, None)  # replays the saved writes, then goes on
+            # replays the saved writes, then goes on; the update only adds the event to the log
+            return _drive(store, entry, ctx, Command(update={"events": [event]}))
 
 
 def _reestablish(entry: RunEntry, settings: Settings) -> TargetCheck:
@@ -353,19 +325,20 @@ def _decide(
             # run is never left stuck refusing every decision until someone resumes it from a shell.
             target = _reestablish(entry, settings)
             with _context(entry.request, settings, notifier) as ctx:
+                event = _world_event(ctx, snapshot, f"continued before the {decision}", target)
                 ctx.notify(
                     f"run {thread_id}: its last driver stopped mid-step; continuing it before the {decision};"
                     f" target: {target.message}"
                 )
-                _drive(store, entry, ctx, None)
+                _drive(store, entry, ctx, Command(update={"events": [event]}))
             snapshot = graph.get_state(config)
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
-        if heads is not None and decision == "approve":
-            check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: nothing recorded
         refusal: ApprovalError | None = None
         try:
+            if heads is not None and decision == "approve":
+                check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: recorded as refused
             check_approver(settings.approval, requested_by=entry.requested_by, by=by)
         except ApprovalError as exc:
             refusal = exc
@@ -378,9 +351,11 @@ def _decide(
         }
         check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
-            if check is not None:
+            update: dict[str, Any] = {}
+            if check is not None:  # a decision that goes on (merge or re-fix) needs the services a start needs
+                update["events"] = [_world_event(ctx, snapshot, f"{decision} by {by}", check)]
                 ctx.notify(f"{decision} of run {thread_id}; target: {check.message}")
-            doc = _drive(store, entry, ctx, Command(resume=answer))
+            doc = _drive(store, entry, ctx, Command(resume=answer, update=update or None))
         if refusal is not None:
             raise refusal
         return doc
@@ -405,7 +380,8 @@ def approve_run(
     """Record an approval (checked against the approval rules) and resume; return run.json.
 
     With ``heads`` (commit shas or prefixes, as a chat approval names them) the approval holds only
-    while they are the head commits of every PR waiting; otherwise ApprovalError and nothing recorded.
+    while they are the head commits of every PR waiting; otherwise it is recorded as refused and
+    ApprovalError raised.
     """
     return _decide(
         thread_id,

@@ -67,7 +67,10 @@ def list_scenarios() -> list[Scenario]:
 
 
 def load_scenario(name: str) -> Scenario:
-    """The scenario called ``name``; UsageError listing the known names when there is none."""
+    """The scenario called ``name`` (or the folder at absolute path ``name``); UsageError listing the known
+    names when there is none."""
+    if Path(name).is_absolute() and (Path(name) / "scenario.toml").is_file():
+        return _load(Path(name))  # a scenario folder written at run time (the real-project eval's cases)
     path = scenarios_dir() / name
     if name and "/" not in name and (path / "scenario.toml").is_file():
         return _load(path)

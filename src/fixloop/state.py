@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from fixloop.agents.stress import StressResult
 from fixloop.records import (
     ApprovalRecord,
     AuditResult,
@@ -25,15 +24,16 @@ from fixloop.records import (
     Finding,
     FiveWhys,
     FixProposal,
+    PhaseRecord,
     PullRequestRecord,
     Record,
     Selection,
+    StressResult,
     TestRun,
     TierVerdict,
     UsageRecord,
     utc_now,
 )
-from fixloop.run_record import PhaseRecord
 from fixloop.vocabulary import AutonomyLevel, LLMMode, RunStatus
 
 RunStatusValue = RunStatus  # the names this module has always used, from fixloop.vocabulary

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +156,23 @@ def restart_target(repo: Path, *, env: dict[str, str] | None = None) -> TargetIn
         keep[str(state["secret_env"])] = str(state["secret"])
         port = int(state["port"])
     return start_target(repo, port=port, env={**keep, **(env or {})})
+
+
+@contextlib.contextmanager
+def worktree_target(worktree: Path, target: TargetSettings) -> Iterator[dict[str, str]]:
+    """A target started from ``worktree`` for the block (stopped after it); yields its tests' env.
+
+    With ``target.server = false`` (a library: its tests need no running service) it starts nothing and
+    yields {} (``target.env`` reaches every pytest run anyway).
+    """
+    if not target.server:
+        yield {}
+        return
+    start_target(worktree)
+    try:
+        yield test_env(worktree)
+    finally:
+        stop_target(worktree)
 
 
 def stop_target(repo: Path) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fixloop.agents.fixability import allowed_level, fixability, fixability_markdown, may_reach
-from fixloop.agents.stress import StressResult, StressRun
 from fixloop.config import AutonomySettings
 from fixloop.records import (
     AuditResult,
@@ -16,6 +15,8 @@ from fixloop.records import (
     Location,
     PullRequestRecord,
     Signature,
+    StressResult,
+    StressRun,
     WhyStep,
 )
 from fixloop.state import FixAttempt, Investigation

@@ -17,6 +17,13 @@ SUITE = {
     "tests/test_own.py": "import mypkg.gone\n\n\ndef test_b():\n    pass\n",
     "tests/test_plugin.py": "def test_c(mocker):\n    pass\n\n\nasync def test_d():\n    pass\n",
     "mypkg/__init__.py": "",
+    # a circular import inside the repository's own package, and its package importing a missing install
+    "tests/test_circular.py": "from circ import A\n\n\ndef test_e():\n    assert A == 1\n",
+    "circ/__init__.py": "from .a import A as A\n",
+    "circ/a.py": "from .b import B as B\n\nA = 1\n",
+    "circ/b.py": "from .a import A as A\n\nB = 2\n",
+    "tests/test_needs_dep.py": "import needy\n\n\ndef test_f():\n    pass\n",
+    "needy/__init__.py": "import missing_dep_xyz as missing_dep_xyz\n",
 }
 
 
@@ -51,4 +58,17 @@ def test_a_module_the_repository_provides_is_a_code_fault_not_an_install(tmp_pat
     repo = write_files(tmp_path / "repo", SUITE)
     run = run_tests(repo, ["tests/test_own.py"], Settings(), out_dir=tmp_path / "out")
     kind, reason = _reports(run, repo)["tests/test_own.py"]
-    assert (kind, reason) == ("environment", "")  # "" = a fix may be tried: mypkg is the repository's own
+    assert (kind, reason) == ("protocol", "")  # a code fault, and a fix may be tried: mypkg is the repository's own
+
+
+def test_a_circular_import_in_the_package_is_a_code_fault_and_its_missing_install_stays_environment(
+    tmp_path: Path,
+) -> None:
+    repo = write_files(tmp_path / "repo", SUITE)
+    run = run_tests(repo, ["tests/test_circular.py", "tests/test_needs_dep.py"], Settings(), out_dir=tmp_path / "out")
+    assert any("partially initialized module 'circ." in e for e in run.collection_errors)
+    reports = _reports(run, repo)
+    assert reports["tests/test_circular.py"] == ("protocol", "")
+    kind, reason = reports["tests/test_needs_dep.py"]
+    assert kind == "environment"
+    assert "install missing_dep_xyz" in reason

@@ -71,6 +71,29 @@ def test_a_test_that_never_ran_counts_as_a_failure(tmp_path: Path) -> None:
     assert result.failures == 2
 
 
+# itsdangerous' shape: the variants come from a fixture's params, in a class (``test_x[value0]``, ``test_x[zlib]``)
+FIXTURE_PARAMS = """
+import pytest
+
+
+class TestSerializer:
+    @pytest.fixture(params=({"id": 42}, pytest.param("a" * 10, id="zlib")))
+    def value(self, request):
+        return request.param
+
+    def test_round_trip(self, value):
+        assert value
+"""
+
+
+def test_a_variant_of_a_fixture_parametrized_test_is_rerun_by_its_own_id(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, FIXTURE_PARAMS)
+    asked = "tests/test_race.py::TestSerializer::test_round_trip[zlib]"
+    result = stress_rerun(repo, [asked], Settings(), runs=2, out_dir=tmp_path / "out")
+    assert result.failures == 0, result.describe()
+    assert [r.counts for r in result.results] == [{"passed": 1}, {"passed": 1}]  # [value0] is not counted
+
+
 def test_stress_ids_map_back_to_the_test() -> None:
     assert split_stress_id("t.py::test_a[stress3]") == ("t.py::test_a", 3)
     assert split_stress_id("t.py::test_a[x-1-stress12]") == ("t.py::test_a[x-1]", 12)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixloop.agents.triage import categorize, detect_flaky, mark_flaky
+from fixloop.agents.triage import categorize, detect_flaky, hung_tests, mark_flaky
 from fixloop.config import Settings
-from fixloop.records import Finding, Outcome, Phase, TestRun
+from fixloop.records import ChildExit, Finding, Outcome, Phase, TestRun
 from fixloop.tools.realness import check_realness
 from tests.agents import failure_samples as s
 
@@ -258,3 +258,123 @@ def test_failures_raised_at_one_package_line_are_one_category_that_says_what_and
     assert category.tests == ["tests/test_book.py::test_latest", "tests/test_book.py::test_last"]
     assert category.kind == "protocol"  # a TypeError raised in the package is not the test's defect
     assert "index out of range raised in pkg/book.py" in category.title
+
+
+# A real failure (itsdangerous 2.1.0's timestamp overflow, fixed in 2.1.1): the test expects the auth domain's
+# BadTimeSignature, the package lets a ValueError out of a date conversion that names no auth concept.
+TIMESTAMP_OVERFLOW = (
+    "    def test_malformed_future_timestamp(self, signer):\n"
+    '        signed = b"value.TgPVoaGhoQ.AGBfQ6G6cr07byTRt0zAdPljHOY"\n    \n'
+    "        with pytest.raises(BadTimeSignature) as exc_info:\n>           signer.unsign(signed)\n\n"
+    "tests/test_itsdangerous/test_timed.py:73: \n_ _ _ _ _ _ _ _\n"
+    "src/itsdangerous/timed.py:121: in unsign\n    ts_dt = self.timestamp_to_datetime(ts_int)\n"
+    "src/itsdangerous/timed.py:43: in timestamp_to_datetime\n"
+    "    return datetime.fromtimestamp(ts, tz=timezone.utc)\n"
+    "E   ValueError: year 695863352 is out of range\n\n"
+    "src/itsdangerous/timed.py:43: ValueError"
+)
+# A real shape (PyJWT with its verify_exp default lost): a KeyError raised in the package's claim validation.
+VERIFY_EXP_KEYERROR = (
+    "    def test_decode_with_expiration_with_leeway(self, jwt, payload):\n"
+    ">       decoded = jwt.decode(jwt_message, secret, leeway=leeway, algorithms=['HS256'])\n\n"
+    "tests/test_api_jwt.py:372: \n_ _ _ _ _ _ _ _\njwt/api_jwt.py:221: in decode\n"
+    "    decoded = self.decode_complete(\njwt/api_jwt.py:166: in decode_complete\n    self._validate_claims(\n"
+    "_ _ _ _ _ _ _ _\n\n    def _validate_claims(self, payload, options):\n"
+    '>       if "exp" in payload and options["verify_exp"]:\n'
+    "E       KeyError: 'verify_exp'\n\njwt/api_jwt.py:260: KeyError"
+)
+
+
+def test_a_test_expecting_an_auth_exception_that_got_another_error_is_auth() -> None:
+    run = s.make_run([s.result("tests/test_timed.py::test_malformed", longrepr=TIMESTAMP_OVERFLOW)])
+    (category,) = categorize(run, [])
+    assert category.kind == "auth"
+    assert "expected BadTimeSignature" in category.title
+
+
+def test_a_generic_error_raised_in_the_package_s_auth_code_is_auth() -> None:
+    run = s.make_run([s.result("tests/test_api_jwt.py::test_leeway", longrepr=VERIFY_EXP_KEYERROR)])
+    (category,) = categorize(run, [])
+    assert category.kind == "auth"
+    assert "authentication code" in category.title
+
+
+def test_the_same_errors_outside_the_auth_domain_stay_protocol() -> None:
+    not_auth = (
+        TIMESTAMP_OVERFLOW.replace("BadTimeSignature", "InvalidDate")
+        .replace("src/itsdangerous/timed.py", "src/cal/dates.py")
+        .replace("signer.unsign", "cal.parse")
+    )
+    keyerror = VERIFY_EXP_KEYERROR.replace("jwt/api_jwt.py", "h11/_headers.py").replace(
+        "_validate_claims", "_normalize"
+    )
+    run = s.make_run(
+        [
+            s.result("tests/test_dates.py::test_parse", longrepr=not_auth),
+            s.result("tests/test_headers.py::test_normalize", longrepr=keyerror),
+        ]
+    )
+    assert [c.kind for c in categorize(run, [])] == ["protocol", "protocol"]
+
+
+WATCHDOG_HANG = (  # the plugin's watchdog record (fixloop_report.WATCHDOG_TEXT and the stacks)
+    "Timeout: test still running 13.0 s into its call phase, over its 10 s limit (the timeout did not stop it: "
+    "swallowed, or a wait in C code or another thread); fixloop's watchdog dumped every stack and ended the "
+    "pytest process\n\n+++ stacks at watchdog +++\n--- MainThread ---\n"
+    '  File "src/fetcher/retry.py", line 60, in fetch_forever\n    time.sleep(delay)\n'
+)
+
+
+def test_a_test_that_ended_as_a_hang_is_not_rerun_for_flakiness() -> None:
+    hung = "tests/test_fetch.py::test_fetch_retries"
+    broken = "tests/test_api_jwt.py::test_decode"
+    run = s.make_run(
+        [
+            s.result(hung, longrepr=WATCHDOG_HANG, duration=13.0),
+            s.result(broken, longrepr="    def test_decode():\n>       decode(t)\nE   KeyError: 'verify_exp'\n"),
+        ]
+    )
+    run.child_exits = [ChildExit(round=1, reason="hang", exit_code=86, last_test=hung, restarted=True)]
+    categories = categorize(run, [])
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    marked, reruns = detect_flaky(categories, run, rerun, times=3)
+    assert hung_tests(run) == [hung]
+    assert asked == [[broken], [broken], [broken]]  # the hang's timeout is paid once, in the first run
+    assert "timeout" in [c.kind for c in marked] and len(reruns) == 3
+    run.results = run.results[:1]  # only the hang failed: no re-run at all
+    marked, reruns = detect_flaky(categorize(run, []), run, rerun, times=3)
+    assert reruns == [] and [c.kind for c in marked] == ["timeout"]
+
+
+# The in-process timeout's record (fixloop_report.TIMEOUT_TEXT): the test ended at its limit, no hang.
+IN_PROCESS_TIMEOUT = (
+    "    def fetch_data(self):\n>       time.sleep(delay)\n"
+    "E   fixloop_report._TestTimeout: Timeout: test exceeded 10 s (fixloop_report)\n"
+    "+++ stacks at timeout +++\n\nsrc/fetcher/retry.py:60: _TestTimeout"
+)
+
+
+def test_a_test_ended_by_the_per_test_timeout_is_not_rerun_either() -> None:
+    slow = "tests/test_fetch.py::test_fetch_forever"
+    broken = "tests/test_api.py::test_decode"
+    run = s.make_run(
+        [
+            s.result(slow, longrepr=IN_PROCESS_TIMEOUT, duration=10.0),
+            s.result(broken, longrepr="    def test_decode():\n>       decode(t)\nE   KeyError: 'exp'\n"),
+        ]
+    )
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    categories = categorize(run, [])
+    assert next(c.kind for c in categories if slow in c.tests) == "timeout"
+    detect_flaky(categories, run, rerun, times=2)
+    assert hung_tests(run) == [slow] and asked == [[broken], [broken]]

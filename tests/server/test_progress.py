@@ -77,7 +77,7 @@ def test_items_follow_the_reporter_shape() -> None:
     assert items[1].text == "Test run 1: 3 failed, 4 passed"
     assert "Root cause: handshake handler raises on a missing header (confidence 0.90)" in items[2].text
     assert items[2].category is not None and len(items[2].category.whys) == 5
-    assert items[3].links[0].url == "file:///prs/3"
+    assert items[3].links == (), "a local remote's file:// URL is no link (the run page shows the PR)"
     assert "Requested by carol" in items[4].text
 
 
@@ -99,5 +99,7 @@ def test_status_text_why_lookup_and_issue_markdown() -> None:
     assert view is not None and view.root_cause.startswith("handshake handler")
     assert find_category(doc, "nope") is None
     markdown = issue_markdown(progress_items(doc), "fl-1")
-    assert "<details><summary>Five whys</summary>" in markdown and "[PR #3](file:///prs/3)" in markdown
+    assert "<details><summary>Five whys</summary>" in markdown and "file://" not in markdown
+    linked = issue_markdown(progress_items(doc), "fl-1", run_url="https://fixloop.example/runs/fl-1")
+    assert linked.startswith("**fixloop** run `fl-1` · [run page](https://fixloop.example/runs/fl-1)")
     assert "/fixloop approve" in markdown

@@ -16,6 +16,8 @@ from pathlib import Path
 from fixloop.records import Category, EvidenceBundle
 
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+# "cannot import name 'x' from 'pkg.mod'" and its circular form "... from partially initialized module 'pkg.mod'"
+_CANNOT_IMPORT = re.compile(r"cannot import name '\w+' from (?:partially initialized module )?'([\w.]+)'")
 _ASYNC_UNSUPPORTED = re.compile(r"async def functions are not natively supported")
 _FIXTURE_NOT_FOUND = re.compile(r"fixture '(\w+)' not found")
 # import name -> the distribution that provides it, where they differ
@@ -104,3 +106,16 @@ def _provided_by_repo(module: str, repo: Path | None) -> bool:
         return False
     top = module.split(".")[0]
     return any((base / top).is_dir() or (base / f"{top}.py").is_file() for base in (repo, repo / "src", repo / "tests"))
+
+
+def imports_own_module(text: str, repo: Path | None) -> bool:
+    """An import error about the repository's own code: a code fault, not a missing install.
+
+    "cannot import name 'x' from 'pkg.mod'" (a renamed name, a circular import: "partially initialized
+    module") and "No module named 'pkg.sub'" (a renamed submodule) where ``pkg`` is the repository's.
+    A missing third-party module, or the repository's top package itself not importable (a path
+    problem), stays an environment issue.
+    """
+    if any(_provided_by_repo(m, repo) for m in _CANNOT_IMPORT.findall(text)):
+        return True
+    return any("." in m and _provided_by_repo(m, repo) for m in _NO_MODULE.findall(text))

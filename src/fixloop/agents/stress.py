@@ -13,11 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from fixloop.config import Settings
-from fixloop.records import Finding, Record, TestRun
-from fixloop.run_record import PhaseRecord
+from fixloop.records import PhaseRecord, StressResult, StressRun, TestRun  # the records live in records.py
 from fixloop.tools.run_tests import run_tests
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "stress_plugin"
@@ -25,39 +22,9 @@ PLUGIN_NAME = "fixloop_stress"
 _STRESS_ID = re.compile(r"\[(?:(?P<params>.*)-)?stress(?P<run>\d+)\]$")
 
 
-class StressRun(Record):
-    run: int
-    counts: dict[str, int] = Field(default_factory=dict)
-    failing: list[str] = Field(default_factory=list)
-    exit_code: int = 0
-
-
-class StressResult(Record):
-    runs: int
-    tests: list[str] = Field(default_factory=list)
-    results: list[StressRun] = Field(default_factory=list)
-    phase: PhaseRecord | None = None  # the verifiable record of the re-runs' pytest process
-
-    @property
-    def failures(self) -> int:
-        """Re-runs with a failing, erroring or missing test."""
-        return sum(1 for r in self.results if r.failing)
-
-    def describe(self) -> str:
-        per_run = "; ".join(
-            f"#{r.run} " + (", ".join(f"{v} {k}" for k, v in sorted(r.counts.items())) or "no results")
-            for r in self.results
-        )
-        return f"{self.runs - self.failures}/{self.runs} re-runs green ({per_run})"
-
-    def finding(self, category_id: str) -> Finding:
-        failing = sorted({t for r in self.results for t in r.failing})
-        return Finding(
-            kind="stress-failure",
-            message=f"{category_id}: the patch is not proven: {self.failures} of {self.runs} stress re-runs failed",
-            evidence=f"failing in a re-run: {', '.join(failing[:5])}; {self.describe()}",
-            severity="error",
-        )
+def _function_id(nodeid: str) -> str:
+    """``f.py::test_x[a]`` -> ``f.py::test_x`` (a file or an unparametrized id is itself)."""
+    return nodeid.split("[", 1)[0] if "::" in nodeid else nodeid
 
 
 def split_stress_id(nodeid: str) -> tuple[str, int]:
@@ -83,13 +50,22 @@ def stress_rerun(
     """Run ``tests`` ``runs`` times (one pytest process, one item per repetition); a run fails when
     any test fails or errors in it, or a test asked for by node id is missing from it."""
     child_env = dict(env or {})
-    inherited = child_env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    # the same precedence as every pytest run (env, then [target] env, then ours): a src-layout library's
+    # PYTHONPATH = "src" from its settings must survive the plugin's own entry
+    inherited = child_env.get("PYTHONPATH", settings.target.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")))
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), inherited) if p)
     child_env["FIXLOOP_STRESS_RUNS"] = str(runs)
-    test_run = run_tests(repo, tests, settings, env=child_env, out_dir=out_dir, extra_args=["-p", PLUGIN_NAME])
+    # A parametrized id (``test_x[a]``) names no item once the repetitions are parametrized in
+    # (``test_x[a-stress1]``): pytest is given the function (``test_x``), and the variants not asked for
+    # are left out of the results.
+    functions = list(dict.fromkeys(_function_id(t) for t in tests))
+    variants = {_function_id(t) for t in tests if _function_id(t) != t}
+    test_run = run_tests(repo, functions, settings, env=child_env, out_dir=out_dir, extra_args=["-p", PLUGIN_NAME])
     per_run: dict[int, dict[str, str]] = {n: {} for n in range(1, runs + 1)}
     for result in test_run.results:
         base, number = split_stress_id(result.nodeid)
+        if base not in tests and _function_id(base) in variants:
+            continue  # a sibling variant of a parametrized test asked for by its id
         per_run.setdefault(number, {})[base] = result.outcome
     stress = StressResult(runs=runs, tests=list(tests), phase=record(test_run) if record else None)
     for number in range(1, runs + 1):
@@ -113,18 +89,13 @@ def stress_in_worktree(
 ) -> StressResult:
     """``stress_rerun`` against a target started from ``worktree`` (stopped afterwards), recorded as a phase."""
     from fixloop.run_record import capture_phase
-    from fixloop.target import start_target, stop_target, test_env
+    from fixloop.target import worktree_target
 
     def record(test_run: TestRun) -> PhaseRecord:
         return capture_phase(ctx, test_run, iteration=iteration, name=name, kind="stress")
 
     out_dir = ctx.out_dir / f"iteration-{iteration}" / name
     ctx.notify(f"stress: {len(tests)} fixed tests x {runs} runs against a target from the worktree ({name})")
-    with ctx.stage("stress", f"{len(tests)} tests x {runs} runs", total=runs, waits_for="the worktree's target"):
-        start_target(worktree)
-        try:
-            return stress_rerun(
-                worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=test_env(worktree), record=record
-            )
-        finally:
-            stop_target(worktree)
+    stage = ctx.stage("stress", f"{len(tests)} tests x {runs} runs", total=runs, waits_for="the worktree's target")
+    with stage, worktree_target(worktree, ctx.settings.target) as env:
+        return stress_rerun(worktree, tests, ctx.settings, runs=runs, out_dir=out_dir, env=env, record=record)

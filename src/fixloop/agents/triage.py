@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from fixloop.agents.triage_rules import classify_failure, failure_nature, finding_kind, is_infrastructure_skip
+from fixloop.agents.missing_dependency import imports_own_module
+from fixloop.agents.triage_rules import (
+    classify_failure,
+    expected_exception,
+    failure_nature,
+    finding_kind,
+    is_infrastructure_skip,
+)
 from fixloop.records import CATEGORY_KINDS, Category, CategoryKind, Finding, Signature, TestResult, TestRun
 from fixloop.redaction import Redactor
 from fixloop.tools.signatures import is_test_file, normalize_message, signature_of_text, signature_parts
@@ -55,7 +62,7 @@ def categorize(
             _add_failure(groups, result, root)
         elif result.outcome == "skipped" and is_infrastructure_skip(result.skip_reason or result.longrepr):
             _add_skip(groups, result)
-    _add_findings(groups, findings, run)
+    _add_findings(groups, findings, run, root)
     return redact_categories(_number(groups.values()), redactor or Redactor())
 
 
@@ -75,7 +82,17 @@ def _add_failure(groups: dict[str, _Group], result: TestResult, repo: Path | Non
     parts, decisive = signature_parts(result.longrepr or result.skip_reason, repo=repo)
     raising = parts.frames[0] if parts.frames else None  # innermost own frame: where it was raised
     in_package = raising is not None and not is_test_file(raising[0])
-    kind, reason = classify_failure(parts, decisive, phase=result.phase, raised_in_package=in_package)
+    longrepr = result.longrepr or result.skip_reason
+    package_frames = [(file, function) for file, _, function in parts.frames if not is_test_file(file)]
+    kind, reason = classify_failure(
+        parts,
+        decisive,
+        phase=result.phase,
+        raised_in_package=in_package,
+        expected=expected_exception(longrepr),
+        package_names=[name for frame in package_frames for name in frame],
+        own_import=imports_own_module(decisive.text, repo),
+    )
     app_frame = next((f"{file}:{function}" for file, _, function in parts.frames if not is_test_file(file)), "")
     if kind in ("server-error", "auth") and (parts.http_status is not None or parts.close_code is not None):
         # The status or close code is the signature: an InvalidStatus in one test and an AssertionError
@@ -113,10 +130,11 @@ def _add_skip(groups: dict[str, _Group], result: TestResult) -> None:
     group.tests.append(result.nodeid)
 
 
-def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun) -> None:
+def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestRun, repo: Path | None) -> None:
     by_test: dict[tuple[str, str], _Group] = {(g.kind, t): g for g in groups.values() for t in g.tests}
     for item in findings:
-        kind = finding_kind(item.kind, item.message)
+        own = imports_own_module(f"{item.message}\n{item.evidence}", repo)
+        kind = finding_kind(item.kind, item.message, own_import=own)
         if item.test is not None and (kind, item.test) in by_test:
             by_test[(kind, item.test)].findings.append(item)
             continue
@@ -141,7 +159,7 @@ def _add_findings(groups: dict[str, _Group], findings: list[Finding], run: TestR
             by_test[(kind, item.test)] = group  # more findings about this test join this category
         group.findings.append(item)
     for error in run.collection_errors if not any(f.kind == "collection-error" for f in findings) else []:
-        kind = finding_kind("collection-error", error)
+        kind = finding_kind("collection-error", error, own_import=imports_own_module(error, repo))
         key = f"{kind}|collection|{normalize_message(error.splitlines()[-1] if error else '')}"
         signature, _ = signature_of_text(error)
         group = groups.setdefault(key, _Group(kind, signature, "collection error"))
@@ -227,6 +245,24 @@ def _retitle(title: str, count: int) -> str:
     return f"{base} ({count} test{'s' if count != 1 else ''})" if count else base
 
 
+# fixloop's per-test timeout (the plugin's TIMEOUT_TEXT) and pytest-timeout's own, in a test's report
+_TIMED_OUT = re.compile(r"Timeout: test exceeded [\d.]+ s \(fixloop_report\)|^E\s+Failed: Timeout >[\d.]+s", re.M)
+
+
+def hung_tests(run: TestRun) -> list[str]:
+    """Failed tests that a hang, the run's limit or the per-test timeout ended: never re-run for flakiness.
+
+    Such a test already cost its per-test timeout (a hang also the watchdog's grace and a new pytest
+    process); a re-run pays it again and, with the same budget, ends the same way (a smaller budget would
+    only make it time out sooner). It keeps the category it has (``timeout``). The price: a test that only
+    sometimes times out is not labelled ``flaky``.
+    """
+    failed = {r.nodeid: r for r in run.failures()}
+    ends = [e.last_test for e in run.child_exits if e.reason in ("hang", "run-timeout") and e.last_test]
+    timed_out = [nodeid for nodeid, r in failed.items() if _TIMED_OUT.search(r.longrepr)]
+    return [t for t in dict.fromkeys([*ends, *timed_out]) if t in failed]
+
+
 def detect_flaky(
     categories: list[Category],
     run: TestRun,
@@ -240,8 +276,9 @@ def detect_flaky(
     The first ``full_reruns`` re-runs take every failing test; later ones only one test per category
     that has shown no flakiness yet (one cause, one representative), which keeps many re-runs cheap
     when tests are slow to fail. Stops early once every category has a test that passed again.
+    Tests that ended as a hang (``hung_tests``) are not re-run.
     """
-    failed = set(failing_tests(categories, run))
+    failed = set(failing_tests(categories, run)) - set(hung_tests(run))
     if not failed or times < 1:
         return categories, []
     reruns: list[TestRun] = []

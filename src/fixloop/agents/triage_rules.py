@@ -8,6 +8,7 @@ may mention anything).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Protocol
 
 from fixloop.records import CategoryKind
@@ -76,6 +77,36 @@ _AUTH_WORDS = re.compile(
     r"|\b\w*(?:signature|issuer|audience|token|credential)\w*(?:error|expired|exception)\b"
     r"|\bbad\w*signature\b|\bsignatureexpired\b",
 )
+# Parts of a package path or function name that say the code is the auth domain's
+# (jwt/api_jwt.py:_validate_claims, auth/tokens.py:verify_token, signer.py:unsign_token ...).
+_AUTH_NAME_PARTS = frozenset(
+    {
+        "jwt",
+        "jws",
+        "jwe",
+        "jwk",
+        "jwks",
+        "auth",
+        "oauth",
+        "oauth2",
+        "authn",
+        "authz",
+        "authentication",
+        "authorization",
+        "token",
+        "tokens",
+        "signature",
+        "signatures",
+        "credential",
+        "credentials",
+        "password",
+        "passwords",
+        "login",
+    }
+)
+_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+# "with pytest.raises(BadTimeSignature)", "pytest.raises(jwt.InvalidTokenError, match=...)", "assertRaises(X"
+_EXPECTS = re.compile(r"(?:pytest\.raises|assertRaises(?:Regex)?)\(\s*\(?\s*([\w.]+)")
 _PROTOCOL_WORDS = re.compile(
     r"\bevent|subprotocol|schema|out of order|unexpected message|missing (?:field|key)|\bexpected\b.*\bgot\b"
     r"|payload|message type|\btype\b",
@@ -87,13 +118,38 @@ _INFRA_SKIP = re.compile(
 )
 
 
+def expected_exception(longrepr: str) -> str:
+    """The exception the failing test expected (``pytest.raises(X)`` above its failing line), or "".
+
+    Read from the test's own source lines in the report: those before the first ``>`` line.
+    """
+    head = longrepr.split("\n>", 1)[0] if "\n>" in longrepr else longrepr.split(">", 1)[0]
+    found = _EXPECTS.findall(head)
+    return found[-1] if found else ""
+
+
+def names_auth_code(names: Iterable[str]) -> bool:
+    """Some package path or function name among ``names`` is the auth domain's (``jwt/api_jwt.py``)."""
+    return any(part in _AUTH_NAME_PARTS for name in names for part in _NAME_SPLIT.split(name.lower()))
+
+
 def classify_failure(
-    signature: Codes, decisive: Decisive, *, phase: str, raised_in_package: bool = False
+    signature: Codes,
+    decisive: Decisive,
+    *,
+    phase: str,
+    raised_in_package: bool = False,
+    expected: str = "",
+    package_names: Iterable[str] = (),
+    own_import: bool = False,
 ) -> tuple[CategoryKind, str]:
     """The category kind of one failed or errored test, and the rule that decided it.
 
     ``raised_in_package``: the innermost own frame is the package's code, not a test's (a ``TypeError``
-    raised there is the package's behaviour, not a defect of the test).
+    raised there is the package's behaviour, not a defect of the test). ``expected``: the exception the
+    test expected instead (``pytest.raises(X)``): the test checks that domain. ``package_names``: the
+    files and functions of the package's frames the exception went through. ``own_import``: an import
+    error about the repository's own module (a circular import, a renamed name): a code fault.
     """
     status, code, exc = signature.http_status, signature.close_code, signature.exception_type
     text = decisive.text.lower()  # the keyword patterns below are lower-case, without IGNORECASE
@@ -113,12 +169,18 @@ def classify_failure(
     if status in (400, 404, 405, 426) or code in PROTOCOL_CLOSE_CODES:
         what = f"HTTP {status}" if status is not None else f"close code {code}"
         return "protocol", f"{what}: request or message rejected as malformed"
+    if own_import:
+        return "protocol", f"{exc or 'ImportError'} of the package's own module: its code no longer imports"
     if exc in ENVIRONMENT_TYPES or _ENV_WORDS.search(text):
         return "environment", f"{exc or 'error'}: the service or its environment is not there"
     if exc == "KeyError" and ("environ" in text or _ENV_NAME.fullmatch(decisive.message)):
         return "environment", "KeyError reading an environment variable"
     if _AUTH_WORDS.search(text):
         return "auth", f"{exc or 'failure'} mentions authentication"
+    if expected and _AUTH_WORDS.search(expected.lower()):
+        return "auth", f"{exc or 'failure'} where the test expected {expected}"
+    if raised_in_package and exc not in PROTOCOL_TYPES and names_auth_code(package_names):
+        return "auth", f"{exc or 'failure'} raised in the package's authentication code"
     if exc in PROTOCOL_TYPES:
         return "protocol", f"{exc}: the conversation broke the protocol"
     if _TIMEOUT_WORDS.search(text):
@@ -193,10 +255,14 @@ FINDING_KINDS: dict[str, CategoryKind] = {
 }
 
 
-def finding_kind(kind: str, message: str) -> CategoryKind:
-    """The category kind of a realness finding."""
+def finding_kind(kind: str, message: str, *, own_import: bool = False) -> CategoryKind:
+    """The category kind of a realness finding.
+
+    ``own_import``: the finding's import error is about the repository's own module (a circular
+    import, a renamed name): a code fault, not a missing install.
+    """
     if kind == "collection-error" and re.search(r"ModuleNotFoundError|No module named|ImportError", message):
-        return "environment"
+        return "protocol" if own_import else "environment"
     if kind == "never-ran":  # the consequence of a hang, a crash or the run's limit: joins that category
         return "timeout" if "timeout" in message else "environment"
     return FINDING_KINDS.get(kind, "test-defect")

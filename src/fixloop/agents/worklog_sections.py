@@ -6,6 +6,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from fixloop.agents.triage import hung_tests
 from fixloop.records import TestRun
 from fixloop.state import Event, Investigation, IterationRecord, RunInfo
 from fixloop.text_trim import tail_at_line
@@ -271,12 +272,18 @@ def _categorization(iterations: list[IterationRecord]) -> list[str]:
 
 def _reruns(rec: IterationRecord) -> list[str]:
     """The re-runs of the failing tests on the same commit: the evidence of a ``flaky`` label."""
-    if not rec.reruns:
-        return []
-    lines = [f"**Re-runs on the same commit** ({len(rec.reruns)}, `tests.flaky_reruns`):"]
-    for rerun in rec.reruns:
-        outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
-        lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
+    lines = []
+    if rec.reruns:
+        lines.append(f"**Re-runs on the same commit** ({len(rec.reruns)}, `tests.flaky_reruns`):")
+        for rerun in rec.reruns:
+            outcomes = ", ".join(f"`{test}` {outcome}" for test, outcome in rerun.outcomes.items())
+            lines.append(f"- re-run {rerun.rerun}: {outcomes or 'no results'}")
+    hung = hung_tests(rec.test_run) if rec.test_run is not None and rec.categories else []
+    if hung:
+        lines.append(
+            f"**Not re-run for flakiness** ({len(hung)}): ended as a hang or at the per-test timeout; a re-run would "
+            "pay its timeout again — " + ", ".join(f"`{t}`" for t in hung)
+        )
     return lines
 
 

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import shutil
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -38,6 +38,7 @@ from fixloop.costs import (
 )
 from fixloop.errors import FixloopError, ModelError
 from fixloop.graphs.crash import crash_point
+from fixloop.intake import investigation_input
 from fixloop.paths import fixloop_home
 from fixloop.records import Category, EvidenceBundle, Finding, TestRun, UsageRecord, utc_now
 from fixloop.state import (
@@ -49,7 +50,7 @@ from fixloop.state import (
     InvestigationOutput,
     InvestigationState,
 )
-from fixloop.target import available_test_env, start_target, stop_target, test_env
+from fixloop.target import available_test_env, stop_target, worktree_target
 from fixloop.tools.evidence import gather_evidence
 from fixloop.tools.run_tests import run_tests
 from fixloop.tools.spectrum import Spectrum, spectra_for, wants_spectrum
@@ -108,6 +109,8 @@ def _coverage_spectrum(ctx: RunContext, category: Category, run: TestRun, findin
 
 def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
+    checked = investigation_input(state)  # JSON sent to LangGraph Server becomes records; records pass
+    state = cast(InvestigationState, {**state, **checked})
     category = state["category"]
     started = utc_now()
     crash_point("evidence")
@@ -144,6 +147,7 @@ def evidence_node(state: InvestigationState, runtime: Runtime[RunContext]) -> di
         interpreter=state["test_run"].interpreter,
     )
     return {
+        **checked,
         "started_at": started,
         "evidence": bundle,
         "findings": findings,
@@ -358,13 +362,10 @@ def _run_against_worktree(ctx: RunContext, worktree: Path, targets: list[str], i
     ctx.notify(
         f"validating attempt {attempt} in {worktree.name}: a target from the worktree, then {len(targets)} tests"
     )
-    with ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start"):
-        start_target(worktree)
-        try:
-            run = run_tests(worktree, targets, ctx.settings, env=test_env(worktree), out_dir=out)
-            return seal_test_run(run, out, ctx.redactor)
-        finally:
-            stop_target(worktree)
+    stage = ctx.stage("validate", f"{worktree.name} attempt {attempt}", waits_for="the worktree's target to start")
+    with stage, worktree_target(worktree, ctx.settings.target) as env:
+        run = run_tests(worktree, targets, ctx.settings, env=env, out_dir=out)
+        return seal_test_run(run, out, ctx.redactor)
 
 
 def route_after_validate(state: InvestigationState) -> Literal["audit", "fix", "finish"]:

@@ -31,9 +31,11 @@ from fixloop.autonomy import effective_level
 from fixloop.context import RunContext
 from fixloop.costs import budget_reason, outage_reason
 from fixloop.errors import ApprovalError, FixloopError
+from fixloop.graphs.collect_policy import Collected, decide
 from fixloop.graphs.crash import crash_point
 from fixloop.graphs.investigation import build_investigation_graph
 from fixloop.graphs.quarantine_prs import open_quarantine_pr, quarantine_plans
+from fixloop.intake import run_info
 from fixloop.records import ApprovalRecord, Category, DeployRecord, PullRequestRecord, TestRun, utc_now
 from fixloop.run_record import capture_phase
 from fixloop.state import (
@@ -43,6 +45,7 @@ from fixloop.state import (
     IterationRecord,
     RemediationState,
     RerunRecord,
+    RunInfo,
 )
 from fixloop.target import available_test_env, target_status
 from fixloop.tools.realness import check_realness
@@ -75,10 +78,10 @@ def _current_investigations(state: RemediationState) -> list[Investigation]:
 
 
 def intake_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    run = state["run"]
+    run = run_info(state.get("run"), runtime.context)  # JSON from LangGraph Server becomes the RunInfo record
     runtime.context.notify(f"run {run.thread_id}: focus '{run.focus}' on {run.repo} (requested by {run.requested_by})")
     text = f"intake: focus '{run.focus}', repo {run.repo}, llm {run.llm_mode}, stop at {run.stop_at}"
-    return {"status": "running", "iteration": 1, "events": [_event({"iteration": 1}, "intake", text)]}
+    return {"run": run, "status": "running", "iteration": 1, "events": [_event({"iteration": 1}, "intake", text)]}
 
 
 def select_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -294,35 +297,38 @@ def _sends(state: RemediationState, categories: list[Any], *, feedback: str) -> 
 
 
 def collect_node(state: RemediationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    run = state["run"]
     investigations = _current_investigations(state)
-    fixed = [inv for inv in investigations if inv.outcome == "fixed"]
-    text = f"collected {len(investigations)} investigations, {len(fixed)} with an accepted fix"
+    facts = _collected(state["run"], investigations, runtime.context)
+    text = f"collected {facts.investigations} investigations, {facts.fixed} with an accepted fix"
     runtime.context.notify(text)
-    update: dict[str, Any] = {"events": [_event(state, "collect", text)], "feedback": ""}
-    level = effective_level(run)
-    if run.llm_mode == "none" or runtime.context.model is None:
-        update.update(status="diagnosed", outcome="diagnosed without a model (--llm none): no patch proposed")
-    elif level == "diagnose":
-        update.update(status="diagnosed", outcome="stopped after diagnosis (--stop-at diagnose)")
-    elif not fixed and investigations and all(inv.report and not inv.attempts for inv in investigations):
-        plans, notes = quarantine_plans(runtime.context, run, investigations)
-        if not plans:  # else on to open_prs: a quarantine PR (not a fix), approved like any PR
-            reports = "; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations)
-            update.update(status="diagnosed", outcome="; ".join([f"reported, no code fix: {reports}", *notes]))
-    elif not fixed and (down := outage_reason([f for inv in investigations for f in inv.findings])):
-        update.update(status="gave_up", outcome=f"model endpoint unreachable: {down}")
-    elif not fixed and (cap := budget_reason([f for inv in investigations for f in inv.findings])):
-        update.update(status="gave_up", outcome=f"a cost cap was reached: {cap}")
-    elif not fixed:
-        update.update(status="gave_up", outcome="no fix passed validation and the SSOT audit")
-    elif level == "patch":
-        update.update(status="diagnosed", outcome="validated patches ready; stopped before PRs (--stop-at patch)")
-    elif not [inv for inv in fixed if may_reach(inv, run.gates, "pr")]:
-        scores = ", ".join(f"{inv.category.id} {fixability(inv, run.gates).score:.2f}" for inv in fixed)
-        text = f"validated patches scored below the PR gate ({scores}): stopped before PRs"
-        update.update(status="diagnosed", outcome=text)
+    decision = decide(facts)  # the policy table (collect_policy.py): open PRs, or end and why
+    event = _event(state, "collect", text, detail=f"policy case: {decision.case}")
+    update: dict[str, Any] = {"events": [event], "feedback": ""}
+    if decision.status is not None:
+        update.update(status=decision.status, outcome=decision.outcome)
     return update
+
+
+def _collected(run: RunInfo, investigations: list[Investigation], ctx: RunContext) -> Collected:
+    """The facts the after-collect policy reads (quarantine plans only looked for when everything is a report)."""
+    fixed = [inv for inv in investigations if inv.outcome == "fixed"]
+    findings = [f for inv in investigations for f in inv.findings]
+    report_only = bool(investigations) and all(inv.report and not inv.attempts for inv in investigations)
+    plans, notes = quarantine_plans(ctx, run, investigations) if report_only and not fixed else ([], [])
+    return Collected(
+        has_model=run.llm_mode != "none" and ctx.model is not None,
+        level=effective_level(run),
+        investigations=len(investigations),
+        fixed=len(fixed),
+        all_report_only=report_only,
+        quarantine_plans=len(plans),
+        quarantine_notes=tuple(notes),
+        reports="; ".join(f"{inv.category.id}: {inv.report}" for inv in investigations),
+        outage=outage_reason(findings) or "",
+        budget=budget_reason(findings) or "",
+        past_pr_gate=sum(1 for inv in fixed if may_reach(inv, run.gates, "pr")),
+        scores=", ".join(f"{inv.category.id} {fixability(inv, run.gates).score:.2f}" for inv in fixed),
+    )
 
 
 def route_after_collect(state: RemediationState) -> str:

@@ -24,6 +24,8 @@ from fixloop.server.buttons import ButtonSigner
 from fixloop.server.chatops import ChatOps
 from fixloop.server.github_routes import GithubRoutes
 from fixloop.server.options import ServerOptions
+from fixloop.server.page_auth import PageAuth
+from fixloop.server.pages import Pages
 from fixloop.server.redact import build_redactor
 from fixloop.server.runner import Runner, RunsRunner
 from fixloop.server.runs_routes import RunsRoutes
@@ -45,6 +47,8 @@ def create_app(
 ) -> Starlette:
     """Build the app; routes whose secrets are missing are disabled (403), and say so in the log."""
     options = options or ServerOptions()
+    if not options.public_url and settings.server.public_url:
+        options.public_url = settings.server.public_url  # [server] public_url: the run pages' links
     secrets = secrets or ServerSecrets.from_env()
     store = store or ServerStore(options.checkpointer)
     runner = runner or RunsRunner(options.checkpointer)
@@ -99,7 +103,12 @@ def create_app(
     routes = [Route("/healthz", healthz, methods=["GET"])]
     routes += slack_routes.routes()
     routes += GithubRoutes(ops, secrets, options).routes()
-    routes += RunsRoutes(runner, secrets, options).routes()
+    runs_api = RunsRoutes(runner, secrets, options)
+    auth = PageAuth(settings.server, api_token=secrets.api_token, key=secrets.button_key or secrets.api_token)
+    if not auth.enabled and not auth.public:
+        log.warning("run pages DISABLED: set FIXLOOP_API_TOKEN or [server] page_users (or trusted_user_header)")
+    routes += Pages(ops, auth, runs_api).routes()  # before the API: /runs answers a browser with HTML
+    routes += runs_api.routes()
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.ops = ops
     app.state.workers = workers

@@ -254,7 +254,7 @@ class ChatOps:
             )
         if kind == "github" and self.github is not None:
             repo, _, number = rest.rpartition("#")
-            return IssueThread(self.github, repo, int(number), conv.thread_id)
+            return IssueThread(self.github, repo, int(number), conv.thread_id, self.run_url(conv.thread_id))
         return None
 
     def say_all(self, thread_id: str, text: str) -> None:

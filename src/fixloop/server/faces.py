@@ -45,8 +45,13 @@ class SlackThread:
             if item.kind == "approval-needed":
                 self._ask_approval(item)
             else:
-                blocks = item_blocks(item, self.thread_id, run_url=self.run_url)
+                signer = self._why_value if self.buttons is not None else None
+                blocks = item_blocks(item, run_url=self.run_url, why_value=signer)
                 self.poster.post(self.channel, item_text(item), thread_ts=self.thread_ts, blocks=blocks)
+
+    def _why_value(self, category: str) -> str:
+        assert self.buttons is not None
+        return self.buttons.why_value(self.thread_id, category, channel=self.channel, thread_ts=self.thread_ts)
 
     def _ask_approval(self, item: ProgressItem) -> None:
         """Post the request, then add buttons signed for that very message (its ts is known only once posted)."""
@@ -56,27 +61,30 @@ class SlackThread:
             return  # no key: approve by mentioning the bot in the thread
         heads = item.data.get("heads", {})
         value = self.buttons.value(self.thread_id, heads, channel=self.channel, message_ts=ts)
-        self.poster.update(self.channel, ts, text, blocks=approval_blocks(item, self.thread_id, value))
+        blocks = approval_blocks(item, self.thread_id, value, run_url=self.run_url)
+        self.poster.update(self.channel, ts, text, blocks=blocks)
 
 
 class IssueThread:
     """A run's GitHub issue: ``github:<owner/name>#<number>``; new items go out as one comment."""
 
-    def __init__(self, bot: IssueBot, repo: str, number: int, thread_id: str) -> None:
+    def __init__(self, bot: IssueBot, repo: str, number: int, thread_id: str, run_url: str = "") -> None:
         self.key = github_key(repo, number)
         self.bot, self.repo, self.number, self.thread_id = bot, repo, number, thread_id
+        self.run_url = run_url  # the run's page, when the server has a public URL
 
     def say(self, text: str) -> None:
         self.bot.comment(self.repo, self.number, text)
 
     def publish(self, items: list[ProgressItem]) -> None:
         if items:
-            self.bot.comment(self.repo, self.number, issue_markdown(items, self.thread_id))
+            self.bot.comment(self.repo, self.number, issue_markdown(items, self.thread_id, run_url=self.run_url))
 
 
-def issue_markdown(items: list[ProgressItem], thread_id: str) -> str:
-    """Progress as Markdown; each category's five whys folded in a ``<details>`` block."""
-    lines = [f"**fixloop** run `{thread_id}`", ""]
+def issue_markdown(items: list[ProgressItem], thread_id: str, *, run_url: str = "") -> str:
+    """Progress as Markdown; each category's five whys folded in a ``<details>`` block; the run page linked."""
+    page = f" · [run page]({run_url})" if run_url else ""
+    lines = [f"**fixloop** run `{thread_id}`{page}", ""]
     for item in items:
         text = item.text.replace("*", "**")
         links = " ".join(f"[{link.text}]({link.url})" for link in item.links)

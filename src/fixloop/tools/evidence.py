@@ -116,6 +116,11 @@ def _log_source(logs: LogSource, query: LogQuery, settings: Settings, count: int
 def _spectrum_note(spectrum: Spectrum) -> str:
     if spectrum.note:
         return f"coverage spectrum: {spectrum.note}"
+    if spectrum.during_run:
+        return (
+            f"coverage spectrum: {spectrum.total_failed} failing and {spectrum.total_passed} passing tests, lines "
+            "recorded by coverage.py during the test run (no re-run)"
+        )
     return (
         f"coverage spectrum: {spectrum.total_failed} failing and {spectrum.total_passed} passing tests re-run under "
         f"coverage.py in {spectrum.seconds:.1f} s (their own run: {spectrum.tests_seconds:.1f} s)"

@@ -31,6 +31,11 @@ REPORT_FILE = "fixloop-report.jsonl"
 OUTPUT_FILE = "pytest-output.txt"
 JUNIT_FILE = "junit.xml"
 KILL_GRACE = 5.0
+# Per-test coverage (``pytest_plugin/fixloop_coverage.py``): what a coverage spectrum reads (``tools/spectrum.py``)
+COVERAGE_PLUGIN = "fixloop_coverage"
+COVERAGE_FILE = "fixloop-spectrum.coverage"
+COVERAGE_DATA_OPTION = "--fixloop-coverage"
+COVERAGE_SOURCE_OPTION = "--fixloop-coverage-source"
 
 
 VENV_DIRS = (".venv", "venv")
@@ -60,6 +65,24 @@ def module_available(interpreter: str, module: str, env: dict[str, str]) -> bool
         return subprocess.run([interpreter, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def coverage_args(out: Path, repo: Path) -> list[str]:
+    """pytest arguments that record per-test coverage of ``repo`` into ``out`` (one context per test)."""
+    return ["-p", COVERAGE_PLUGIN, f"{COVERAGE_DATA_OPTION}={out / COVERAGE_FILE}", f"{COVERAGE_SOURCE_OPTION}={repo}"]
+
+
+def _records_coverage(settings: Settings, extra_args: list[str] | None) -> bool:
+    """Whether a run records per-test coverage itself, so that a spectrum needs no re-run."""
+    if any(arg.startswith(COVERAGE_DATA_OPTION) for arg in extra_args or []):
+        return False  # the caller asks for it already (the spectrum's re-run)
+    during_run = settings.tests.spectrum_during_run
+    if during_run is None:
+        # auto: a service target's tests mostly drive a server in another process (coverage of the test process
+        # measures the client only, and a spectrum is rarely wanted): they run untraced, at plain pytest's speed;
+        # a library's tests (``target.server = false``) are traced, so its spectrum needs no re-run.
+        during_run = not settings.target.server
+    return settings.tests.spectrum and during_run
 
 
 class PytestOptions(TypedDict, total=False):
@@ -153,10 +176,13 @@ def start_pytest(
     if not repo.is_dir():
         raise TestRunError(f"repo {repo} is not a folder")
     out = (out_dir or Path(tempfile.mkdtemp(prefix="fixloop-test-"))).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     report = out / REPORT_FILE
     for old in out.glob(REPORT_FILE + "*"):
         old.unlink()
+    if round_number == 1:  # an earlier run's per-test coverage here must not mix with this run's
+        for old in [*out.glob(COVERAGE_FILE + "*"), *out.glob(f"round-*/{COVERAGE_FILE}*")]:
+            old.unlink(missing_ok=True)
     per_test = timeout if timeout is not None else settings.tests.timeout
     whole = run_timeout if run_timeout is not None else settings.tests.run_timeout
     if run_deadline is None and whole > 0:
@@ -176,10 +202,11 @@ def start_pytest(
         "-q",
         "-rfEs",
         *parallel,
+        *(coverage_args(out, repo) if _records_coverage(settings, extra_args) else []),
         *(extra_args or []),
         *targets,
     ]
-    sink = (out / OUTPUT_FILE).open("wb")
+    sink = os.fdopen(private_file(out / OUTPUT_FILE), "wb")
     started_at = datetime.now(UTC)
     try:
         process = subprocess.Popen(
@@ -202,6 +229,21 @@ def start_pytest(
         started.timer.daemon = True
         started.timer.start()
     return started
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (created if needed) readable by its owner only: pytest writes raw output into it (console,
+    JUnit XML, fixloop's report: whatever the tests print, secrets included) until the run ends and the files
+    are redacted (``at_rest.seal_test_run``); meanwhile no other user can list or read them."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+
+
+def private_file(path: Path) -> int:
+    """A descriptor on ``path``, truncated, mode 0600 (also when it existed with another mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def start_next_round(previous: StartedTests, targets: list[str]) -> StartedTests:

@@ -9,6 +9,7 @@ from fixloop.config import Settings
 from fixloop.records import SelectedFile, Selection, Tier
 from fixloop.tools.durations import file_seconds, load_durations
 from fixloop.tools.focus import TermGroup, group_hits, parse_focus, quick_mentions, tokens
+from fixloop.tools.param_variants import Variants, focus_variants
 from fixloop.tools.static_scan import FileScan, find_test_files, read_source, scan_source
 from fixloop.tools.test_index import IndexEntry, TestIndex, find_index, load_index
 
@@ -33,6 +34,7 @@ class FileMatch:
     kind: str = "unit"  # e2e | integration | unit
     pipeline: bool = False
     entry: IndexEntry | None = None
+    variants: list[str] = field(default_factory=list)  # parametrized node ids the focus names (fixture params)
 
 
 def select_tests(repo: Path, focus: str, settings: Settings) -> Selection:
@@ -52,6 +54,7 @@ def select_tests(repo: Path, focus: str, settings: Settings) -> Selection:
         selection.message = f"focus {focus!r} names nothing to look for"
         return selection
     matches = [m for rel in files if (m := _match_file(repo, rel, groups, index)) is not None]
+    _add_variants(matches, focus_variants(repo, files, settings.tests.paths, groups, settings), repo, index)
     tiers: dict[int, list[SelectedFile]] = {}
     placed = budget_tiers(matches, settings, load_durations(repo))
     for match in sorted(matches, key=lambda m: (placed[id(m)][0], _first_phase_rank(m), m.scan.path)):
@@ -91,6 +94,25 @@ def _match_file(repo: Path, rel: str, groups: list[TermGroup], index: TestIndex 
         return None
     _classify(match)
     return match
+
+
+def _add_variants(matches: list[FileMatch], found: dict[str, Variants], repo: Path, index: TestIndex | None) -> None:
+    """Parametrized variants the focus names through fixture params join their file's match (or make one)."""
+    by_path = {m.scan.path: m for m in matches}
+    for rel, variants in sorted(found.items()):
+        match = by_path.get(rel)
+        if match is None:
+            match = FileMatch(scan=scan_source(rel, read_source(repo, rel)), entry=index.lookup(rel) if index else None)
+            _classify(match)
+            matches.append(match)
+        match.variants = variants.nodeids
+        match.groups_hit |= variants.groups
+        match.score += 3.0 + min(3.0, 0.5 * len(variants.nodeids))
+        ids = sorted({v.rsplit("[", 1)[-1].rstrip("]") for v in variants.nodeids})
+        match.reasons.append(
+            f"{len(variants.nodeids)} parametrized variants [{', '.join(ids[:3])}] "
+            f"(fixture params: {', '.join(variants.fixtures)})"
+        )
 
 
 def _score(match: FileMatch, groups: list[TermGroup]) -> None:
@@ -250,8 +272,12 @@ def _selected(match: FileMatch) -> SelectedFile:
     scan = match.scan
     all_ids = [t.nodeid for t in scan.tests]
     whole_file = match.name_hit or match.entry is not None or len(match.matching_tests) * 2 >= len(all_ids)
-    if scan.opaque_bases or scan.syntax_error:
-        tests: list[str] = []
+    if match.variants and not (match.name_hit or match.entry is not None):
+        # the focus names some variants of these tests, not all of them: the others stay out
+        chosen = set(match.matching_tests)
+        tests = [*match.matching_tests, *(v for v in match.variants if v.split("[", 1)[0] not in chosen)]
+    elif scan.opaque_bases or scan.syntax_error:
+        tests = []
     elif whole_file:
         tests = all_ids
     else:

@@ -1,17 +1,25 @@
 """Coverage spectra: which functions the failing tests run and the passing tests of their files do not.
 
-The category's failing tests and the passing tests of the same files (bounded by
-``tests.spectrum_max_tests`` and, from recorded durations, ``tests.spectrum_max_seconds``) are re-run
-under coverage.py with one dynamic context per test (``pytest_plugin/fixloop_coverage.py``). Each line
-gets the Ochiai score ``ef / sqrt(F * (ef + ep))`` (``ef``/``ep``: failing/passing tests that ran it,
-``F``: all failing tests); a function scores as its best line. Failing and passing are the re-run's
-outcomes, so a test that passes on re-run counts as passing.
+The lines each test ran come from coverage.py with one dynamic context per test
+(``pytest_plugin/fixloop_coverage.py``), either
+
+- recorded during the test run itself (``tests.spectrum_during_run``, by default on a library target: the
+  plugin rides along every run,
+  ``--fixloop-coverage=<out>/fixloop-spectrum.coverage`` in its command): no re-run, the outcomes are
+  the run's; or, when the run holds no such data,
+- a re-run of the category's failing tests and the passing tests of the same files (bounded by
+  ``tests.spectrum_max_tests`` and, from recorded durations, ``tests.spectrum_max_seconds``): the
+  outcomes are the re-run's, so a test that passes on re-run counts as passing.
+
+Each line gets the Ochiai score ``ef / sqrt(F * (ef + ep))`` (``ef``/``ep``: failing/passing tests that
+ran it, ``F``: all failing tests); a function scores as its best line.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,12 +31,10 @@ from fixloop.config import Settings
 from fixloop.errors import FixloopError
 from fixloop.records import Category, TestResult, TestRun
 from fixloop.tools.code_search import enclosing_function
-from fixloop.tools.pytest_process import module_available, pytest_argv
+from fixloop.tools.pytest_process import COVERAGE_DATA_OPTION, pytest_argv
 from fixloop.tools.realness import is_networked
 from fixloop.tools.run_tests import run_tests
 
-COVERAGE_PLUGIN = "fixloop_coverage"
-DATA_FILE = "fixloop-spectrum.coverage"
 FAILED = ("failed", "error")
 # The kinds a spectrum can help: not infrastructure, hangs (each re-run costs a timeout) or flakiness.
 SPECTRUM_KINDS = frozenset({"protocol", "server-error", "auth", "test-defect"})
@@ -53,6 +59,7 @@ class Spectrum(BaseModel):
     functions: list[FunctionSpectrum] = Field(default_factory=list)
     seconds: float = 0.0  # wall time of the coverage re-run (shared by the run's categories)
     tests_seconds: float = 0.0  # the re-run tests' recorded durations in the original run
+    during_run: bool = False  # recorded by the test run itself: no re-run
     note: str = ""
 
     def reason(self, item: FunctionSpectrum) -> str:
@@ -84,30 +91,77 @@ def spectrum_tests(categories: list[Category], run: TestRun, settings: Settings)
 
 @dataclass
 class CoverageRun:
-    """One re-run under coverage.py of every category's failing tests and the passing tests of their files."""
+    """Per-test coverage of the categories' failing tests and the passing tests of their files: recorded during
+    the test run (``during_run``) or by one re-run under coverage.py."""
 
     repo: Path
-    data_file: Path | None
+    data_files: list[Path] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the re-run (0 when the run recorded it)
     tests_seconds: float = 0.0
     note: str = ""
+    during_run: bool = False
 
     def spectrum(self, category: Category) -> Spectrum:
-        """``category``'s spectrum: its tests that failed again against the passing tests of the same files."""
+        """``category``'s spectrum: its tests that failed (again) against the passing tests of the same files."""
         failed = {t for t in category.tests if self.outcomes.get(t) in FAILED}
         files = {t.split("::", 1)[0] for t in failed}
         passed = {t for t, outcome in self.outcomes.items() if outcome == "passed" and t.split("::", 1)[0] in files}
         spectrum = Spectrum(
-            total_failed=len(failed), total_passed=len(passed), seconds=self.seconds, tests_seconds=self.tests_seconds
+            total_failed=len(failed),
+            total_passed=len(passed),
+            seconds=self.seconds,
+            tests_seconds=self.tests_seconds,
+            during_run=self.during_run,
         )
-        if self.data_file is None or not self.data_file.exists():
+        if not any(f.exists() for f in self.data_files):
             spectrum.note = self.note or "the coverage re-run wrote no data"
         elif not failed:
             spectrum.note = "no test of the category failed in the coverage re-run"
         else:
-            spectrum.functions = rank_functions(self.repo, self.data_file, failed, passed)
+            spectrum.functions = rank_functions(self.repo, self.data_files, failed, passed)
         return spectrum
+
+
+def run_data_files(run: TestRun) -> list[Path]:
+    """The coverage data the run's own pytest processes wrote (``--fixloop-coverage=<file>`` in its command):
+    the file, its xdist workers' ``<file>.<worker>`` and its later rounds' ``round-N/<file>``."""
+    named = next((a.split("=", 1)[1] for a in run.command if a.startswith(COVERAGE_DATA_OPTION + "=")), "")
+    if not named:
+        return []
+    first = Path(named)
+    found = [*first.parent.glob(first.name + "*"), *first.parent.glob(f"round-*/{first.name}*")]
+    return sorted(f for f in found if f.is_file() and not f.name.endswith("-journal"))
+
+
+def recorded_coverage(categories: list[Category], run: TestRun, repo: Path) -> CoverageRun | None:
+    """The per-test coverage ``run`` recorded itself, when it holds some of the categories' failing tests."""
+    files = run_data_files(run)
+    if not files:
+        return None
+    measured = measured_tests(files)
+    wanted = {t for c in categories for t in c.tests}
+    outcomes: dict[str, str] = {r.nodeid: r.outcome for r in run.results if r.nodeid in measured}
+    if not any(outcomes.get(t) in FAILED for t in wanted):
+        return None  # the tests that failed ran in no measured process (a hang or a crash ended it first)
+    return CoverageRun(repo, files, outcomes=outcomes, during_run=True)
+
+
+def measured_tests(data_files: list[Path]) -> set[str]:
+    """The tests (contexts) the data files hold lines of; none when a file cannot be read."""
+    from coverage import CoverageData
+    from coverage.exceptions import CoverageException
+
+    found: set[str] = set()
+    for path in data_files:
+        try:
+            data = CoverageData(basename=str(path))
+            data.read()
+            found |= data.measured_contexts()
+        except (CoverageException, OSError):
+            continue
+    found.discard("")
+    return found
 
 
 def measure_coverage(
@@ -118,60 +172,87 @@ def measure_coverage(
     settings: Settings,
     env: dict[str, str] | None = None,
 ) -> CoverageRun:
-    """Re-run the categories' failing tests and sampled passing tests once, under coverage.py, one context per test."""
+    """Per-test coverage for the categories: what the run recorded, else one re-run under coverage.py of their
+    failing tests and sampled passing tests, one context per test."""
     repo = repo.resolve()
+    recorded = recorded_coverage(categories, run, repo)
+    if recorded is not None:
+        return recorded
     failing, passing = spectrum_tests(categories, run, settings)
     if not failing:
-        return CoverageRun(repo, None, note="no failing test to measure")
+        return CoverageRun(repo, note="no failing test to measure")
     _, interpreter = pytest_argv(repo, settings)
-    if not module_available(interpreter, "coverage", dict(os.environ)):
-        return CoverageRun(repo, None, note=f"coverage.py is not installed for {interpreter}: no coverage spectrum")
+    if not _imports(interpreter, "coverage", {**os.environ, **settings.target.env, **(env or {})}):
+        return CoverageRun(repo, note=f"coverage.py is not installed for {interpreter}: no coverage spectrum")
     durations = {r.nodeid: r.duration for r in run.results}
     out = Path(tempfile.mkdtemp(prefix="fixloop-spectrum-"))
-    data_file = out / DATA_FILE
-    coverage_env = {"FIXLOOP_COVERAGE_FILE": str(data_file), "FIXLOOP_COVERAGE_SOURCE": str(repo)}
+    # the run records per-test coverage as any run does with ``spectrum_during_run`` (each round its own file)
+    recording = settings.model_copy(
+        update={"tests": settings.tests.model_copy(update={"spectrum": True, "spectrum_during_run": True})}
+    )
     started = time.monotonic()
     try:
         rerun = run_tests(
             repo,
             [*failing, *passing],
-            settings,
-            env={**(env or {}), **coverage_env},
+            recording,
+            env=env,
             out_dir=out,
             workers=-1,  # never xdist: one process writes the data file, one context per test
             run_timeout=settings.tests.spectrum_max_seconds * 2 + 30,
-            extra_args=["-p", COVERAGE_PLUGIN],
         )
     except FixloopError as exc:
-        return CoverageRun(repo, None, note=f"coverage re-run failed: {exc.one_line()}")
+        return CoverageRun(repo, note=f"coverage re-run failed: {exc.one_line()}")
     return CoverageRun(
         repo,
-        data_file,
+        run_data_files(rerun),
         outcomes={r.nodeid: r.outcome for r in rerun.results},
         seconds=round(time.monotonic() - started, 2),
         tests_seconds=round(sum(durations.get(t, 0.0) for t in [*failing, *passing]), 2),
     )
 
 
+def _imports(interpreter: str, module: str, env: dict[str, str]) -> bool:
+    """Whether ``module`` imports in ``interpreter`` with the target's environment (found is not enough)."""
+    try:
+        done = subprocess.run([interpreter, "-c", f"import {module}"], env=env, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 # pytest's assertion message calls these on a failure only: every failing test "runs" them.
 REPORTING_ONLY = frozenset({"__repr__", "__str__", "__format__", "__rich_repr__"})
 
 
-def rank_functions(repo: Path, data_file: Path, failed: set[str], passed: set[str]) -> list[FunctionSpectrum]:
-    """Functions of ``repo`` by Ochiai score of their best line, best first (only lines a failing test ran)."""
+def line_contexts(repo: Path, data_files: list[Path]) -> dict[str, dict[int, set[str]]]:
+    """Per repo file (relative) and line, the tests (contexts) that ran it, over every data file."""
     from coverage import CoverageData  # the measurement library; imported only when a spectrum is taken
+    from coverage.exceptions import CoverageException
 
-    data = CoverageData(basename=str(data_file))
-    data.read()
     root = str(repo.resolve()) + "/"
+    lines: dict[str, dict[int, set[str]]] = {}
+    for path in data_files:
+        data = CoverageData(basename=str(path))
+        try:
+            data.read()
+            measured_files = data.measured_files()
+        except (CoverageException, OSError):
+            continue
+        for measured in measured_files:
+            if measured.startswith(root):
+                per_line = lines.setdefault(measured[len(root) :], {})
+                for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
+                    per_line.setdefault(line, set()).update(contexts)
+    return lines
+
+
+def rank_functions(repo: Path, data_files: list[Path], failed: set[str], passed: set[str]) -> list[FunctionSpectrum]:
+    """Functions of ``repo`` by Ochiai score of their best line, best first (only lines a failing test ran)."""
     best: dict[tuple[str, str], FunctionSpectrum] = {}
     total_failed = len(failed)
-    for measured in data.measured_files():
-        if not measured.startswith(root):
-            continue
-        rel = measured[len(root) :]
-        for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
-            tests = set(contexts)
+    for rel, per_line in line_contexts(repo, data_files).items():
+        for line, tests in per_line.items():
             ef, ep = len(tests & failed), len(tests & passed)
             if not ef:
                 continue

@@ -80,6 +80,7 @@ def fixloop_toml(project: RealProject, python: Path) -> str:
         "run_timeout = 600\n\n"
         "[target]\n"
         f"service_name = {json.dumps(project.package)}\n"
+        "server = false  # a library: its tests start what they need; a fix's validation starts no target\n"
         f"env = {{ PYTHONPATH = {json.dumps(project.import_path)} }}\n"
     )
 
