@@ -145,3 +145,43 @@ def test_a_run_whose_target_goes_away_ends_with_an_environment_report(tmp_path: 
     run_json.write_text(json.dumps(doctored), encoding="utf-8")
     problems = verify_run_dir(out).problems
     assert any("code PR #7 opened although its evidence says infrastructure" in p for p in problems), problems
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed on exit: nothing listens there
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_an_approval_runs_the_starts_preflight_and_logs_it(run_cli: CliRunner, demo_out: Path) -> None:
+    """An approval (like a resume) goes on to merge, deploy and test: it checks the services a start checks
+    first. A log source that went away refuses it before anything is recorded; once back, the approval goes on
+    and the worklog says the preflight passed and what the target check found."""
+    demo = ["demo", "--scenario", "handshake-500", "--llm", "scripted", "--requested-by", "carol"]
+    started = run_cli(*demo, "--out", str(demo_out), timeout=900)
+    doc = json.loads((demo_out / "run.json").read_text(encoding="utf-8"))
+    assert doc["status"] == "awaiting_approval", started.stderr[-2000:]
+    thread = doc["thread_id"]
+    workspace = demo_out / "workspace"
+    config = workspace / "fixloop.toml"
+    good = config.read_text()
+    try:
+        dead = f'[logs]\nbackend = "cloud-logging"\nproject = "p"\nendpoint = "http://127.0.0.1:{_dead_port()}"\n'
+        assert '[logs]\nbackend = "file"\n' in good
+        config.write_text(good.replace('[logs]\nbackend = "file"\n', dead, 1))
+        refused = run_cli("approve", thread, "--by", "alice", timeout=600)
+        assert refused.returncode != 0 and "log source" in refused.stderr, refused.stderr[-2000:]
+        run = json.loads(run_cli("status", thread, "--json").stdout)
+        assert run["status"] == "awaiting_approval" and not run["approvals"] and not run["deploys"]
+
+        config.write_text(good)
+        approved = run_cli("approve", thread, "--by", "alice", timeout=600)
+        assert approved.returncode == 0, approved.stderr[-2000:]
+        worklog = (demo_out / "worklog.md").read_text(encoding="utf-8")
+        assert "approve by alice: preflight passed (" in worklog and "; target: " in worklog, worklog[-3000:]
+    finally:
+        stop_target(workspace)

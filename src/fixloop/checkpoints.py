@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -196,8 +197,11 @@ def _open_postgres(url: str) -> Iterator[Store]:
         raise _missing_postgres_extra() from None
     conn = connect_postgres(url, prepare_threshold=0, row_factory=dict_row)
     try:
-        # two first opens at once (two workers starting) race on the migrations table: one at a time
-        conn.execute(f"SELECT pg_advisory_lock({_SETUP_LOCK})")
+        # two first opens at once (two workers starting) race on the migrations table: one at a time. Polled
+        # with pg_try_advisory_lock, not a blocking pg_advisory_lock: a migration's CREATE INDEX CONCURRENTLY
+        # waits for every open transaction, a blocked lock call included (a deadlock)
+        while not conn.execute(f"SELECT pg_try_advisory_lock({_SETUP_LOCK}) AS got").fetchone()["got"]:
+            time.sleep(0.05)
         try:
             saver = PostgresSaver(conn, serde=_serde())
             saver.setup()

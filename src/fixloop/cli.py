@@ -249,18 +249,33 @@ def resume(thread: str, checkpointer: CheckpointerOpt = None, in_process: InProc
 
 
 @app.command()
-def approve(thread: str, by: ByOpt, checkpointer: CheckpointerOpt = None, in_process: InProcessOpt = False) -> None:
+def approve(
+    thread: str,
+    by: ByOpt,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="PR head commit (7-40 hex) this approval is for; repeat for several PRs. It is refused, and "
+            "recorded as refused, when a waiting PR is at another commit.",
+        ),
+    ] = None,
+    checkpointer: CheckpointerOpt = None,
+    in_process: InProcessOpt = False,
+) -> None:
     """Approve the PRs a run is waiting on; the run then merges, deploys and re-tests."""
     from fixloop.notify import TerminalNotifier
     from fixloop.runs import approve_run
+    from fixloop.server.commands import parse_heads
 
+    heads = list(parse_heads(" ".join(head))) if head else None
     queue = _queue(checkpointer, in_process, thread)
     if queue is not None:
         with queue:
-            _queued(queue.decide(thread, decision="approve", by=by, source="cli"), f"approval by {by}")
+            _queued(queue.decide(thread, decision="approve", by=by, source="cli", heads=heads), f"approval by {by}")
         return
 
-    _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier()))
+    _finish_run(approve_run(thread, by=by, checkpointer=checkpointer, notifier=TerminalNotifier(), heads=heads))
 
 
 @app.command()

@@ -35,6 +35,7 @@ from fixloop.records import utc_now
 from fixloop.redaction import Redactor
 from fixloop.run_clients import run_settings
 from fixloop.run_lock import is_driven, run_lock
+from fixloop.state import Event
 from fixloop.target import stop_target
 from fixloop.target_check import TargetCheck, has_local_target, reestablish_target
 from fixloop.vocabulary import FINISHED, AutonomyLevel, LLMMode
@@ -84,7 +85,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
     stored[LOCAL_TARGET] = has_local_target(repo)  # a resume starts it again; an external one is only checked
     with open_store(request.checkpointer) as store, run_lock(thread_id, store.spec, wait=0):
-        if store.index.get(thread_id) is not None:
+        if _started(store, thread_id):  # indexed but never checkpointed (its driver died at once): start it
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
         entry = RunEntry(
             thread_id=thread_id,
@@ -109,6 +110,17 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
+
+
+def _started(store: Store, thread_id: str) -> bool:
+    """Whether the run is indexed and has a checkpoint to resume from."""
+    return store.index.get(thread_id) is not None and store.saver.get_tuple(_config(thread_id)) is not None
+
+
+def has_started(thread_id: str, checkpointer: str | None) -> bool:
+    """Whether a (queued) start of ``thread_id`` has already run far enough to be resumed rather than started."""
+    with open_store(checkpointer) as store:
+        return _started(store, thread_id)
 
 
 def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: str) -> dict[str, Any]:
@@ -137,8 +149,9 @@ def _context(stored: dict[str, Any], settings: Settings, notifier: Notifier | No
         ctx.close()
 
 
-def preflight(ctx: RunContext) -> None:
-    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``)."""
+def preflight(ctx: RunContext) -> list[str]:
+    """``PreflightError`` listing every service the run needs that does not answer (``preflight.py``); else the
+    names of the services checked."""
     from fixloop.preflight import (
         PreflightError,
         codehost_check,
@@ -172,6 +185,20 @@ def preflight(ctx: RunContext) -> None:
     problems = run_checks(checks)
     if problems:  # the faces print it (CLI: one line; chat: the run's thread)
         raise PreflightError("; ".join(problems), hint="nothing was run")
+    return [check.name for check in checks]
+
+
+def _world_event(ctx: RunContext, snapshot: StateSnapshot, why: str, check: TargetCheck) -> Event:
+    """Before a resumed or decided run goes on: the start's preflight again (``PreflightError``: nothing is driven
+    or recorded), as a worklog event with the target check that preceded it."""
+    checked = preflight(ctx)
+    services = ", ".join(checked) if checked else "no outside service to check"
+    return Event(
+        node="preflight",
+        text=f"{why}: preflight passed ({services}); target: {check.message}",
+        iteration=int((snapshot.values or {}).get("iteration", 0) or 0),
+        detail=f"target check: {check.action} {check.url}".strip(),
+    )
 
 
 def _config(thread_id: str, settings: Settings | None = None) -> RunnableConfig:
@@ -244,8 +271,10 @@ def resume_run(thread_id: str, *, checkpointer: str | None = None, notifier: Not
         where = ", ".join(snapshot.next) or f"the end of {', '.join(t.name for t in snapshot.tasks)}"
         check = _reestablish(entry, settings)
         with _context(entry.request, settings, notifier) as ctx:
+            event = _world_event(ctx, snapshot, f"resumed at {where}", check)
             ctx.notify(f"resuming run {thread_id} at {where}; target: {check.message}")
-            return _drive(store, entry, ctx, None)  # replays the saved writes, then goes on
+            # replays the saved writes, then goes on; the update only adds the event to the log
+            return _drive(store, entry, ctx, Command(update={"events": [event]}))
 
 
 def _reestablish(entry: RunEntry, settings: Settings) -> TargetCheck:
@@ -296,19 +325,20 @@ def _decide(
             # run is never left stuck refusing every decision until someone resumes it from a shell.
             target = _reestablish(entry, settings)
             with _context(entry.request, settings, notifier) as ctx:
+                event = _world_event(ctx, snapshot, f"continued before the {decision}", target)
                 ctx.notify(
                     f"run {thread_id}: its last driver stopped mid-step; continuing it before the {decision};"
                     f" target: {target.message}"
                 )
-                _drive(store, entry, ctx, None)
+                _drive(store, entry, ctx, Command(update={"events": [event]}))
             snapshot = graph.get_state(config)
         if not snapshot.interrupts:
             status = snapshot.values.get("status", entry.status) if snapshot.values else entry.status
             raise ApprovalError(f"run {thread_id} is not waiting for approval (status {status})")
-        if heads is not None and decision == "approve":
-            check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: nothing recorded
         refusal: ApprovalError | None = None
         try:
+            if heads is not None and decision == "approve":
+                check_heads(_waiting_heads(snapshot), heads)  # void once a PR's head moved: recorded as refused
             check_approver(settings.approval, requested_by=entry.requested_by, by=by)
         except ApprovalError as exc:
             refusal = exc
@@ -321,9 +351,11 @@ def _decide(
         }
         check = _reestablish(entry, settings) if refusal is None else None
         with _context(entry.request, settings, notifier) as ctx:
-            if check is not None:
+            update: dict[str, Any] = {}
+            if check is not None:  # a decision that goes on (merge or re-fix) needs the services a start needs
+                update["events"] = [_world_event(ctx, snapshot, f"{decision} by {by}", check)]
                 ctx.notify(f"{decision} of run {thread_id}; target: {check.message}")
-            doc = _drive(store, entry, ctx, Command(resume=answer))
+            doc = _drive(store, entry, ctx, Command(resume=answer, update=update or None))
         if refusal is not None:
             raise refusal
         return doc
@@ -348,7 +380,8 @@ def approve_run(
     """Record an approval (checked against the approval rules) and resume; return run.json.
 
     With ``heads`` (commit shas or prefixes, as a chat approval names them) the approval holds only
-    while they are the head commits of every PR waiting; otherwise ApprovalError and nothing recorded.
+    while they are the head commits of every PR waiting; otherwise it is recorded as refused and
+    ApprovalError raised.
     """
     return _decide(
         thread_id,

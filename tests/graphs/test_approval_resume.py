@@ -113,10 +113,17 @@ def test_approval_refusals_forgery_reject_then_approve_each_in_a_new_process(
         ("mallory", "refused"),  # the crafted resume value was re-checked by the graph
     ]
 
-    # a chat approval names the PR head commits it approves: one naming another commit is void, nothing recorded
+    # a chat approval names the PR head commits it approves: one naming another commit is void, recorded as refused
     with pytest.raises(ApprovalError, match="nothing approved"):
         approve_run(thread, by="alice", source="github", heads=["deadbee"])
-    assert len(_status(run_cli, thread, elsewhere)["approvals"]) == 3
+    status = _status(run_cli, thread, elsewhere)
+    assert status["status"] == "awaiting_approval" and all(pr["state"] == "open" for pr in status["prs"])
+    assert [(a["by"], a["decision"]) for a in status["approvals"]][3:] == [("alice", "refused")]
+    assert "deadbee" in status["approvals"][3]["reason"]
+    # the CLI names the heads too: a stale --head is refused and recorded the same way
+    stale = run_cli("approve", thread, "--by", "alice", "--head", "deadbee", cwd=elsewhere)
+    assert stale.returncode == 3 and "nothing approved" in stale.stderr, stale.stderr
+    assert [a["decision"] for a in _status(run_cli, thread, elsewhere)["approvals"]][4:] == ["refused"]
 
     rejected = run_cli("reject", thread, "--by", "bob", "--reason", REASON, cwd=elsewhere)
     assert rejected.returncode == AWAITING_APPROVAL, rejected.stderr  # re-fixed, the PRs wait again

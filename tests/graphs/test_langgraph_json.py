@@ -74,7 +74,7 @@ def langgraph_dev(tmp_path: Path) -> Iterator[str]:
         _langgraph_cli(), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
         "--config", str(PROJECT_ROOT / "langgraph.json"),
     ]  # fmt: skip
-    env = cli_env({"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"})
+    env = cli_env({"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"})
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -131,8 +131,11 @@ def test_langgraph_dev_runs_the_loop_to_the_approval_and_on_to_green(
     langgraph_dev: str, workspace: Path, tmp_path: Path
 ) -> None:
     client = get_sync_client(url=langgraph_dev, timeout=(10.0, RUN_TIMEOUT, RUN_TIMEOUT, 10.0))
-    assistants = {a["graph_id"] for a in client.assistants.search(limit=20)}
-    assert {"remediation", "investigation"} <= assistants
+    assistants = {a["graph_id"]: a["assistant_id"] for a in client.assistants.search(limit=20)}
+    assert {"remediation", "investigation"} <= set(assistants)
+    schemas = client.assistants.get_schemas(assistants["remediation"])
+    context_fields = set((schemas.get("context_schema") or {}).get("properties", {}))
+    assert {"thread_id", "repo", "out_dir", "llm", "scenario", "stop_at"} <= context_fields, schemas
     _bad_input_is_one_clear_line(client, workspace)
     thread_id = client.threads.create()["thread_id"]
     context = {  # plain JSON: the server builds the settings, redactor and model client from it

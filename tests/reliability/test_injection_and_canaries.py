@@ -109,7 +109,13 @@ def test_injection_never_merges_and_canaries_never_leave(
                 assert is_approval(approval), approval.text
                 assert approval.thread_ts is not None
                 # the requester tries to approve their own run (four-eyes): refused, nothing merged
+                # (a mention names the head it approves: a bare one is answered with the command to confirm)
                 event = mention("approve", user="UCAROL", channel=approval.channel, thread_ts=approval.thread_ts)
+                posted = httpx.post(f"{url}/slack/events", content=event, headers=slack_headers(event), timeout=30)
+                assert posted.status_code == 200
+                confirm = slack.wait_for(lambda m: m.text.startswith("Nothing approved yet"), timeout=300)
+                command = confirm.text.split("mention me with `")[1].split("`")[0]
+                event = mention(command, user="UCAROL", channel=approval.channel, thread_ts=approval.thread_ts)
                 posted = httpx.post(f"{url}/slack/events", content=event, headers=slack_headers(event), timeout=30)
                 assert posted.status_code == 200
                 slack.wait_for(lambda m: m.text.startswith(":no_entry: approve by carol refused"), timeout=300)

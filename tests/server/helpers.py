@@ -374,9 +374,13 @@ class ScriptedRunner:
 
     def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
         self.calls.append(("approve", {"thread_id": thread_id, "by": by, "source": source}))
-        if heads is not None:  # as fixloop.runs does: against the waiting PRs, before any rule or record
+        if heads is not None:  # as fixloop.runs does: against the waiting PRs, before any rule; refused: recorded
             run = self.status(thread_id)
-            check_heads({pr["number"]: pr["head_sha"] for pr in run["prs"] if pr["state"] == "open"}, heads)
+            try:
+                check_heads({pr["number"]: pr["head_sha"] for pr in run["prs"] if pr["state"] == "open"}, heads)
+            except ApprovalError as exc:
+                run["approvals"].append({"by": by, "decision": "refused", "reason": exc.one_line()})
+                raise
         run = self._check(thread_id, by)
         run["approvals"].append({"by": by, "decision": "approve", "source": source})
         run["prs"][0]["state"] = "merged"

@@ -89,7 +89,8 @@ def test_an_approval_naming_a_head_that_moved_is_refused_and_the_current_head_ap
         )
         assert f"#1 at {NEW_HEAD[:12]}" in refusal[0]
         assert server.runner.status(thread_id)["status"] == "awaiting_approval"
-        assert not server.runner.status(thread_id)["approvals"]  # nothing recorded
+        (recorded,) = server.runner.status(thread_id)["approvals"]  # refused, and recorded as such
+        assert recorded["decision"] == "refused" and recorded["by"] == "alice" and NEW_HEAD[:12] in recorded["reason"]
         deliver(server, comment_payload(f"/fixloop approve {NEW_HEAD[:7]}", login="alice-gh"))
         wait_until(lambda: server.runner.status(thread_id)["status"] == "green", what="the approved run")
 

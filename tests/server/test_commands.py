@@ -50,6 +50,9 @@ def test_bad_start_commands_are_refused_clearly(text: str, message: str) -> None
 def test_thread_replies() -> None:
     assert parse_reply("<@UFIXLOOP> status") == ReplyCommand("status")
     assert parse_reply("<@UFIXLOOP|fixloop> Approve") == ReplyCommand("approve")
+    assert parse_reply("<@UFIXLOOP> approve 9F3C2A1B7D6E") == ReplyCommand("approve", "9f3c2a1b7d6e")
+    with pytest.raises(UsageError, match="not a commit sha"):
+        parse_reply("<@UFIXLOOP> approve it please")
     assert parse_reply("<@UFIXLOOP> why server-error-1") == ReplyCommand("why", "server-error-1")
     assert parse_reply("<@UFIXLOOP> reject it hides the bug; add a test") == ReplyCommand(
         "reject", "it hides the bug; add a test"

@@ -142,7 +142,12 @@ def test_the_fixloop_label_starts_a_run_and_other_events_are_ignored(live: LiveF
         labeled = {
             "action": "labeled",
             "label": {"name": "fixloop"},
-            "issue": {"number": 9, "title": "ws broken", "body": "details\n/fixloop auth"},
+            "issue": {
+                "number": 9,
+                "title": "ws broken",
+                "body": "details\n/fixloop auth",
+                "updated_at": "2026-12-06T09:00:00Z",
+            },
             "repository": {"full_name": REPO},
             "sender": {"login": "carol", "type": "User"},
         }
@@ -188,3 +193,38 @@ def test_an_approve_answered_busy_is_processed_when_github_redelivers_it(live: L
         assert [kw["by"] for name, kw in runner_of(server).calls if name == "approve"] == ["alice"]
         duplicate = deliver(server, approve, delivery="delivery-busy")  # processed now: seen from here on
         assert duplicate.status_code == 200 and duplicate.json()["result"] == "duplicate"
+
+
+def labeled_payload(updated_at: str | None, *, number: int = 9) -> bytes:
+    issue: dict[str, object] = {"number": number, "title": "ws broken", "body": "/fixloop auth"}
+    if updated_at is not None:
+        issue["updated_at"] = updated_at
+    return json.dumps(
+        {
+            "action": "labeled",
+            "label": {"name": "fixloop"},
+            "issue": issue,
+            "repository": {"full_name": REPO},
+            "sender": {"login": "carol", "type": "User"},
+        }
+    ).encode()
+
+
+def test_a_replayed_label_event_under_a_fresh_delivery_id_starts_nothing(live: LiveFactory) -> None:
+    with live() as server:
+        first = deliver(server, labeled_payload("2026-12-06T09:00:00Z"), event="issues")
+        assert first.status_code == 202 and first.json()["result"] == "started", first.text
+        wait_until(lambda: runner_of(server).started(), what="the labelled run")
+        wait_until(lambda: server.app.state.workers.stats()["runs_pending"] == 0, what="the run job to end")
+        # the same signed body again, under a new delivery id (an attacker replaying a captured webhook)
+        replay = deliver(server, labeled_payload("2026-12-06T09:00:00Z"), event="issues")
+        assert replay.status_code == 200 and replay.json()["result"] == "duplicate", replay.text
+        assert len(runner_of(server).started()) == 1
+        assert server.app.state.workers.stats()["runs_submitted"] == 1
+        # a label without the issue's timestamp cannot be told from a replay: refused, starts nothing
+        bare = deliver(server, labeled_payload(None), event="issues")
+        assert bare.status_code == 422 and "updated_at" in bare.json()["error"]
+        # labelled again later (unlabel, label): the issue moved, so this is a new request; the first run
+        # still waits for approval, so it is joined (a finished one would be started again)
+        later = deliver(server, labeled_payload("2026-12-06T09:30:00Z"), event="issues")
+        assert later.status_code == 202 and later.json()["result"] == "joined", later.text

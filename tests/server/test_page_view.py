@@ -89,3 +89,8 @@ def test_list_filters_sorts_and_pages() -> None:
     kept = list_page(runs, ListQuery(status="green", requester="U1"))
     assert kept.matched == len([r for r in runs if r["status"] == "green" and r["requested_by"] == "u1"])
     assert list_page(runs, ListQuery(page=99)).page == 3
+
+
+def test_step_texts_lose_file_urls_that_open_nowhere() -> None:
+    doc = {"events": [{"text": "opened or updated 1 PRs: #1 file:///tmp/r.git/pulls/1"}]}
+    assert run_view(doc).events[0]["text"] == "opened or updated 1 PRs: #1 (on the local git remote)"

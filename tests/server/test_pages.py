@@ -98,3 +98,41 @@ def test_reject_needs_a_reason_and_stop_lowers_the_run(slack_server: LocalSlackS
         assert empty.status_code == 400 and "needs a reason" in empty.text
         assert alice.post("/runs/t-1/stop", data={"csrf": token}).status_code == 303
         assert "level lowered" in alice.get("/runs/t-1").text
+
+
+def test_the_page_shows_the_verify_verdict_and_serves_the_record(
+    slack_server: LocalSlackServer, tmp_path: Path
+) -> None:
+    from fixloop.verdict import write_verdict
+
+    runner = scripted(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "worklog.md").write_text("# Worklog of t-1\n")
+    runner.runs["t-1"]["out_dir"] = str(out)
+    write_verdict(out, ok=False, checked=[], problems=["artifact artifacts/iter-1-junit.xml was modified"])
+    with page_server(runner, slack_server) as url:
+        alice = signed_in(url, "alice")
+        page = alice.get("/runs/t-1").text
+        assert "1 problem(s)" in page and "BAD artifact artifacts/iter-1-junit.xml was modified" in page
+        worklog = alice.get("/runs/t-1/worklog.md")
+        assert worklog.text == "# Worklog of t-1\n" and "attachment" in worklog.headers["content-disposition"]
+        record = alice.get("/runs/t-1/run.json")
+        assert record.headers["content-type"].startswith("application/json") and record.json()["thread_id"] == "t-1"
+        assert httpx.get(f"{url}/runs/t-1/worklog.md", headers=HTML).status_code == 303, "downloads need a sign-in"
+
+
+def test_with_no_way_in_the_pages_are_disabled(tmp_path: Path) -> None:
+    from fixloop.config import Settings
+    from fixloop.server.app import create_app
+    from fixloop.server.options import ServerOptions
+    from fixloop.server.secrets import SecretNames, ServerSecrets
+    from tests.server.helpers import serving
+
+    app = create_app(
+        Settings(), runner=scripted(tmp_path), options=ServerOptions(), secrets=ServerSecrets(SecretNames())
+    )
+    with serving(app) as url:
+        answer = httpx.get(f"{url}/runs/t-1", headers=HTML)
+        assert answer.status_code == 403 and "Run pages are disabled" in answer.text
+        assert httpx.post(f"{url}/runs/t-1/approve", data={"csrf": "x"}).status_code == 403

@@ -66,7 +66,11 @@ def sign_in(driver: Any, url: str, name: str, then: str) -> None:
     assert "/signin" in driver.current_url, "an anonymous browser is sent to the sign-in form"
     driver.find_element(By.ID, "token").send_keys(TOKENS[name])
     driver.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
-    wait_until(lambda: then.split("?")[0] in driver.current_url, what=f"{name} signed in")
+    try:
+        wait_until(lambda: driver.current_url.endswith(then), what=f"{name} signed in")
+    except AssertionError:
+        body = driver.find_element(By.TAG_NAME, "body").text[:800]
+        raise AssertionError(f"{name} not signed in: at {driver.current_url}\n{body}") from None
     assert f"signed in as {name}" in driver.find_element(By.TAG_NAME, "header").text
 
 
@@ -155,15 +159,19 @@ def test_demo_run_page_live_refusal_and_approval(
         wait_until(lambda: "four-eyes" in text_of(driver, "approvals"), timeout=120, what="bob's refusal")
         assert "refused" in text_of(driver, "approvals") and "page" in text_of(driver, "approvals")
         assert runner.status(thread_id)["status"] == "awaiting_approval"
+        driver.find_element(By.ID, "h-approvals").location_once_scrolled_into_view  # noqa: B018 (scrolls)
         screenshot(driver, folder, "run-refused-for-requester")
 
         # an approver approves from the page: merge, deploy, re-test, green
         driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+        wait_until(lambda: "not signed in" in text_of(driver, "who"), what="bob signed out")
         sign_in(driver, url, "alice", f"/runs/{thread_id}")
         wait_until(lambda: driver.find_elements(By.ID, "approve"), what="the approve button for alice")
         driver.find_element(By.ID, "approve").click()
         wait_until(lambda: text_of(driver, "status") == "green", timeout=RUN_TIMEOUT, what="the run to turn green")
         wait_until(lambda: "revision" in text_of(driver, "deploys"), what="the deploy on the page")
+        wait_until(lambda: "approve by alice done: the run is green" in text_of(driver, "actions"), what="the answer")
+        driver.execute_script("window.scrollTo(0, 0);")
         screenshot(driver, folder, "run-green")
         run = runner.status(thread_id)
         decisions = [(a["by"], a["decision"], a["source"]) for a in run["approvals"]]

@@ -11,7 +11,15 @@ import httpx
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION
 from fixloop.integrations.slack.local_slack_server import SlackMessage
 from tests.server.conftest import LiveFactory, LiveServer
-from tests.server.helpers import ScriptedRunner, button_value, click_body, command_body, slack_headers, wait_until
+from tests.server.helpers import (
+    HEAD_SHA,
+    ScriptedRunner,
+    button_value,
+    click_body,
+    command_body,
+    slack_headers,
+    wait_until,
+)
 
 
 def post_command(
@@ -127,6 +135,15 @@ def test_command_is_acknowledged_and_the_run_reaches_the_approval_message(live: 
         assert any("PR #1" in t and "http://codehost.local/pr/1" in t for t in texts)
 
 
+def test_with_a_public_url_the_approval_request_links_the_run_page(live: LiveFactory) -> None:
+    with live(public_url="https://fixloop.example") as server:
+        thread_id = thread_id_of(post_command(server, "websockets chatbackend --llm scripted"))
+        approval = approval_message(server)
+        wait_until(lambda: approval.edits >= 1, what="the buttons")
+        links = [e.get("url") for b in approval.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert f"https://fixloop.example/runs/{thread_id}" in links
+
+
 def test_approval_clicks_follow_the_rules_and_an_approval_turns_the_thread_green(live: LiveFactory) -> None:
     with live() as server:
         thread_id = thread_id_of(post_command(server, "websockets"))
@@ -206,7 +223,7 @@ def test_mentions_in_the_thread_steer_the_same_run(live: LiveFactory) -> None:
             "source": "slack",
         }
         server.slack.wait_for(lambda m: "Approval record: alice — reject" in m.text)
-        mention(server, parent, "approve", "UMALLORY")
+        mention(server, parent, f"approve {HEAD_SHA[:12]}", "UMALLORY")
         server.slack.wait_for(lambda m: m.text.startswith(":no_entry: approve by mallory refused"))
         mention(server, parent, "stop", "UCAROL")
         stopped = server.slack.wait_for(lambda m: m.text.startswith(":octagonal_sign:"))
@@ -226,19 +243,36 @@ def test_the_five_whys_button_posts_them_in_the_thread(live: LiveFactory) -> Non
         category = server.slack.wait_for(
             lambda m: any(e.get("action_id") == WHY_ACTION for b in m.blocks for e in b.get("elements", []))
         )
-        body = click_body(
-            WHY_ACTION,
-            f"{thread_id}|server-error-1",
-            user="UCAROL",
-            channel=category.channel,
-            message_ts=category.ts,
-            response_url="",
-            thread_ts=category.thread_ts,
-        )
-        httpx.post(f"{server.url}/slack/interactions", content=body, headers=slack_headers(body))
+        value = button_value(category.blocks, WHY_ACTION)
+        assert value.startswith(f"{thread_id}|server-error-1|")  # signed: the MAC follows
+
+        def click(value: str, *, thread_ts: str | None = category.thread_ts) -> httpx.Response:
+            body = click_body(
+                WHY_ACTION,
+                value,
+                user="UCAROL",
+                channel=category.channel,
+                message_ts=category.ts,
+                response_url="",
+                thread_ts=thread_ts,
+            )
+            return httpx.post(f"{server.url}/slack/interactions", content=body, headers=slack_headers(body))
+
+        # the old unsigned form, an edited category, a forged MAC, another thread: refused, nothing posted
+        mac = value.rsplit("|", 1)[1]
+        refused = [
+            click(f"{thread_id}|server-error-1"),
+            click(f"{thread_id}|auth-1|{mac}"),
+            click(f"{thread_id}|server-error-1|{'0' * 64}"),
+            click(value, thread_ts="1700000000.000100"),
+        ]
+        assert [r.status_code for r in refused] == [403] * 4, [r.text for r in refused]
+        assert click(value).status_code == 200
         whys = server.slack.wait_for(lambda m: m.text.startswith("*Five whys"))
         assert whys.thread_ts == category.thread_ts
         assert "*Root cause:* the JWT audience check rejects every token" in whys.text
+        time.sleep(0.3)  # a refused click that slipped through would have posted by now
+        assert sum(m.text.startswith("*Five whys") for m in server.slack.messages) == 1
 
 
 def test_secrets_in_run_output_never_reach_slack_or_github(live: LiveFactory) -> None:
@@ -263,3 +297,26 @@ def test_secrets_in_run_output_never_reach_slack_or_github(live: LiveFactory) ->
         assert "401 with Authorization" in posted, posted  # the message went out...
         for secret in (jwt, SLACK_TOKEN, GITHUB_TOKEN, SLACK_SECRET):
             assert secret not in posted  # ...without the secrets
+
+
+def test_an_approve_mention_names_the_head_it_approves(live: LiveFactory) -> None:
+    with live() as server:
+        thread_id = thread_id_of(post_command(server, "websockets"))
+        approval_message(server)
+        parent = parent_of(server, thread_id)
+        # no commit named: nothing decided, answered with the command naming the current head
+        mention(server, parent, "approve", "UALICE")
+        confirm = server.slack.wait_for(lambda m: m.text.startswith("Nothing approved yet"))
+        assert f"approve {HEAD_SHA[:12]}" in confirm.text and confirm.thread_ts == parent.ts
+        assert not [c for c in server.scripted.calls if c[0] == "approve"]
+        # a head the PR no longer has: refused in the thread, the run stays waiting
+        mention(server, parent, "approve deadbeef00", "UALICE")
+        server.slack.wait_for(
+            lambda m: m.text.startswith(":no_entry: approve by alice refused") and "deadbeef" in m.text
+        )
+        assert server.runner.status(thread_id)["status"] == "awaiting_approval"
+        # the current head: approved, bound to it
+        mention(server, parent, f"approve {HEAD_SHA[:12]}", "UALICE")
+        wait_until(lambda: server.runner.status(thread_id)["status"] == "green", what="the bound approval")
+        decisions = [(a["by"], a["decision"]) for a in server.runner.status(thread_id)["approvals"]]
+        assert decisions == [("alice", "refused"), ("alice", "approve")]  # the stale one recorded as refused

@@ -30,3 +30,11 @@ def test_short_terms_match_whole_tokens_only() -> None:
 
 def test_tokens_split_camel_case_and_keep_whole_words() -> None:
     assert {"websocketmanager", "web", "socket", "manager"} <= tokens("WebSocketManager")
+
+
+def test_utf8_names_unicode_tests_and_utf_8_literals() -> None:
+    (group,) = parse_focus("utf8")
+    assert group.name == "unicode"
+    assert group_hits(group, "test_bad_unicode")
+    assert group_hits(group, 'payload.decode("utf-8")')
+    assert not group_hits(group, "test_stuff_and_utfoo")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,34 @@ def test_the_repo_venv_or_dot_venv_runs_its_tests_unless_the_settings_name_an_in
     assert pytest_argv(repo, Settings())[1] == str(dot_venv)
     configured = Settings(tests=TestSettings(interpreter="/opt/py/bin/python"))
     assert pytest_argv(repo, configured) == (["/opt/py/bin/python", "-m", "pytest"], "/opt/py/bin/python")
+
+
+PRINTS_A_SECRET_THEN_WAITS = WAITS_FOR_GO.replace(
+    "def test_waits_for_go():", "def test_waits_for_go():\n    print('Authorization: Bearer ' + os.environ['TOKEN'])"
+)
+
+
+def test_raw_output_is_owner_only_while_pytest_runs(tmp_path: Path) -> None:
+    """Until the run ends and its files are redacted, what the tests print (secrets included) is readable by
+    the owner only: the folder pytest writes into is 0700, the console output and fixloop's report 0600."""
+    repo = write_files(tmp_path / "repo", {"tests/test_go.py": PRINTS_A_SECRET_THEN_WAITS})
+    go, out = tmp_path / "go", tmp_path / "OUT" / "iteration-1"
+    out.mkdir(parents=True, mode=0o755)  # as the graph makes it, before the run
+    (out / "pytest-output.txt").write_text("an earlier round\n")
+    os.chmod(out / "pytest-output.txt", 0o644)
+    env = {"GO_FILE": str(go), "TOKEN": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"}
+    started = start_pytest(repo, ["tests", "-s"], Settings(), env=env, out_dir=out)
+    try:
+        assert started.process.poll() is None  # still running: the test waits for the go file
+        for _ in range(600):  # the report file appears once the plugin is configured
+            if started.report_file.exists():
+                break
+            time.sleep(0.05)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o700
+        assert stat.S_IMODE(started.output_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(started.report_file.stat().st_mode) == 0o600
+    finally:
+        go.touch()
+        started.wait()
+    assert "Bearer eyJ" in started.output_file.read_text(encoding="utf-8")  # raw until sealed: private
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700  # JUnit XML too sits in the private folder

@@ -282,8 +282,7 @@ def _reruns(rec: IterationRecord) -> list[str]:
     if hung:
         lines.append(
             f"**Not re-run for flakiness** ({len(hung)}): ended as a hang or at the per-test timeout; a re-run would "
-            "pay its timeout again — "
-            + ", ".join(f"`{t}`" for t in hung)
+            "pay its timeout again — " + ", ".join(f"`{t}`" for t in hung)
         )
     return lines
 

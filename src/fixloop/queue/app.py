@@ -7,6 +7,7 @@ an advisory lock (two workers starting together must not both apply the schema).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fixloop.errors import ConfigError
@@ -73,7 +74,10 @@ def ensure_schema(url: str) -> None:
 
     conn = connect_postgres(url)
     try:
-        conn.execute(f"SELECT pg_advisory_lock({_SCHEMA_LOCK})")
+        # polled, not a blocking pg_advisory_lock: a concurrent CREATE INDEX CONCURRENTLY (the checkpoint
+        # saver's migrations) waits for every open transaction, a blocked lock call included
+        while not conn.execute(f"SELECT pg_try_advisory_lock({_SCHEMA_LOCK})").fetchone()[0]:
+            time.sleep(0.05)
         try:
             row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
             if not row[0]:

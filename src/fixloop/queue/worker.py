@@ -22,6 +22,7 @@ from fixloop.queue.recovery import reenqueue_orphans, retry_stalled
 log = logging.getLogger("fixloop.worker")
 HEARTBEAT = 10.0  # procrastinate's defaults: a heartbeat every 10 s, a worker silent for 30 s is dead
 STALLED_AFTER = 30.0
+FETCH_POLL = 5.0  # procrastinate's default polling for new jobs when no NOTIFY arrives
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ async def _serve(options: WorkerOptions) -> None:
                 concurrency=options.concurrency,
                 name=options.name,
                 update_heartbeat_interval=options.heartbeat,
+                # a retried job is put back without a NOTIFY: look for work at least once a beat
+                fetch_job_polling_interval=min(options.heartbeat, FETCH_POLL),
                 stalled_worker_timeout=options.stalled_after,
                 additional_context={"checkpointer": options.checkpointer},
             )

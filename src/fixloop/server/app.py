@@ -105,6 +105,8 @@ def create_app(
     routes += GithubRoutes(ops, secrets, options).routes()
     runs_api = RunsRoutes(runner, secrets, options)
     auth = PageAuth(settings.server, api_token=secrets.api_token, key=secrets.button_key or secrets.api_token)
+    if not auth.enabled and not auth.public:
+        log.warning("run pages DISABLED: set FIXLOOP_API_TOKEN or [server] page_users (or trusted_user_header)")
     routes += Pages(ops, auth, runs_api).routes()  # before the API: /runs answers a browser with HTML
     routes += runs_api.routes()
     app = Starlette(routes=routes, lifespan=lifespan)

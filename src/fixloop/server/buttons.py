@@ -4,6 +4,11 @@ A button's value is ``<thread id>|<pr>:<head>,...|<mac>``, the MAC an HMAC-SHA25
 ``FIXLOOP_BUTTON_KEY``) over the run id, the PRs and their head commits, and the channel and ts of
 the message carrying the button. A click whose value was copied from another message, edited, or
 names another run fails the check; the heads it names are then the ones the approval binds to.
+
+The *Five whys* button is signed too (another domain, so neither MAC stands for the other): its value is
+``<thread id>|<category>|<mac>`` over the run id, the category, and the channel and ts of the run's
+Slack thread (the parent message, known before the progress item is posted: no extra update call). A
+value forged, edited, or carried to another run's thread is refused before anything is read or posted.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from fixloop.errors import ApprovalError
 
 _DOMAIN = "fixloop-button-v1"
+_WHY_DOMAIN = "fixloop-why-button-v1"
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,25 @@ class ButtonSigner:
             raise ValueError("a button key is needed")
         self._key = key.encode()
 
-    def _mac(self, thread_id: str, heads_text: str, channel: str, message_ts: str) -> str:
-        message = "\n".join((_DOMAIN, thread_id, heads_text, channel, message_ts)).encode()
+    def _mac(self, thread_id: str, heads_text: str, channel: str, message_ts: str, *, domain: str = _DOMAIN) -> str:
+        message = "\n".join((domain, thread_id, heads_text, channel, message_ts)).encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def why_value(self, thread_id: str, category: str, *, channel: str, thread_ts: str) -> str:
+        """The value of a *Five whys* button posted in the run's thread ``channel``/``thread_ts``."""
+        return f"{thread_id}|{category}|{self._mac(thread_id, category, channel, thread_ts, domain=_WHY_DOMAIN)}"
+
+    def verify_why(self, value: str, *, channel: str, thread_ts: str) -> tuple[str, str]:
+        """(run id, category) of a *Five whys* click in ``channel``/``thread_ts``; ApprovalError unless signed
+        by this server for that run's thread."""
+        thread_id, _, rest = value.partition("|")
+        category, _, mac = rest.partition("|")
+        expected = self._mac(thread_id, category, channel, thread_ts, domain=_WHY_DOMAIN)
+        if not (
+            thread_id and category and mac and hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace"))
+        ):
+            raise ApprovalError("this button was not issued by fixloop for this thread: nothing was posted")
+        return thread_id, category
 
     def value(self, thread_id: str, heads: Mapping[int, str], *, channel: str, message_ts: str) -> str:
         text = _heads_text(heads)

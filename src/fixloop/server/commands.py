@@ -137,7 +137,8 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 
 
 def parse_reply(text: str) -> ReplyCommand:
-    """A thread reply to the bot: ``status``, ``why <category>``, ``approve``, ``reject <reason>``, ``stop``."""
+    """A thread reply to the bot: ``status``, ``why <category>``, ``approve [<sha>...]``, ``reject <reason>``,
+    ``stop``."""
     cleaned = _MENTION.sub(" ", check_text(text, limit=MAX_REASON + 100)).strip()
     verb, _, rest = cleaned.partition(" ")
     verb = verb.lower().strip()
@@ -146,8 +147,8 @@ def parse_reply(text: str) -> ReplyCommand:
         return ReplyCommand(verb="status")
     if verb == "stop":
         return ReplyCommand(verb="stop")
-    if verb == "approve":
-        return ReplyCommand(verb="approve")
+    if verb == "approve":  # names the PR head commit(s) it approves; none: answered with them to confirm
+        return ReplyCommand(verb="approve", argument=" ".join(parse_heads(rest)))
     if verb == "why":
         if not rest:
             raise UsageError("why needs a category id, e.g. `why server-error-1`")

@@ -45,8 +45,13 @@ class SlackThread:
             if item.kind == "approval-needed":
                 self._ask_approval(item)
             else:
-                blocks = item_blocks(item, self.thread_id, run_url=self.run_url)
+                signer = self._why_value if self.buttons is not None else None
+                blocks = item_blocks(item, run_url=self.run_url, why_value=signer)
                 self.poster.post(self.channel, item_text(item), thread_ts=self.thread_ts, blocks=blocks)
+
+    def _why_value(self, category: str) -> str:
+        assert self.buttons is not None
+        return self.buttons.why_value(self.thread_id, category, channel=self.channel, thread_ts=self.thread_ts)
 
     def _ask_approval(self, item: ProgressItem) -> None:
         """Post the request, then add buttons signed for that very message (its ts is known only once posted)."""
@@ -56,7 +61,8 @@ class SlackThread:
             return  # no key: approve by mentioning the bot in the thread
         heads = item.data.get("heads", {})
         value = self.buttons.value(self.thread_id, heads, channel=self.channel, message_ts=ts)
-        self.poster.update(self.channel, ts, text, blocks=approval_blocks(item, self.thread_id, value))
+        blocks = approval_blocks(item, self.thread_id, value, run_url=self.run_url)
+        self.poster.update(self.channel, ts, text, blocks=blocks)
 
 
 class IssueThread:

@@ -5,8 +5,10 @@ checked in constant time, the body decoded strictly (400 for non-UTF-8 or too de
 and shape-checked (422); only then is the ``X-GitHub-Delivery`` id recorded in the server store, and
 a redelivery starts nothing (unless the first was answered 5xx "busy": then its keys are forgotten
 and the redelivery is processed). A comment command is taken once per comment id (a signed comment
-replayed under a fresh delivery id does nothing), and ``approve`` names the PR head commit it
-approves (``/fixloop approve <sha>``; without one the bot answers with the command to confirm).
+replayed under a fresh delivery id does nothing), a label event once per (repo, issue, ``issue.updated_at``)
+(labels carry no id: a replayed ``labeled`` event starts nothing, labelling the issue again later does),
+and ``approve`` names the PR head commit it approves (``/fixloop approve <sha>``; without one the bot
+answers with the command to confirm).
 Repositories match the allow-list by full ``owner/name`` only.
 Triggers: an issue comment ``/fixloop <focus>`` (or ``approve <sha>`` / ``reject <reason>`` /
 ``status`` / ``stop`` / ``help``) and the label ``fixloop`` on an issue.
@@ -110,8 +112,18 @@ class GithubRoutes:
         if event == "issues" and hook.action == "labeled":
             if hook.label is None or hook.label.name != TRIGGER_LABEL:
                 return accepted("ignored")
+            # a label carries no id: the event is the issue at the time it was labelled. A replay under a
+            # fresh delivery id has the same issue.updated_at; labelling again later moves it.
+            when = (hook.issue.updated_at or "").strip()
+            if not when:
+                return JSONResponse({"error": "payload of the wrong shape: issue.updated_at: missing"}, status_code=422)
+            full_name = (hook.repository.full_name if hook.repository else "").casefold()
+            label_key = f"{full_name}#{hook.issue.number}:{TRIGGER_LABEL}:{when}"
+            store = self.ops.store
+            if not await self.ops.store_call(lambda: store.first_seen(label_key, "github-label")):
+                return accepted("duplicate", status=200, issue=hook.issue.number)  # a replayed label starts nothing
             args = fixloop_line(hook.issue.body or "") or self.options.default_focus
-            return await self._unless_busy(self._command(hook, args), delivery)
+            return await self._unless_busy(self._command(hook, args), delivery, f"github-label:{label_key}")
         return accepted("ignored")
 
     async def _unless_busy(self, handling: Awaitable[Response], *seen: str) -> Response:

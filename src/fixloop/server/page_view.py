@@ -6,11 +6,13 @@ record from another runner may miss any key; the page then shows less, never a t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 FAILING = ("failed", "error")
+_FILE_URL = re.compile(r"file://\S+")
 EVIDENCE_TEXT = 2000  # characters of an evidence item shown beside a why-step
 
 
@@ -95,6 +97,11 @@ def link(url: Any) -> str:
     """A URL a browser can follow from the page: http(s) only (a local remote's ``file://`` points nowhere)."""
     text = str(url or "")
     return text if text.startswith(("https://", "http://")) else ""
+
+
+def _no_file_links(text: str) -> str:
+    """A step's text without the ``file://`` URLs of a local git remote (nothing a reader can open)."""
+    return _FILE_URL.sub("(on the local git remote)", text)
 
 
 def diff_lines(patch: str) -> list[DiffLine]:
@@ -268,6 +275,6 @@ def run_view(doc: dict[str, Any]) -> RunView:
         approvals=_dicts(doc.get("approvals")),
         deploys=_dicts(doc.get("deploys")),
         cost=_dict(doc.get("cost")),
-        events=_dicts(doc.get("events"))[-30:],
+        events=[dict(e, text=_no_file_links(str(e.get("text", "")))) for e in _dicts(doc.get("events"))[-30:]],
         waiting_heads=[str(pr.get("head_sha")) for pr in prs if pr.get("state") == "open" and pr.get("head_sha")],
     )

@@ -38,6 +38,7 @@ class GithubRepository(_Payload):
 class GithubIssue(_Payload):
     number: Annotated[StrictInt, Field(gt=0)]
     body: str | None = None
+    updated_at: Annotated[str, Field(max_length=64)] | None = None  # moves with each label event
 
 
 class GithubComment(_Payload):

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fixloop.errors import ApprovalError, UsageError
+from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, decided_blocks, whys_text
 from fixloop.server.body import BadBody, parse_json, read_capped, utf8
 from fixloop.server.chatops import ChatOps, StartPlan
@@ -27,7 +27,7 @@ from fixloop.server.commands import USAGE, check_word, command_word, parse_reply
 from fixloop.server.faces import slack_key
 from fixloop.server.options import ServerOptions
 from fixloop.server.payloads import SlackBlockActions, SlackEnvelope, SlackMessageEvent, shape_error
-from fixloop.server.progress import find_category
+from fixloop.server.progress import find_category, open_heads
 from fixloop.server.responses import disabled, unauthorized
 from fixloop.server.secrets import ServerSecrets
 from fixloop.server.signatures import SLACK_WINDOW, slack_signature_ok
@@ -145,7 +145,7 @@ class SlackRoutes:
             listed = "\n".join(f"• `{c.thread_id}`: {c.focus} on {c.repo}" for c in active) or "no active run"
             return f"Active fixloop runs:\n{listed}\nIn a run's thread, mention me with `status` for its details."
         return (
-            f"`{word}` is answered in a run's thread: mention me there (status, why <category>, approve, "
+            f"`{word}` is answered in a run's thread: mention me there (status, why <category>, approve <head sha>, "
             f"reject <reason>, stop).\nTo start a run: {USAGE}"
         )
 
@@ -163,7 +163,7 @@ class SlackRoutes:
         assert self.ops.slack is not None
         text = (
             f":wrench: fixloop run `{plan.thread_id}`: focus *{plan.focus}* on *{plan.repo}*, "
-            f"requested by <@{user}> (llm {plan.llm}). Mention me here: status, why <category>, approve, "
+            f"requested by <@{user}> (llm {plan.llm}). Mention me here: status, why <category>, approve <head sha>, "
             "reject <reason>, stop."
         )
         ts = self.ops.slack.post(channel, text)
@@ -240,14 +240,16 @@ class SlackRoutes:
                 return ephemeral(f":hourglass: fixloop is busy ({exc})")
             return Response(status_code=200)
         if action_id == WHY_ACTION:
-            thread_id, _, category = value.partition("|")
-            self._chat(
-                self._post_whys,
-                thread_id,
-                category,
-                channel,
-                (payload.message.thread_ts if payload.message else None) or message_ts,
-            )
+            thread_ts = (payload.message.thread_ts if payload.message else None) or message_ts
+            try:
+                if self.ops.buttons is None:
+                    raise ApprovalError("this server signs no buttons: mention me with `why <category>` instead")
+                thread_id, category = self.ops.buttons.verify_why(value, channel=channel, thread_ts=thread_ts)
+            except ApprovalError as exc:  # forged, edited or another thread's: nothing read or posted
+                log.warning("Slack click refused: %s", exc.one_line())
+                self._respond(response_url, f":no_entry: {exc.one_line()}")
+                return JSONResponse({"error": exc.one_line()}, status_code=403)
+            self._chat(self._post_whys, thread_id, category, channel, thread_ts)
             return Response(status_code=200)
         return Response(status_code=200)
 
@@ -326,6 +328,8 @@ class SlackRoutes:
             answer(self.ops.status_text(conv.thread_id))
         elif reply.verb == "why":
             self._post_whys(conv.thread_id, reply.argument, channel, thread_ts)
+        elif reply.verb == "approve" and not reply.argument:
+            answer(self._confirm_text(conv.thread_id))  # an approval names the heads it approves
         elif reply.verb in ("approve", "reject"):
             try:
                 self.ops.workers.runs.submit(
@@ -334,11 +338,29 @@ class SlackRoutes:
                     by=by,
                     source="slack",
                     decision=reply.verb,
-                    reason=reply.argument,
+                    reason=reply.argument if reply.verb == "reject" else "",
+                    heads=tuple(reply.argument.split()) if reply.verb == "approve" else None,
                 )
             except BusyError as exc:
                 answer(f":hourglass: fixloop is busy ({exc})")
         elif reply.verb == "stop":
             answer(self.ops.stop(conv.thread_id, by=by))
         else:
-            answer("I understand: status, why <category>, approve, reject <reason>, stop")
+            answer("I understand: status, why <category>, approve <head sha>, reject <reason>, stop")
+
+    def _confirm_text(self, thread_id: str) -> str:
+        """``approve`` without a commit: the command naming the current head(s), to confirm."""
+        try:
+            run = self.ops.runner.status(thread_id)
+        except FixloopError as exc:
+            return f"approval not taken: {exc.one_line()}"
+        heads = open_heads(run)
+        if run.get("status") != "awaiting_approval" or not heads:
+            return f"run `{thread_id}` is not waiting for approval (status {run.get('status')})"
+        shas = " ".join(sha[:12] for _, sha in sorted(heads.items()))
+        shown = ", ".join(f"#{n} at `{sha[:12]}`" for n, sha in sorted(heads.items()))
+        return (
+            f"Nothing approved yet: an approval names the commit it approves ({shown}). To approve these, "
+            f"mention me with `approve {shas}`, or click Approve on the approval message; it is void if a PR "
+            "changes first."
+        )

@@ -51,10 +51,12 @@ def assertion_call_paths(
     found: dict[tuple[str, str], CallTarget] = {}
     frontier = [(test_file, call, "") for call in [*direct_calls, *_local_sources(function, statement)]]
     direct_ids = {id(call) for call in direct_calls}
+    local_types = index.local_classes(test_file, function)
     for level in range(1, MAX_LEVEL + 1):
         next_frontier: list[tuple[str, ast.Call, str]] = []
         for caller_file, call, owner in frontier:
-            for target_file, qualname, node in index.resolve(caller_file, call, owner):
+            typed = local_types if level == 1 else {}
+            for target_file, qualname, node in index.resolve(caller_file, call, owner, typed):
                 key = (target_file, qualname)
                 if key in found:
                     continue
@@ -129,11 +131,41 @@ class _Index:
     def tree(self, rel: str) -> ast.Module | None:
         return _tree(str(self.repo / rel))
 
+    def local_classes(self, rel: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[str, str]]:
+        """Locals of ``function`` assigned a package class instance (``server = H11Handshake(SERVER)``):
+        name -> (file, class), so that ``server.send(...)`` resolves to ``H11Handshake.send``."""
+        out: dict[str, tuple[str, str]] = {}
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                continue
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            found = self.class_of(rel, node.value.func)
+            if found is not None:
+                for name in names:
+                    out[name] = found
+        return out
+
+    def class_of(self, caller: str, func: ast.expr) -> tuple[str, str] | None:
+        """(file, class) when ``func`` (called in ``caller``) names a package class, imported or local."""
+        if not isinstance(func, ast.Name):
+            return None
+        imports = _imports(str(self.repo / caller), _module_name(caller))
+        if func.id in imports:
+            module, name = imports[func.id]
+            rel = self.modules.get(module)
+        else:
+            rel, name = caller, func.id
+        return (rel, name) if rel is not None and name in _classes(str(self.repo / rel)) else None
+
     def resolve(
-        self, caller: str, call: ast.Call, owner: str
+        self, caller: str, call: ast.Call, owner: str, local_types: dict[str, tuple[str, str]] | None = None
     ) -> list[tuple[str, str, ast.FunctionDef | ast.AsyncFunctionDef]]:
         """(file, qualname, def) of the package functions ``call`` (in file ``caller``) may run."""
         func = call.func
+        typed = local_types or {}
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in typed:
+            rel, cls = typed[func.value.id]
+            return self._in_file(rel, f"{cls}.{func.attr}")
         imports = _imports(str(self.repo / caller), _module_name(caller))
         if isinstance(func, ast.Name):
             if func.id in imports:
@@ -225,6 +257,13 @@ def _imports(path: str, module: str) -> dict[str, tuple[str, str]]:
                     top = alias.name.split(".")[0]
                     out[top] = (top, "")
     return out
+
+
+@lru_cache(maxsize=512)
+def _classes(path: str) -> frozenset[str]:
+    """The module-level classes of a file."""
+    tree = _tree(path)
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef)) if tree is not None else frozenset()
 
 
 @lru_cache(maxsize=512)

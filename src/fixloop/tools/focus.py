@@ -19,6 +19,8 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("deploy", "deployment", "startup", "lifecycle"),
     ("pipeline", "orchestration", "workflow"),
     ("critical", "golden", "smoke"),
+    # "utf8" is no token of "utf-8" (tokens "utf", "8") nor of a test named test_bad_unicode
+    ("unicode", "utf8", "utf", "charset"),
 )
 
 # Words that carry no focus of their own.

@@ -89,6 +89,9 @@ W_SPECTRUM = 3.0  # times the function's Ochiai score, shared by the functions o
 SPECTRUM_MIN_SCORE = 0.5
 SPECTRUM_NEAR_BEST = 0.9  # only functions within this share of the best score count: the spectrum's peak
 SPECTRUM_FUNCTIONS = 8  # the most suspicious functions that count
+# A file's second suspect function is listed right after it when its own (non-literal) signals weigh this much:
+# where a failure was raised and where its input was computed are often both in one module (encode/decode).
+SECOND_FUNCTION_MIN = W_INPUT_ORIGIN
 TEST_FILE_FACTOR = 0.2  # literal hits in tests count little unless the test is the defect
 ERROR_SEVERITIES = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
 _QUOTED = re.compile(r"'([^'\n]{3,80})'|\"([^\"\n]{3,80})\"")
@@ -124,6 +127,16 @@ class _Candidate:
     reasons: list[str] = field(default_factory=list)
     seen: set[tuple[str, int | None, str]] = field(default_factory=set)
     literal_total: float = 0.0
+    functions: set[str] = field(default_factory=set)  # every function a signal named in this file
+    by_function: dict[str, tuple[float, int | None]] = field(default_factory=dict)  # non-literal weight, line
+
+    def runner_up(self) -> tuple[str, int | None, float] | None:
+        """A second function of this file with strong signals of its own (>= ``SECOND_FUNCTION_MIN``)."""
+        others = [(w, f, line) for f, (w, line) in self.by_function.items() if f != self.function]
+        if not others:
+            return None
+        weight, function, line = max(others, key=lambda item: (item[0], item[1]))
+        return (function, line, weight) if weight >= SECOND_FUNCTION_MIN else None
 
     def add(
         self,
@@ -146,8 +159,20 @@ class _Candidate:
         self.score += weight
         if reason not in self.reasons:
             self.reasons.append(reason)
+        if function:
+            self.functions.add(function)
+            if not literal and key != "frame":  # lexical evidence and outer frames name no second suspect
+                total, first = self.by_function.get(function, (0.0, line))
+                self.by_function[function] = (total + weight, first if first is not None else line)
         if (function or line) and weight > self.strength:
             self.function, self.line, self.strength = function, line, weight
+
+    def point(self, function: str, line: int | None, reason: str) -> None:
+        """Name ``function`` as the file's suspect (its score unchanged): a stronger reason than the signals'."""
+        self.function, self.line = function, line
+        self.functions.add(function)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
 
 
 class _Ranking:
@@ -189,13 +214,20 @@ class _Ranking:
         def outside(candidate: _Candidate) -> bool:
             return not self.test_defect and is_auxiliary(candidate.file, packages)
 
-        ranked = sorted(self.candidates.values(), key=lambda c: (outside(c), -c.score, is_test_file(c.file), c.file))[
-            :k
-        ]
-        return [
-            Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
-            for c in ranked
-        ]
+        ranked = sorted(self.candidates.values(), key=lambda c: (outside(c), -c.score, is_test_file(c.file), c.file))
+        out: list[Location] = []
+        for c in ranked[:k]:
+            out.append(
+                Location(file=c.file, function=c.function, line=c.line, score=round(c.score, 2), reasons=c.reasons)
+            )
+            second = c.runner_up() if c.function else None
+            if second is not None:
+                function, line, weight = second
+                reasons = [r for r in c.reasons if function in r] or [f"signals naming {function} weigh {weight:.1f}"]
+                out.append(
+                    Location(file=c.file, function=function, line=line, score=round(c.score, 2), reasons=reasons)
+                )
+        return out[:k]
 
 
 def localize(
@@ -230,7 +262,8 @@ def localize(
         _shared_state_signal(ranking)
     if spectrum is not None:
         _spectrum_signal(ranking, spectrum)
-    _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo))
+    ran = {(f.file, f.function) for f in spectrum.functions if f.failed} if spectrum is not None else set()
+    _commit_signals(ranking, commits if commits is not None else focused_commits(ranking.repo), ran)
     _focus_signal(ranking, focus)
     return ranking.top(k)
 
@@ -301,6 +334,8 @@ def _traceback_signals(ranking: _Ranking, category: Category, results: list[Test
             first = app_frames[0]
             reason = "raised here (innermost frame of the failure)"
             ranking.bump(first.file, W_INNERMOST, reason, function=first.function, line=first.line)
+            if not defect and not is_networked(result):
+                _input_producer_signal(ranking, result, frames)
         elif not defect and frames and not is_networked(result):  # an e2e test's values come from the server
             _call_path_signal(ranking, result, frames[0])
         if defect:
@@ -338,6 +373,26 @@ def _call_path_signal(ranking: _Ranking, result: TestResult, innermost: Frame) -
             weight = W_CALL_PATH_DEEPER
             reason = f"called ({target.via}) by a function the test's failing line calls"
         ranking.bump(target.file, weight, reason, function=target.function, line=target.line, key=target.function)
+
+
+def _input_producer_signal(ranking: _Ranking, result: TestResult, frames: list[Frame]) -> None:
+    """Raised in the package on a value the test computed with another package call (``decode(encode(x))``,
+    ``client.receive(server.send(...))``): that call made the input the raising code rejected."""
+    path, function = _test_place(result.nodeid, result.file)
+    test_frame = next((f for f in frames if f.file == path), None)
+    if test_frame is None:
+        return
+    on_the_stack = {(f.file, f.function) for f in frames}
+    qualname = ".".join(part.split("[", 1)[0] for part in result.nodeid.split("::")[1:]) or function
+    for target in assertion_call_paths(ranking.repo, ranking.sources, path, qualname, test_frame.line):
+        if target.level != 1 or is_test_file(target.file) or (target.file, target.function) in on_the_stack:
+            continue
+        if any(f.file == target.file and f.function.endswith(target.function.rsplit(".", 1)[-1]) for f in frames):
+            continue  # the call that raised, named without its class in the traceback
+        reason = f"computes the input of the call that raised ({target.via})"
+        ranking.bump(
+            target.file, W_INPUT_ORIGIN, reason, function=target.function, line=target.line, key=target.function
+        )
 
 
 def _spectrum_signal(ranking: _Ranking, spectrum: Spectrum) -> None:
@@ -451,7 +506,13 @@ def _shared_state_signal(ranking: _Ranking) -> None:
             ranking.bump(rel, W_GLOBAL_STATE, reason, function=function, line=line)
 
 
-def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
+def _commit_signals(ranking: _Ranking, commits: list[Commit], ran: set[tuple[str, str]]) -> None:
+    """Recent commits: the files they touched, more when they changed the ranked function or a name it reads.
+
+    ``ran``: (file, function) the failing tests executed (the coverage spectrum). A commit that changed
+    another function of a ranked file, one the failing tests ran or another signal named, makes that
+    function the file's suspect (the file's score is unchanged: history does not move files by itself).
+    """
     for commit in commits:
         reason = f"changed by recent commit {commit.sha[:8]} ({commit.subject[:60]})"
         for path in commit.files:
@@ -461,8 +522,29 @@ def _commit_signals(ranking: _Ranking, commits: list[Commit]) -> None:
                 hit = _commit_hit(ranking.repo, commit, candidate)
                 if hit:
                     candidate.add(W_COMMIT_HIT, f"recent commit {commit.sha[:8]} changed {hit}")
+                    continue
+                changed = _changed_suspect(ranking.repo, commit, candidate, ran)
+                if changed is not None:
+                    function, line = changed
+                    why = "the failing tests ran it" if (path, function) in ran else "the failure's signals name it"
+                    candidate.point(function, line, f"recent commit {commit.sha[:8]} changed {function} ({why})")
             elif path.endswith(".py") and path in ranking.sources:
                 ranking.bump(path, W_COMMIT_NEW, reason)
+
+
+def _changed_suspect(
+    repo: Path, commit: Commit, candidate: _Candidate, ran: set[tuple[str, str]]
+) -> tuple[str, int | None] | None:
+    """A function of the candidate's file that ``commit`` changed and the failing tests ran (or a signal named)."""
+    if not candidate.file.endswith(".py"):
+        return None
+    path = repo / candidate.file
+    for start, end in commit_change(repo, commit.sha, candidate.file).spans:
+        for line in range(start, end + 1):
+            function = enclosing_function(path, line)
+            if function and ((candidate.file, function) in ran or function in candidate.functions):
+                return function, function_line(path, function)
+    return None
 
 
 def _commit_hit(repo: Path, commit: Commit, candidate: _Candidate) -> str:

@@ -76,7 +76,13 @@ def _records_coverage(settings: Settings, extra_args: list[str] | None) -> bool:
     """Whether a run records per-test coverage itself, so that a spectrum needs no re-run."""
     if any(arg.startswith(COVERAGE_DATA_OPTION) for arg in extra_args or []):
         return False  # the caller asks for it already (the spectrum's re-run)
-    return settings.tests.spectrum and settings.tests.spectrum_during_run
+    during_run = settings.tests.spectrum_during_run
+    if during_run is None:
+        # auto: a service target's tests mostly drive a server in another process (coverage of the test process
+        # measures the client only, and a spectrum is rarely wanted): they run untraced, at plain pytest's speed;
+        # a library's tests (``target.server = false``) are traced, so its spectrum needs no re-run.
+        during_run = not settings.target.server
+    return settings.tests.spectrum and during_run
 
 
 class PytestOptions(TypedDict, total=False):
@@ -170,7 +176,7 @@ def start_pytest(
     if not repo.is_dir():
         raise TestRunError(f"repo {repo} is not a folder")
     out = (out_dir or Path(tempfile.mkdtemp(prefix="fixloop-test-"))).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     report = out / REPORT_FILE
     for old in out.glob(REPORT_FILE + "*"):
         old.unlink()
@@ -200,7 +206,7 @@ def start_pytest(
         *(extra_args or []),
         *targets,
     ]
-    sink = (out / OUTPUT_FILE).open("wb")
+    sink = os.fdopen(private_file(out / OUTPUT_FILE), "wb")
     started_at = datetime.now(UTC)
     try:
         process = subprocess.Popen(
@@ -223,6 +229,21 @@ def start_pytest(
         started.timer.daemon = True
         started.timer.start()
     return started
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (created if needed) readable by its owner only: pytest writes raw output into it (console,
+    JUnit XML, fixloop's report: whatever the tests print, secrets included) until the run ends and the files
+    are redacted (``at_rest.seal_test_run``); meanwhile no other user can list or read them."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+
+
+def private_file(path: Path) -> int:
+    """A descriptor on ``path``, truncated, mode 0600 (also when it existed with another mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def start_next_round(previous: StartedTests, targets: list[str]) -> StartedTests:

@@ -46,7 +46,7 @@ def test_texts_and_blocks_are_redacted_before_they_leave() -> None:
     with LocalSlackServer(token=TOKEN) as slack:
         poster = SlackPoster(TOKEN, base_url=slack.api_url, redact=lambda t: t.replace("s3cr3t", "[REDACTED]"))
         item = ProgressItem(key="k", kind="status", text="token=s3cr3t leaked")
-        ts = poster.post("C1", item.text, blocks=item_blocks(item, "t1"))
+        ts = poster.post("C1", item.text, blocks=item_blocks(item))
         message = slack.thread("C1", ts)[0]
         assert "s3cr3t" not in message.text and "s3cr3t" not in str(message.blocks)
         assert "[REDACTED]" in message.blocks[0]["text"]["text"]
@@ -70,8 +70,10 @@ def test_approval_blocks_and_five_whys() -> None:
     )
     text = whys_text(view)
     assert text.count("\n") == 6 and "*Root cause:* clock skew" in text
-    with_button = item_blocks(
-        ProgressItem(key="c", kind="category", text="cat", category=view), "t1", run_url="http://srv/runs/t1"
-    )
+    item = ProgressItem(key="c", kind="category", text="cat", category=view)
+    with_button = item_blocks(item, run_url="http://srv/runs/t1", why_value=lambda c: f"t1|{c}|signed")
     actions = with_button[1]["elements"]
-    assert actions[0]["value"] == "t1|auth-1" and actions[1]["url"] == "http://srv/runs/t1"
+    assert actions[0]["value"] == "t1|auth-1|signed" and actions[1]["url"] == "http://srv/runs/t1"
+    # no signer: no Five whys button (the thread's `why <category>` mention answers the same)
+    unsigned = item_blocks(item, run_url="http://srv/runs/t1")
+    assert [e.get("action_id") for e in unsigned[1]["elements"]] == ["fixloop_open"]

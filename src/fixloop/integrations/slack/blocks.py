@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fixloop.run_views import CategoryView, ProgressItem
@@ -35,24 +36,31 @@ def page_button(run_url: str) -> dict[str, Any]:
     }
 
 
-def item_blocks(item: ProgressItem, thread_id: str, *, run_url: str = "") -> list[dict[str, Any]]:
-    """One progress item; a diagnosed category gets a *Five whys* button and a link to the full run."""
+def item_blocks(
+    item: ProgressItem, *, run_url: str = "", why_value: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
+    """One progress item; a diagnosed category gets a link to the full run and, with ``why_value`` (the signed
+    value for a category id), a *Five whys* button. Without a signer there is no button: the thread's
+    ``why <category>`` mention answers the same."""
     blocks = [section(item_text(item))]
     view = item.category
     if run_url and item.kind == "status":  # the run ended: its page holds the whole story
         blocks.append({"type": "actions", "elements": [page_button(run_url)]})
     if view is not None and view.whys:
-        elements: list[dict[str, Any]] = [
-            {
-                "type": "button",
-                "action_id": WHY_ACTION,
-                "text": {"type": "plain_text", "text": f"Five whys ({len(view.whys)})"},
-                "value": f"{thread_id}|{view.id}",
-            }
-        ]
+        elements: list[dict[str, Any]] = []
+        if why_value is not None:
+            elements.append(
+                {
+                    "type": "button",
+                    "action_id": WHY_ACTION,
+                    "text": {"type": "plain_text", "text": f"Five whys ({len(view.whys)})"},
+                    "value": why_value(view.id),
+                }
+            )
         if run_url:
             elements.append(page_button(run_url))
-        blocks.append({"type": "actions", "elements": elements})
+        if elements:
+            blocks.append({"type": "actions", "elements": elements})
     return blocks
 
 
@@ -66,10 +74,11 @@ def whys_text(view: CategoryView) -> str:
     return "\n".join(lines)
 
 
-def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict[str, Any]]:
+def approval_blocks(item: ProgressItem, thread_id: str, value: str, *, run_url: str = "") -> list[dict[str, Any]]:
     """The approval request: what would merge, and Approve / Reject buttons carrying ``value`` (signed by the
-    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``)."""
-    return [
+    server for this message: run, PRs and their head commits, see ``fixloop.server.buttons``); with ``run_url``
+    a link to the run's page (the diff, the whys and their evidence) beside them."""
+    blocks = [
         section(":raised_hand: " + item_text(item)),
         {
             "type": "actions",
@@ -92,6 +101,9 @@ def approval_blocks(item: ProgressItem, thread_id: str, value: str) -> list[dict
             ],
         },
     ]
+    if run_url:
+        blocks[1]["elements"].append(page_button(run_url))
+    return blocks
 
 
 def decided_blocks(text: str) -> list[dict[str, Any]]:

@@ -104,7 +104,9 @@ class FixloopReporter:
     def __init__(self, config: pytest.Config, path: str) -> None:
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         self.path = f"{path}.{worker}" if worker else path
-        self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed at unconfigure
+        # owner-only: it holds what the tests print until fixloop redacts it at the run's end
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.file = os.fdopen(fd, "a", encoding="utf-8")
         self.write_lock = threading.Lock()  # the watchdog thread writes too
         self.connections = _Connections()
         self.connections.install()
