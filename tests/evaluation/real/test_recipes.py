@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from fixloop.errors import ConfigError, FixloopError, UsageError
 from fixloop.evaluation.real.build import apply_edits
+from fixloop.evaluation.real.fix import touched_functions
 from fixloop.evaluation.real.recipes import Edit, load_project, load_projects, select_cases
 from tests.conftest import CliRunner
 
@@ -67,3 +69,15 @@ def test_cli_rejects_an_unknown_case_in_every_stage(run_cli: CliRunner) -> None:
         proc = run_cli("eval", "--suite", "real", "--stage", stage, "--case", "no-such-case")
         assert proc.returncode == 2 and "no real case or project named 'no-such-case'" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_a_patch_s_hunks_map_to_the_functions_and_class_bodies_they_change(tmp_path: Path) -> None:
+    source = "X = 1\n\n\nclass Table:\n    SIZE = 4096\n\n    def get(self, i):\n        return i - 1\n"
+    (tmp_path / "t.py").write_text(source, encoding="utf-8")
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"]):
+        subprocess.run(["git", *command], cwd=tmp_path, check=True)
+    patch = (
+        "--- a/t.py\n+++ b/t.py\n@@ -4,5 +4,5 @@\n class Table:\n-    SIZE = 4096\n+    SIZE = 4095\n"
+        " \n     def get(self, i):\n-        return i - 1\n+        return i\n"
+    )
+    assert touched_functions(tmp_path, patch) == {"t.py": {"Table", "Table.get"}}

@@ -213,8 +213,8 @@ def score_fix_run(row: RealFixRow, doc: dict[str, Any], fault_failing: set[str],
 
 
 def touched_functions(repo: Path, patch: str) -> dict[str, set[str]]:
-    """For each Python file of ``patch``, the qualified functions (``Class.method``; ``<module>`` for module
-    level) whose lines in the committed tree (HEAD) its hunks change or insert at."""
+    """For each Python file of ``patch``, the qualified functions (``Class.method``; ``Class`` for a class body
+    line, ``<module>`` for module level) whose lines in the committed tree (HEAD) its hunks change or insert at."""
     out: dict[str, set[str]] = {}
     for path, lines in _old_lines(patch).items():
         if not path.endswith(".py"):
@@ -236,7 +236,7 @@ def touched_functions(repo: Path, patch: str) -> dict[str, set[str]]:
 def _old_lines(patch: str) -> dict[str, list[int]]:
     """Old-file line numbers each file's hunks remove, or insert before."""
     found: dict[str, list[int]] = {}
-    path, number = "", 0
+    path, number, replaced = "", 0, 0
     for line in patch.splitlines():
         if line.startswith("--- "):
             header = _DIFF_FILE.match(line)
@@ -246,31 +246,32 @@ def _old_lines(patch: str) -> dict[str, list[int]]:
             continue
         hunk = _HUNK.match(line)
         if hunk:
-            number = int(hunk.group(1))
+            number, replaced = int(hunk.group(1)), 0
             continue
         if not path or path == "/dev/null":
             continue
         if line.startswith("-"):
             found.setdefault(path, []).append(number)
             number += 1
-        elif line.startswith("+"):
-            found.setdefault(path, []).append(max(number, 1))
+            replaced = number - 1
+        elif line.startswith("+"):  # replacing the lines just removed, else inserted before line ``number``
+            found.setdefault(path, []).append(replaced if replaced else max(number, 1))
         elif line.startswith(" "):
             number += 1
+            replaced = 0
     return found
 
 
 def _function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
-    """(first line, last line, qualified name) of every function, outer ones first."""
+    """(first line, last line, qualified name) of every function and class, outer ones first."""
     spans: list[tuple[int, int, str]] = []
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 name = f"{prefix}{child.name}"
-                if not isinstance(child, ast.ClassDef):
-                    first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                    spans.append((first, child.end_lineno or child.lineno, name))
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                spans.append((first, child.end_lineno or child.lineno, name))  # a class body line: the class
                 visit(child, f"{name}.")
             else:
                 visit(child, prefix)
