@@ -22,16 +22,14 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
-from bench_webhook_ack import ROOT, SECRET, Connection, free_port, pct, raw_request, signed_comment
+from bench_webhook_ack import ROOT, SECRET, Connection, raw_request, signed_comment
 
+from benchmarks._serve import free_port, percentile, serving
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer
 from fixloop.server.store import ServerStore
 
@@ -141,8 +139,8 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
 
 def line(name: str, latencies: list[float], failures: int) -> str:
     return (
-        f"{name:14s} n={len(latencies):5d} failed={failures:3d} p50={pct(latencies, 0.5):7.2f}ms "
-        f"p99={pct(latencies, 0.99):8.2f}ms max={max(latencies):8.2f}ms"
+        f"{name:14s} n={len(latencies):5d} failed={failures:3d} p50={percentile(latencies, 0.5):7.2f}ms "
+        f"p99={percentile(latencies, 0.99):8.2f}ms max={max(latencies):8.2f}ms"
     )
 
 
@@ -166,8 +164,8 @@ async def measure(port: int, args: argparse.Namespace, slack: LocalSlackServer) 
     print(line("status ack", *statuses))
     print(f"status replies posted: {replies} of {sent} ({sent - replies} dropped); last {drained:.2f} s after the load")
     acks = hooks[0] + statuses[0]
-    verdict = "met" if pct(acks, 0.99) < 100 and replies == sent and hooks[1] + statuses[1] == 0 else "NOT met"
-    print(f"all signed acks: p99 {pct(acks, 0.99):.2f} ms; goal p99 < 100 ms and 0 replies dropped: {verdict}")
+    verdict = "met" if percentile(acks, 0.99) < 100 and replies == sent and hooks[1] + statuses[1] == 0 else "NOT met"
+    print(f"all signed acks: p99 {percentile(acks, 0.99):.2f} ms; goal p99 < 100 ms and 0 replies dropped: {verdict}")
 
 
 def main() -> None:
@@ -198,28 +196,14 @@ def main() -> None:
             "FIXLOOP_BUTTON_KEY": "bench-button-key-0123456789abcdef",
             "PYTHONPATH": str(args.src.resolve()),
         }
-        cmd = [sys.executable, "-m", "fixloop", "serve", "--port", str(port), "--allow-repo", f"acme/chat={repo}"]
+        cmd = ["--allow-repo", f"acme/chat={repo}"]
         cmd += ["--github-api-url", "http://127.0.0.1:9", "--slack-api-url", slack.api_url]
-        server = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("fixloop serve did not start")
-                time.sleep(0.1)
+        with serving(port, cmd, env):
             print(
                 f"fixloop serve from {args.src}; {args.rate:.0f} webhooks/s + {args.status_rate:.0f} status/s "
                 f"for {args.seconds:.0f} s, open loop; load average {os.getloadavg()[0]:.1f}"
             )
             asyncio.run(measure(port, args, slack))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

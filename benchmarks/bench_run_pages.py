@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +23,12 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._serve import free_port, percentile, serving  # noqa: E402
+
 TOKEN = "bench-page-token"
 API_TOKEN = "bench-api-token"
 STATUSES = ("green", "awaiting_approval", "error", "diagnosed", "running", "budget_exhausted")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fill_index(home: Path, runs: int) -> None:
@@ -54,11 +49,6 @@ def fill_index(home: Path, runs: int) -> None:
                     request={"focus": "websockets", "repo": f"/srv/repos/r{n % 7}"},
                 )
             )
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(client: httpx.Client, path: str, headers: dict[str, str], count: int, check: str) -> list[float]:
@@ -88,20 +78,8 @@ def main() -> None:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GITHUB_"))}
         env.update(FIXLOOP_HOME=str(home), FIXLOOP_API_TOKEN=API_TOKEN, PYTHONPATH=str(ROOT / "src"))
-        command = [sys.executable, "-m", "fixloop", "serve", "--port", str(port), "--config", str(config)]
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+        with serving(port, ["--config", str(config)], env):
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("serve did not start")
-                time.sleep(0.1)
             load = os.getloadavg()[0]
             with httpx.Client(base_url=url, timeout=30) as client:
                 signed = client.post("/signin", data={"token": TOKEN, "next": "/runs"})
@@ -120,9 +98,6 @@ def main() -> None:
                         client, "/runs", {"Authorization": f"Bearer {API_TOKEN}"}, args.requests, "fl-bench-"
                     ),
                 }
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     base = statistics.median(results["GET /healthz (baseline)"])
     print(f"runs in the store: {args.runs}; {args.requests} sequential requests per route; load {load:.1f}")
     for name, times in results.items():

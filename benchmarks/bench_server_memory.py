@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,15 +26,12 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._serve import free_port, serving  # noqa: E402
+
 ROUTES = ("/slack/commands", "/slack/events", "/github/webhook")
 CHUNK = 1024 * 1024
 GOAL_MB = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status_kb(pid: int, field: str) -> int:
@@ -125,20 +121,8 @@ def main() -> None:
             "GITHUB_WEBHOOK_SECRET": "bench-webhook-secret",
             "GITHUB_TOKEN": "ghp_benchtoken",
         }
-        argv = [sys.executable, "-m", "fixloop", "serve", "--port", str(port), "--allow-repo", f"acme/chat={repo}"]
-        argv += ["--slack-api-url", "http://127.0.0.1:9/api/"]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("fixloop serve did not start")
-                time.sleep(0.2)
+        argv = ["--allow-repo", f"acme/chat={repo}", "--slack-api-url", "http://127.0.0.1:9/api/"]
+        with serving(port, argv, env) as proc:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:  # warm every route
                 for _ in range(20):
                     for route in ROUTES:
@@ -160,9 +144,6 @@ def main() -> None:
             verdict = "met" if over < GOAL_MB else "NOT met"
             print(f"  worst peak - idle: {over:.1f} MB (goal < {GOAL_MB} MB): {verdict}")
             print(f"  alive after: {httpx.get(f'http://127.0.0.1:{port}/healthz').json()['ok']}")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

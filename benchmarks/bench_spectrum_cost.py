@@ -28,9 +28,9 @@ from pathlib import Path
 
 from fixloop.agents.triage import categorize
 from fixloop.config import Settings, load_settings
-from fixloop.records import TestRun
+from fixloop.records import Category, TestRun
 from fixloop.tools.run_tests import run_tests
-from fixloop.tools.spectrum import measure_coverage, spectrum_tests, wants_spectrum
+from fixloop.tools.spectrum import CoverageRun, measure_coverage, spectrum_tests, wants_spectrum
 
 
 def _settings(repo: Path, *, during_run: bool) -> Settings:
@@ -62,6 +62,17 @@ def _timed_run(repo: Path, targets: list[str], settings: Settings) -> tuple[_Clo
     return clock, run
 
 
+def _timed_spectra(
+    categories: list[Category], run: TestRun, repo: Path, settings: Settings
+) -> tuple[_Clock, CoverageRun]:
+    """Every category's spectrum from ``run`` (recorded coverage, else a re-run under coverage.py), timed."""
+    with _Clock() as clock:
+        coverage = measure_coverage(categories, run, repo=repo, settings=settings)
+        for category in categories:
+            coverage.spectrum(category)
+    return clock, coverage
+
+
 def measure_case(folder: Path, rounds: int) -> dict[str, object]:
     repo = folder / "repo"
     original = TestRun.model_validate(json.loads((folder / "run1" / "results.json").read_text())["run"])
@@ -71,33 +82,25 @@ def measure_case(folder: Path, rounds: int) -> dict[str, object]:
     walls: dict[str, list[float]] = {name: [] for name in names}
     cpus: dict[str, list[float]] = {name: [] for name in names}
     row: dict[str, object] = {"case": folder.name, "selected": len(targets)}
+
+    def record(name: str, clock: _Clock) -> None:
+        walls[name].append(clock.wall)
+        cpus[name].append(clock.cpu)
+
     for _ in range(rounds):
         clock, plain = _timed_run(repo, targets, plain_settings)
-        walls["plain"].append(clock.wall)
-        cpus["plain"].append(clock.cpu)
+        record("plain", clock)
         clock, during = _timed_run(repo, targets, during_settings)
-        walls["during"].append(clock.wall)
-        cpus["during"].append(clock.cpu)
+        record("during", clock)
         categories = [c for c in categorize(plain, [], repo=repo) if wants_spectrum(c, plain, plain_settings)]
         if not categories:
             row["note"] = "no category a spectrum helps"
             break
         failing, passing = spectrum_tests(categories, plain, plain_settings)
-        with _Clock() as clock:
-            rerun = measure_coverage(categories, plain, repo=repo, settings=plain_settings)
-            for category in categories:
-                rerun.spectrum(category)
-        walls["rerun"].append(clock.wall)
-        cpus["rerun"].append(clock.cpu)
-        clock = _timed_run(repo, [*failing, *passing], plain_settings)[0]
-        walls["rerun-plain"].append(clock.wall)
-        cpus["rerun-plain"].append(clock.cpu)
-        with _Clock() as clock:
-            recorded = measure_coverage(categories, during, repo=repo, settings=during_settings)
-            for category in categories:
-                recorded.spectrum(category)
-        walls["rank-during"].append(clock.wall)
-        cpus["rank-during"].append(clock.cpu)
+        record("rerun", _timed_spectra(categories, plain, repo, plain_settings)[0])
+        record("rerun-plain", _timed_run(repo, [*failing, *passing], plain_settings)[0])
+        clock, recorded = _timed_spectra(categories, during, repo, during_settings)
+        record("rank-during", clock)
         durations = {r.nodeid: r.duration for r in plain.results}
         row["rerun_tests"] = len(failing) + len(passing)
         row["rerun_tests_own"] = sum(durations.get(t, 0.0) for t in [*failing, *passing])

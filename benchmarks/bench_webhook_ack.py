@@ -18,25 +18,18 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._serve import free_port, percentile, serving  # noqa: E402
+
 SECRET = "bench-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def signed_comment() -> tuple[bytes, dict[str, str]]:
@@ -131,16 +124,11 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
     return latencies, failures
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def report(name: str, latencies: list[float], failures: int, seconds: float) -> None:
     print(
         f"{name:10s} n={len(latencies):5d} failed={failures:3d} "
-        f"p50={pct(latencies, 0.50):6.2f}ms p90={pct(latencies, 0.90):6.2f}ms "
-        f"p99={pct(latencies, 0.99):6.2f}ms max={max(latencies):7.2f}ms mean={statistics.mean(latencies):6.2f}ms"
+        f"p50={percentile(latencies, 0.50):6.2f}ms p90={percentile(latencies, 0.90):6.2f}ms "
+        f"p99={percentile(latencies, 0.99):6.2f}ms max={max(latencies):7.2f}ms mean={statistics.mean(latencies):6.2f}ms"
     )
 
 
@@ -151,10 +139,10 @@ async def main_async(port: int, rate: float, seconds: float) -> None:
     report("webhook", hooks, hook_failures, seconds)
     report("healthz", health, health_failures, seconds)
     print(
-        f"ratio webhook/healthz: p50 x{pct(hooks, 0.5) / pct(health, 0.5):.2f}, "
-        f"p99 x{pct(hooks, 0.99) / pct(health, 0.99):.2f}"
+        f"ratio webhook/healthz: p50 x{percentile(hooks, 0.5) / percentile(health, 0.5):.2f}, "
+        f"p99 x{percentile(hooks, 0.99) / percentile(health, 0.99):.2f}"
     )
-    verdict = "met" if pct(hooks, 0.99) < 100 and hook_failures == 0 else "NOT met"
+    verdict = "met" if percentile(hooks, 0.99) < 100 and hook_failures == 0 else "NOT met"
     print(f"goal webhook p99 < 100 ms with no failure: {verdict}")
 
 
@@ -174,38 +162,13 @@ def main() -> None:
             "GITHUB_TOKEN": "ghp_bench",
             "PYTHONPATH": str(ROOT / "src"),
         }
-        cmd = [
-            sys.executable,
-            "-m",
-            "fixloop",
-            "serve",
-            "--port",
-            str(port),
-            "--allow-repo",
-            f"acme/chat={repo}",
-            "--github-api-url",
-            "http://127.0.0.1:9",
-        ]
-        server = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        try:
+        args_ = ["--allow-repo", f"acme/chat={repo}", "--github-api-url", "http://127.0.0.1:9"]
+        with serving(port, args_, env):
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("fixloop serve did not start")
-                time.sleep(0.1)
             print(
                 f"fixloop serve on {base}; load: {args.rate:.0f} req/s for {args.seconds:.0f} s per target, open loop"
             )
             asyncio.run(main_async(port, args.rate, args.seconds))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,22 +36,10 @@ import psycopg  # noqa: E402
 
 from fixloop.queue.client import RunQueue  # noqa: E402
 from fixloop.target import stop_target  # noqa: E402
-from tests.conftest import PG_URL, cli_env  # noqa: E402
+from tests.conftest import cli_env, pg_schema  # noqa: E402
 from tests.queue.workers import queued_job, run_status, took, wait_until, workers  # noqa: E402
 
 ENDED = ("green", "gave_up", "error", "diagnosed")
-
-
-@contextmanager
-def schema() -> Iterator[str]:
-    name = f"fixloop_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def queue_demo(url: str, out: Path, env: dict[str, str]) -> tuple[str, int]:
@@ -80,7 +65,7 @@ def throughput(count: int, runs: int, latency: float, folder: Path) -> tuple[flo
     os.environ.update(env)
     outs = [folder / f"run-{i}" for i in range(runs)]
     try:
-        with schema() as url:
+        with pg_schema("fixloop_bench") as url:
             threads = [queue_demo(url, out, env)[0] for out in outs]
             approved: set[str] = set()
             with RunQueue(url) as queue, workers(url, folder, count, env=env) as pool:
@@ -110,7 +95,7 @@ def failover(latency: float, folder: Path) -> tuple[float, float]:
     os.environ.update(env)
     out = folder / "run"
     try:
-        with schema() as url:
+        with pg_schema("fixloop_bench") as url:
             thread, job = queue_demo(url, out, env)
             with workers(url, folder, 2, env=env) as pool:
                 logs = [log for _, log in pool]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -62,10 +63,10 @@ def run_cli() -> CliRunner:
     return _run
 
 
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
+@contextmanager
+def pg_schema(prefix: str = "fixloop_test") -> Iterator[str]:
     """A checkpointer URL on the local PostgreSQL server, in a fresh schema dropped afterwards."""
-    schema = f"fixloop_test_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
@@ -73,6 +74,13 @@ def pg_schema_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A checkpointer URL on the local PostgreSQL server, in a fresh schema dropped afterwards."""
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -86,8 +86,9 @@ class TestSettings(Section):
     # re-run under coverage.py, at most this many tests and about this many seconds of recorded durations.
     spectrum: bool = True
     # Record the lines each test runs during every test run (coverage.py, one context per test, from the start
-    # of the tests on): a spectrum then needs no re-run. Off: the spectrum re-runs the tests it needs.
-    spectrum_during_run: bool = True
+    # of the tests on): a spectrum then needs no re-run. Off: the spectrum re-runs the tests it needs. Unset (auto):
+    # on for a library (``target.server = false``), off for a service target, whose tests drive a server elsewhere.
+    spectrum_during_run: bool | None = None
     spectrum_max_tests: int = Field(default=200, ge=1)
     spectrum_max_seconds: float = Field(default=120.0, gt=0)
     # Selection budgets: the first phase (P1) is what an engineer runs first; P1-P3 stay a short list.

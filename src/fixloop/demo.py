@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from fixloop.errors import TargetError
 from fixloop.interfaces import Notifier
@@ -36,27 +36,28 @@ class DemoResult:
     as_expected: bool = False  # the scenario ended as it should (``expected_status``)
 
 
-def run_demo(
-    *,
-    scenario: str | None = None,
-    llm: LLMMode = "none",
-    out: Path | None = None,
-    requested_by: str = "demo",
-    checkpointer: str | None = None,
-    notifier: Notifier | None = None,
-    stop_at: AutonomyLevel = "merge",
-) -> DemoResult:
-    chosen, request = prepare_demo(
-        scenario=scenario, llm=llm, out=out, requested_by=requested_by, checkpointer=checkpointer,
-        notifier=notifier, stop_at=stop_at,
-    )  # fmt: skip
+class DemoOptions(TypedDict, total=False):
+    """``prepare_demo``'s options (their defaults are there)."""
+
+    scenario: str | None
+    llm: LLMMode
+    out: Path | None
+    requested_by: str
+    checkpointer: str | None
+    notifier: Notifier | None
+    stop_at: AutonomyLevel
+
+
+def run_demo(**options: Unpack[DemoOptions]) -> DemoResult:
+    chosen, request = prepare_demo(**options)
+    notifier = options.get("notifier")
     thread_id, out_dir, workspace = str(request.thread_id), Path(str(request.out_dir)), request.repo
     try:
         start_run(request, notifier=notifier)
     except BaseException:
         stop_target(workspace)
         raise
-    doc = run_status(thread_id, checkpointer=checkpointer)
+    doc = run_status(thread_id, checkpointer=request.checkpointer)
     keep_running = doc.get("status") == "awaiting_approval"
     return DemoResult(
         thread_id=thread_id,
@@ -64,7 +65,7 @@ def run_demo(
         workspace=workspace,
         run=doc,
         target_running=keep_running,
-        as_expected=ended_as_expected(chosen, llm=llm, stop_at=stop_at, doc=doc),
+        as_expected=ended_as_expected(chosen, llm=request.llm, stop_at=str(request.stop_at), doc=doc),
     )
 
 

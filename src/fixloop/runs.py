@@ -85,7 +85,7 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
     stored["stop_at"] = request.stop_at or level_for(settings, request.focus)
     stored[LOCAL_TARGET] = has_local_target(repo)  # a resume starts it again; an external one is only checked
     with open_store(request.checkpointer) as store, run_lock(thread_id, store.spec, wait=0):
-        if store.index.get(thread_id) is not None:
+        if _started(store, thread_id):  # indexed but never checkpointed (its driver died at once): start it
             raise UsageError(f"a run with thread id {thread_id!r} already exists", hint="resume it or pick another id")
         entry = RunEntry(
             thread_id=thread_id,
@@ -110,6 +110,17 @@ def start_run(request: RunRequest, *, notifier: Notifier | None = None) -> str:
             )
             _drive(store, entry, ctx, {"run": info})
     return thread_id
+
+
+def _started(store: Store, thread_id: str) -> bool:
+    """Whether the run is indexed and has a checkpoint to resume from."""
+    return store.index.get(thread_id) is not None and store.saver.get_tuple(_config(thread_id)) is not None
+
+
+def has_started(thread_id: str, checkpointer: str | None) -> bool:
+    """Whether a (queued) start of ``thread_id`` has already run far enough to be resumed rather than started."""
+    with open_store(checkpointer) as store:
+        return _started(store, thread_id)
 
 
 def _request_dict(request: RunRequest, *, repo: Path, out_dir: Path, thread_id: str) -> dict[str, Any]:

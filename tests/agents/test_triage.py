@@ -349,3 +349,32 @@ def test_a_test_that_ended_as_a_hang_is_not_rerun_for_flakiness() -> None:
     run.results = run.results[:1]  # only the hang failed: no re-run at all
     marked, reruns = detect_flaky(categorize(run, []), run, rerun, times=3)
     assert reruns == [] and [c.kind for c in marked] == ["timeout"]
+
+
+# The in-process timeout's record (fixloop_report.TIMEOUT_TEXT): the test ended at its limit, no hang.
+IN_PROCESS_TIMEOUT = (
+    "    def fetch_data(self):\n>       time.sleep(delay)\n"
+    "E   fixloop_report._TestTimeout: Timeout: test exceeded 10 s (fixloop_report)\n"
+    "+++ stacks at timeout +++\n\nsrc/fetcher/retry.py:60: _TestTimeout"
+)
+
+
+def test_a_test_ended_by_the_per_test_timeout_is_not_rerun_either() -> None:
+    slow = "tests/test_fetch.py::test_fetch_forever"
+    broken = "tests/test_api.py::test_decode"
+    run = s.make_run(
+        [
+            s.result(slow, longrepr=IN_PROCESS_TIMEOUT, duration=10.0),
+            s.result(broken, longrepr="    def test_decode():\n>       decode(t)\nE   KeyError: 'exp'\n"),
+        ]
+    )
+    asked: list[list[str]] = []
+
+    def rerun(ids: list[str]) -> TestRun:
+        asked.append(ids)
+        return _rerun_of(run, set())
+
+    categories = categorize(run, [])
+    assert next(c.kind for c in categories if slow in c.tests) == "timeout"
+    detect_flaky(categories, run, rerun, times=2)
+    assert hung_tests(run) == [slow] and asked == [[broken], [broken]]

@@ -56,7 +56,8 @@ def test_with_no_secrets_every_route_refuses_and_nothing_starts(
         assert server.scripted.started() == []
         assert server.slack.calls == [] and server.github.comments == []
     disabled = [r.getMessage() for r in caplog.records if "DISABLED" in r.getMessage()]
-    assert len(disabled) == 7
+    assert len([d for d in disabled if d.startswith("route ")]) == 7
+    assert any(d.startswith("run pages DISABLED") for d in disabled)  # no token and no page user: no way in
     assert any("POST /github/webhook DISABLED: GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN not set" in d for d in disabled)
 
 

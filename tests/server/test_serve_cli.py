@@ -73,8 +73,9 @@ def test_serve_answers_healthz_and_says_which_routes_are_disabled(tmp_path: Path
         proc.terminate()
         _, stderr = proc.communicate(timeout=30)
     lines = stderr.splitlines()
-    disabled = [line for line in lines if "DISABLED" in line]
+    disabled = [line for line in lines if "route " in line and "DISABLED" in line]
     assert len(disabled) == 4, stderr
+    assert any("run pages DISABLED" in line for line in lines), stderr  # no API token, no page user
     assert any("/github/webhook DISABLED: GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN not set" in d for d in disabled)
     assert not any("/slack/" in d for d in disabled)
     assert f"listening on http://127.0.0.1:{port}" in stderr

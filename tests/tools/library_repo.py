@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixloop.config import Settings
+from fixloop.config import Settings, TargetSettings
 from fixloop.records import TestRun
 from fixloop.tools.run_tests import run_tests
 from tests.tools.conftest import write_files
 from tests.tools.localize_repo import git
+
+# a library target (its tests start what they need): its runs record per-test coverage themselves
+LIBRARY = Settings(target=TargetSettings(server=False))
 
 PARSING = """
     '''Parse ledger lines: "2026-01-02 rent -1200.50".'''
@@ -192,4 +195,4 @@ def make_library(root: Path, fault: tuple[str, str, str], *, commit_subject: str
 
 def run_library(root: Path, settings: Settings | None = None) -> TestRun:
     """The library's tests, run for real."""
-    return run_tests(root, ["tests"], settings or Settings())
+    return run_tests(root, ["tests"], settings or LIBRARY)

@@ -245,16 +245,22 @@ def _retitle(title: str, count: int) -> str:
     return f"{base} ({count} test{'s' if count != 1 else ''})" if count else base
 
 
-def hung_tests(run: TestRun) -> list[str]:
-    """Failed tests that a hang or the run's limit ended: never re-run for flakiness.
+# fixloop's per-test timeout (the plugin's TIMEOUT_TEXT) and pytest-timeout's own, in a test's report
+_TIMED_OUT = re.compile(r"Timeout: test exceeded [\d.]+ s \(fixloop_report\)|^E\s+Failed: Timeout >[\d.]+s", re.M)
 
-    Such a test already cost its per-test timeout, the watchdog's grace and a new pytest process; a
-    re-run pays all of it again and, with the same budget, ends the same way (a smaller budget would
-    only make it time out sooner). It keeps the category it has (``timeout``).
+
+def hung_tests(run: TestRun) -> list[str]:
+    """Failed tests that a hang, the run's limit or the per-test timeout ended: never re-run for flakiness.
+
+    Such a test already cost its per-test timeout (a hang also the watchdog's grace and a new pytest
+    process); a re-run pays it again and, with the same budget, ends the same way (a smaller budget would
+    only make it time out sooner). It keeps the category it has (``timeout``). The price: a test that only
+    sometimes times out is not labelled ``flaky``.
     """
-    failed = {r.nodeid for r in run.failures()}
+    failed = {r.nodeid: r for r in run.failures()}
     ends = [e.last_test for e in run.child_exits if e.reason in ("hang", "run-timeout") and e.last_test]
-    return [t for t in dict.fromkeys(ends) if t in failed]
+    timed_out = [nodeid for nodeid, r in failed.items() if _TIMED_OUT.search(r.longrepr)]
+    return [t for t in dict.fromkeys([*ends, *timed_out]) if t in failed]
 
 
 def detect_flaky(

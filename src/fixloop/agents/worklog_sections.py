@@ -281,8 +281,8 @@ def _reruns(rec: IterationRecord) -> list[str]:
     hung = hung_tests(rec.test_run) if rec.test_run is not None and rec.categories else []
     if hung:
         lines.append(
-            f"**Not re-run for flakiness** ({len(hung)}): ended as a hang; a re-run would pay its timeout again — "
-            + ", ".join(f"`{t}`" for t in hung)
+            f"**Not re-run for flakiness** ({len(hung)}): ended as a hang or at the per-test timeout; a re-run would "
+            "pay its timeout again — " + ", ".join(f"`{t}`" for t in hung)
         )
     return lines
 

@@ -64,15 +64,12 @@ def _resume_when_free(thread_id: str, url: str) -> dict[str, Any]:
 def start(context: JobContext, *, request: dict[str, Any]) -> None:
     """Start a run; a retried start (its first worker died) resumes the run from its checkpoint instead."""
     from fixloop import runs
-    from fixloop.checkpoints import open_store
 
     url = _checkpointer(context)
     thread_id = str(request["thread_id"])
 
     def work() -> dict[str, Any]:
-        with open_store(url) as store:
-            exists = store.index.get(thread_id) is not None
-        if exists:
+        if runs.has_started(thread_id, url):
             return _resume_when_free(thread_id, url)
         fields = {k: v for k, v in request.items() if k in runs.RunRequest.__dataclass_fields__}
         for key in ("repo", "config_file", "out_dir"):

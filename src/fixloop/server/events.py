@@ -9,7 +9,7 @@ terminal status. A comment line keeps idle connections alive.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -23,16 +23,30 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
+# After each read of a running (or ended) run: extra lines to send, and whether the stream ends now.
+AfterRead = Callable[[dict[str, Any], str, float], tuple[list[str], bool]]
+
+
+def _end_at_terminal(run: dict[str, Any], status: str, waited: float) -> tuple[list[str], bool]:
+    return [], status in TERMINAL
+
+
 async def run_events(
-    runner: Runner, thread_id: str, *, interval: float, max_seconds: float = 3600.0
+    runner: Runner,
+    thread_id: str,
+    *,
+    interval: float,
+    max_seconds: float = 3600.0,
+    after: AfterRead = _end_at_terminal,
 ) -> AsyncIterator[str]:
-    """The event stream of ``thread_id`` (ends at a terminal status or after ``max_seconds``)."""
+    """The event stream of ``thread_id`` (ends at a terminal status, or when ``after`` says so, or after
+    ``max_seconds``)."""
     seen: set[str] = set()
     last_status: str | None = None
     waited = 0.0
     while waited <= max_seconds:
         try:
-            run = await anyio.to_thread.run_sync(runner.status, thread_id)
+            run: dict[str, Any] | None = await anyio.to_thread.run_sync(runner.status, thread_id)
         except RunNotFoundError:
             run = None
         except FixloopError as exc:
@@ -47,7 +61,10 @@ async def run_events(
                 if item.key not in seen:
                     seen.add(item.key)
                     yield sse("progress", item_payload(item))
-            if status in TERMINAL:
+            extra, done = after(run, status, waited)
+            for line in extra:
+                yield line
+            if done:
                 yield sse("end", {"thread_id": thread_id, "status": status})
                 return
         else:

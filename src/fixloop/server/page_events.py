@@ -1,7 +1,8 @@
 """The run page's live stream (Server-Sent Events): the status, new progress lines, and ``changed`` whenever the
 record moved (a phase, a category, a PR, a decision, a deploy, a page notice) so the page re-reads its body.
 
-Polls run.json through the runner, like ``events.run_events`` (which stays the stream of the bearer-token API).
+The polling, status and progress lines are ``events.run_events`` (the bearer-token API's stream); this adds
+``changed`` and the end's grace.
 """
 
 from __future__ import annotations
@@ -11,11 +12,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anyio
-
-from fixloop.errors import FixloopError, RunNotFoundError
-from fixloop.server.events import sse
-from fixloop.server.progress import item_payload, progress_items
+from fixloop.server.events import run_events, sse
 from fixloop.server.runner import TERMINAL, Runner
 
 
@@ -29,7 +26,27 @@ def fingerprint(run: dict[str, Any], notices: list[str]) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
-async def page_events(
+class _PageWatch:
+    """After each read: ``changed`` when the fingerprint moved; the end ``grace`` seconds after a terminal status."""
+
+    def __init__(self, thread_id: str, notices: Callable[[], list[str]], since: str | None, grace: float) -> None:
+        self.thread_id, self.notices, self.grace = thread_id, notices, grace
+        self.last_print: str | None = since or None
+        self.ended_at: float | None = None
+
+    def __call__(self, run: dict[str, Any], status: str, waited: float) -> tuple[list[str], bool]:
+        lines = []
+        current = fingerprint(run, self.notices())
+        if self.last_print is not None and current != self.last_print:
+            lines.append(sse("changed", {"thread_id": self.thread_id, "status": status}))
+        self.last_print = current
+        if status not in TERMINAL:
+            return lines, False
+        self.ended_at = waited if self.ended_at is None else self.ended_at
+        return lines, waited - self.ended_at >= self.grace  # the decision's answer comes just after the status
+
+
+def page_events(
     runner: Runner,
     thread_id: str,
     *,
@@ -42,39 +59,5 @@ async def page_events(
     """The stream of ``thread_id``; ``since`` is the fingerprint the page was rendered with (a change between the
     render and this connection is then sent as ``changed`` too). At a terminal status it keeps watching for ``grace``
     seconds (the answer of the decision that ended the run lands just after), then sends ``end``."""
-    seen: set[str] = set()
-    last_status: str | None = None
-    last_print: str | None = since or None
-    ended_at: float | None = None
-    waited = 0.0
-    while waited <= max_seconds:
-        try:
-            run: dict[str, Any] | None = await anyio.to_thread.run_sync(runner.status, thread_id)
-        except RunNotFoundError:
-            run = None
-        except FixloopError as exc:
-            yield sse("error", {"message": exc.one_line()})
-            return
-        if run is not None:
-            status = str(run.get("status", ""))
-            if status != last_status:
-                last_status = status
-                yield sse("status", {"thread_id": thread_id, "status": status})
-            for item in progress_items(run):
-                if item.key not in seen:
-                    seen.add(item.key)
-                    yield sse("progress", item_payload(item))
-            current = fingerprint(run, notices())
-            if last_print is not None and current != last_print:
-                yield sse("changed", {"thread_id": thread_id, "status": status})
-            last_print = current
-            if status in TERMINAL:
-                ended_at = waited if ended_at is None else ended_at
-                if waited - ended_at >= grace:  # what the decision's answer adds comes just after the status
-                    yield sse("end", {"thread_id": thread_id, "status": status})
-                    return
-        else:
-            yield ": waiting for the run's first checkpoint\n\n"
-        await anyio.sleep(interval)
-        waited += interval
-    yield sse("end", {"thread_id": thread_id, "status": last_status, "reason": "stream time limit"})
+    watch = _PageWatch(thread_id, notices, since, grace)
+    return run_events(runner, thread_id, interval=interval, max_seconds=max_seconds, after=watch)

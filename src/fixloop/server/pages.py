@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -110,6 +111,14 @@ class Pages:
             return None, RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
         return viewer, None
 
+    async def _html_gate(
+        self, request: Request, api: Callable[[Request], Awaitable[Response]]
+    ) -> tuple[Viewer | None, Response | None]:
+        """The API's JSON answer for a client that does not want HTML; else the viewer, or ``_gate``'s answer."""
+        if not wants_html(request):
+            return None, await api(request)
+        return self._gate(request)
+
     def _thread(self, request: Request) -> str:
         return check_word(str(request.path_params["thread"]), "thread id")
 
@@ -148,11 +157,9 @@ class Pages:
     # ------------------------------------------------------------ reading
 
     async def list_runs(self, request: Request) -> Response:
-        if not wants_html(request):
-            return await self.api.list_runs(request)
-        viewer, refusal = self._gate(request)
-        if refusal:
-            return refusal
+        viewer, answer = await self._html_gate(request, self.api.list_runs)
+        if answer:
+            return answer
         try:
             query = ListQuery.from_params(request.query_params)
             runs = await anyio.to_thread.run_sync(self.ops.runner.list)
@@ -163,11 +170,9 @@ class Pages:
         return self._page(request, "list.html.j2", viewer, listing=list_page(runs, query), query=query)
 
     async def run_page(self, request: Request) -> Response:
-        if not wants_html(request):
-            return await self.api.run_json(request)
-        viewer, refusal = self._gate(request)
-        if refusal:
-            return refusal
+        viewer, answer = await self._html_gate(request, self.api.run_json)
+        if answer:
+            return answer
         try:
             thread_id = self._thread(request)
             doc = await self._run(thread_id)

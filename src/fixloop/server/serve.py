@@ -54,7 +54,7 @@ def serve_forever(
     )
     secrets = ServerSecrets.from_env()
     logging.basicConfig(level=logging.INFO, format="fixloop serve: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "httpcore", "urllib3"):
+    for noisy in ("httpx", "httpcore", "urllib3", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 PID: every thread's stack

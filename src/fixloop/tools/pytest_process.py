@@ -76,7 +76,13 @@ def _records_coverage(settings: Settings, extra_args: list[str] | None) -> bool:
     """Whether a run records per-test coverage itself, so that a spectrum needs no re-run."""
     if any(arg.startswith(COVERAGE_DATA_OPTION) for arg in extra_args or []):
         return False  # the caller asks for it already (the spectrum's re-run)
-    return settings.tests.spectrum and settings.tests.spectrum_during_run
+    during_run = settings.tests.spectrum_during_run
+    if during_run is None:
+        # auto: a service target's tests mostly drive a server in another process (coverage of the test process
+        # measures the client only, and a spectrum is rarely wanted): they run untraced, at plain pytest's speed;
+        # a library's tests (``target.server = false``) are traced, so its spectrum needs no re-run.
+        during_run = not settings.target.server
+    return settings.tests.spectrum and during_run
 
 
 class PytestOptions(TypedDict, total=False):

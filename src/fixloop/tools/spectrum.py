@@ -3,7 +3,8 @@
 The lines each test ran come from coverage.py with one dynamic context per test
 (``pytest_plugin/fixloop_coverage.py``), either
 
-- recorded during the test run itself (``tests.spectrum_during_run``: the plugin rides along every run,
+- recorded during the test run itself (``tests.spectrum_during_run``, by default on a library target: the
+  plugin rides along every run,
   ``--fixloop-coverage=<out>/fixloop-spectrum.coverage`` in its command): no re-run, the outcomes are
   the run's; or, when the run holds no such data,
 - a re-run of the category's failing tests and the passing tests of the same files (bounded by

@@ -15,21 +15,16 @@ from fixloop.evaluation.real.build import build_case
 from fixloop.evaluation.real.recipes import Edit, RealCase, load_projects, select_cases
 from fixloop.evaluation.real.report import real_totals
 from fixloop.evaluation.real.triage import evaluate_real_case
-from tests.conftest import CliRunner
-
-CASE = "hyperframe-settings-error-swallowed"
+from tests.evaluation.real.conftest import CASE, RealEvalCli
 
 
 @pytest.mark.slow
 def test_one_real_case_end_to_end_then_from_the_cache_alone(
-    run_cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_eval_cli: RealEvalCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One test, not two: the second half needs the first half's cache (xdist would split a module)."""
     home = tmp_path / "home"
-    proc = run_cli(
-        "eval", "--suite", "real", "--stage", "triage", "--case", CASE, "--workers", "1", "--json",
-        "--work-dir", str(tmp_path / "work"), env={"FIXLOOP_HOME": str(home)}, timeout=900,
-    )  # fmt: skip
+    proc = real_eval_cli("--stage", "triage")
     result = json.loads(proc.stdout)
     (row,) = result["rows"]
     assert row["error"] == "", row["error"]

@@ -14,20 +14,15 @@ import pytest
 
 from fixloop.evaluation.real.fix import evaluate_real_fix_case
 from fixloop.evaluation.real.recipes import load_projects, select_cases
-from tests.conftest import CliRunner
-
-CASE = "hyperframe-settings-error-swallowed"
+from tests.evaluation.real.conftest import CASE, RealEvalCli
 
 
 @pytest.mark.slow
 def test_one_real_case_to_the_approval_point_scripted_then_without_a_model(
-    run_cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_eval_cli: RealEvalCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
-    proc = run_cli(
-        "eval", "--suite", "real", "--stage", "fix", "--llm", "scripted", "--case", CASE, "--workers", "1",
-        "--json", "--work-dir", str(tmp_path / "work"), env={"FIXLOOP_HOME": str(home)}, timeout=900,
-    )  # fmt: skip
+    proc = real_eval_cli("--stage", "fix", "--llm", "scripted")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["stage"] == "fix" and result["llm"] == "scripted" and "not a model" in result["note"]

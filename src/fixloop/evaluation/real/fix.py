@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from fixloop.config import load_settings
 from fixloop.errors import FixloopError
-from fixloop.evaluation.real.build import build_case
+from fixloop.evaluation.real.cases import build_into, case_fields
 from fixloop.evaluation.real.recipes import RealCase, RealProject
 from fixloop.evaluation.real.triage import function_matches
 from fixloop.runs import RunRequest, run_status, start_run
@@ -80,16 +80,9 @@ class RealFixRow(BaseModel):
 
 def evaluate_real_fix_case(project: RealProject, case: RealCase, folder: Path, cache: Path, llm: LLMMode) -> RealFixRow:
     """One case through the loop to the approval point; machinery errors go into the row, never raised."""
-    row = RealFixRow(
-        case=case.name, project=f"{project.package} {project.version}", fault=case.fault,
-        historical=case.history is not None, llm=llm, expected_file=case.file, expected_function=case.function,
-        out_dir=str(folder / "out"),
-    )  # fmt: skip
-    started = time.monotonic()
+    row = RealFixRow(**case_fields(project, case), llm=llm, out_dir=str(folder / "out"))
     try:
-        built = build_case(project, case, folder / "repo", cache)
-        row.build_seconds = round(time.monotonic() - started, 1)
-        row.reproduced, row.reproduction = built.reproduced, built.note
+        built = build_into(row, project, case, folder / "repo", cache)
         row.fault_tests = len(built.fault_failing)
         if built.reproduced:
             began = time.monotonic()

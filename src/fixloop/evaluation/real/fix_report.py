@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job, run_jobs
+from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job
+from fixloop.evaluation.real.cases import Cases, case_fields, fault_label, run_case_jobs, worker_failed, yes
 from fixloop.evaluation.real.fix import SCRIPTED_NOTE, RealFixRow, evaluate_real_fix_case
-from fixloop.evaluation.real.recipes import RealCase, RealProject
 from fixloop.records import utc_now
 from fixloop.vocabulary import LLMMode
 
@@ -32,7 +30,7 @@ class RealFixResult(BaseModel):
 
 
 def run_real_fix_eval(
-    cases: list[tuple[RealProject, RealCase]],
+    cases: Cases,
     *,
     cache: Path,
     llm: LLMMode,
@@ -43,39 +41,28 @@ def run_real_fix_eval(
 ) -> RealFixResult:
     """Every case through the loop to the approval point (each job with its own ``FIXLOOP_HOME``)."""
     started = time.monotonic()
-    root = work_root or Path(tempfile.mkdtemp(prefix="fixloop-real-fix-eval-"))
-    jobs = [
-        Job(
+    rows = run_case_jobs(
+        cases,
+        lambda project, case, root: Job(
             case.name,
             evaluate_real_fix_case,
             root / case.name / "fix-home",
             (project, case, root / case.name / "fix", cache, llm),
-        )
-        for project, case in cases
-    ]
-    found: dict[str, RealFixRow] = {}
-    try:
-        for done, (key, result) in enumerate(run_jobs(jobs, workers=workers), start=1):
-            found[key] = result if isinstance(result, RealFixRow) else _failed_row(cases, key, llm, result)
-            if progress:
-                progress(f"[{done}/{len(jobs)}] {key}: {_summary(found[key])}")
-    finally:
-        if work_root is None:
-            shutil.rmtree(root, ignore_errors=True)
-    rows = [found[case.name] for _, case in cases]
+        ),
+        row_type=RealFixRow,
+        failed_row=lambda project, case, error: RealFixRow(
+            **case_fields(project, case), llm=llm, error=worker_failed(error)
+        ),
+        summary=_summary,
+        prefix="fixloop-real-fix-eval-",
+        workers=workers,
+        work_root=work_root,
+        progress=progress,
+    )
     return RealFixResult(
         llm=llm, note=SCRIPTED_NOTE if llm == "scripted" else "", command=command,
         date=utc_now().strftime("%Y-%m-%d %H:%M UTC"), workers=workers,
         wall_seconds=round(time.monotonic() - started, 1), rows=rows, totals=real_fix_totals(rows),
-    )  # fmt: skip
-
-
-def _failed_row(cases: list[tuple[RealProject, RealCase]], key: str, llm: LLMMode, error: object) -> RealFixRow:
-    project, case = next((p, c) for p, c in cases if c.name == key)
-    return RealFixRow(
-        case=case.name, project=f"{project.package} {project.version}", fault=case.fault, llm=llm,
-        historical=case.history is not None, expected_file=case.file, expected_function=case.function,
-        error=f"worker failed: {type(error).__name__}: {error}"[:300],
     )  # fmt: skip
 
 
@@ -123,12 +110,12 @@ def render_real_fix_markdown(result: RealFixResult) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.rows:
-        fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
         tests = f"{_flag(r.fault_tests_pass)} ({r.fault_tests_validated}/{r.fault_tests})" if r.patch_proposed else "-"
         selected = f"{_flag(r.selected_pass)} ({r.selected})" if r.selected_pass is not None else "-"
+        fault = fault_label(r.fault, r.historical)
         lines.append(
-            f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.status or '-'} | "
-            f"{', '.join(r.found_kinds) or '-'} | {_yes(r.patch_proposed)} | {tests} | {selected} | "
+            f"| {r.case} | {r.project} | {fault} | {yes(r.reproduced)} | {r.status or '-'} | "
+            f"{', '.join(r.found_kinds) or '-'} | {yes(r.patch_proposed)} | {tests} | {selected} | "
             f"{_flag(r.touches_file)} | {_flag(r.touches_function)} | {r.audit or '-'} | {r.iterations} | "
             f"{r.seconds:.1f} |" + (f" error: {r.error}" if r.error else "")
         )
@@ -147,7 +134,3 @@ def render_real_fix_markdown(result: RealFixResult) -> str:
 
 def _flag(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job, run_jobs
+from fixloop.evaluation.parallel import DEFAULT_WORKERS, Job
+from fixloop.evaluation.real.cases import Cases, case_fields, fault_label, run_case_jobs, worker_failed, yes
 from fixloop.evaluation.real.recipes import RealCase, RealProject
 from fixloop.evaluation.real.triage import GOALS, RealRow, evaluate_real_case
 from fixloop.records import utc_now
@@ -31,7 +30,7 @@ class RealEvalResult(BaseModel):
 
 
 def run_real_eval(
-    cases: list[tuple[RealProject, RealCase]],
+    cases: Cases,
     *,
     cache: Path,
     workers: int = DEFAULT_WORKERS,
@@ -41,21 +40,19 @@ def run_real_eval(
 ) -> RealEvalResult:
     """Triage every case (each job with its own ``FIXLOOP_HOME``; the download/venv cache is shared)."""
     started = time.monotonic()
-    root = work_root or Path(tempfile.mkdtemp(prefix="fixloop-real-eval-"))
-    jobs = [
-        Job(case.name, evaluate_real_case, root / case.name / "home", (project, case, root / case.name, cache))
-        for project, case in cases
-    ]
-    found: dict[str, RealRow] = {}
-    try:
-        for done, (key, result) in enumerate(run_jobs(jobs, workers=workers), start=1):
-            found[key] = result if isinstance(result, RealRow) else _failed_row(cases, key, result)
-            if progress:
-                progress(f"[{done}/{len(jobs)}] {key}: {_summary(found[key])}")
-    finally:
-        if work_root is None:
-            shutil.rmtree(root, ignore_errors=True)
-    rows = [found[case.name] for _, case in cases]
+    rows = run_case_jobs(
+        cases,
+        lambda project, case, root: Job(
+            case.name, evaluate_real_case, root / case.name / "home", (project, case, root / case.name, cache)
+        ),
+        row_type=RealRow,
+        failed_row=_failed_row,
+        summary=_summary,
+        prefix="fixloop-real-eval-",
+        workers=workers,
+        work_root=work_root,
+        progress=progress,
+    )
     totals = real_totals(rows)
     met = bool(rows) and all(totals.get(k, 0.0) >= v for k, v in GOALS.items())
     return RealEvalResult(
@@ -64,13 +61,8 @@ def run_real_eval(
     )  # fmt: skip
 
 
-def _failed_row(cases: list[tuple[RealProject, RealCase]], key: str, error: object) -> RealRow:
-    project, case = next((p, c) for p, c in cases if c.name == key)
-    return RealRow(
-        case=case.name, project=f"{project.package} {project.version}", fault=case.fault,
-        historical=case.history is not None, expected_kind=case.kind, expected_file=case.file,
-        expected_function=case.function, error=f"worker failed: {type(error).__name__}: {error}"[:300],
-    )  # fmt: skip
+def _failed_row(project: RealProject, case: RealCase, error: object) -> RealRow:
+    return RealRow(**case_fields(project, case), expected_kind=case.kind, error=worker_failed(error))
 
 
 def _summary(row: RealRow) -> str:
@@ -150,11 +142,11 @@ def render_real_markdown(result: RealEvalResult) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.rows:
-        fault = f"{r.fault} (historical)" if r.historical and r.fault != "historical" else r.fault
         stopped = r.reproduced and r.plain_seconds is None and r.plain_cap > 0
         plain = f"> {r.plain_cap:.0f} (stopped)" if stopped else _num(r.plain_seconds)
+        fault = fault_label(r.fault, r.historical)
         lines.append(
-            f"| {r.case} | {r.project} | {fault} | {_yes(r.reproduced)} | {r.expected_kind} | "
+            f"| {r.case} | {r.project} | {fault} | {yes(r.reproduced)} | {r.expected_kind} | "
             f"{', '.join(r.found_kinds) or '-'} | {'ok' if r.kind_ok else 'MISS'} | {r.file_rank or '-'} | "
             f"{r.function_rank or '-'} | {r.file_rank_no_history or '-'} | {r.fault_tests_run}/{r.fault_tests} | "
             f"{r.triage_seconds:.1f} | "
@@ -176,7 +168,3 @@ def render_real_markdown(result: RealEvalResult) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from fixloop.agents.triage_report import CategoryReport, redactor_for, triage_run
 from fixloop.config import Settings, load_settings
-from fixloop.evaluation.real.build import build_case
+from fixloop.evaluation.real.cases import build_into, case_fields
 from fixloop.evaluation.real.recipes import RealCase, RealProject
 from fixloop.records import Location, TestRun
 from fixloop.tools.git_history import Commit
@@ -76,16 +76,9 @@ class RealRow(BaseModel):
 
 def evaluate_real_case(project: RealProject, case: RealCase, folder: Path, cache: Path) -> RealRow:
     """One case end to end; machinery errors are recorded in the row, never raised."""
-    row = RealRow(
-        case=case.name, project=f"{project.package} {project.version}", fault=case.fault,
-        historical=case.history is not None, expected_kind=case.kind, expected_file=case.file,
-        expected_function=case.function,
-    )  # fmt: skip
-    started = time.monotonic()
+    row = RealRow(**case_fields(project, case), expected_kind=case.kind)
     try:
-        built = build_case(project, case, folder / "repo", cache)
-        row.build_seconds = round(time.monotonic() - started, 1)
-        row.reproduced, row.reproduction = built.reproduced, built.note
+        built = build_into(row, project, case, folder / "repo", cache)
         if built.reproduced:
             _triage(row, project, case, built.repo, set(built.fault_failing), folder)
     except Exception as exc:  # the eval reports a broken case and goes on
