@@ -141,3 +141,10 @@ def check_heads(current: Mapping[int, str], named: Sequence[str]) -> None:
             f"now {shown()}: nothing approved",
             hint="approve the heads shown now",
         )
+
+
+def heads_to_confirm(heads: Mapping[int, str]) -> tuple[str, str]:
+    """For an approval that named no commit: the shas to name (``"9f3c2a1b7d6e ..."``) and how the PRs stand
+    (``"#1 at `9f3c2a1b7d6e`"``), as the chat faces answer it."""
+    ordered = sorted(heads.items())
+    return " ".join(sha[:12] for _, sha in ordered), ", ".join(f"#{n} at `{sha[:12]}`" for n, sha in ordered)

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fixloop.approval import heads_to_confirm
 from fixloop.errors import FixloopError, UsageError
 from fixloop.server.body import BadBody, parse_json, read_capped, utf8
 from fixloop.server.chatops import ChatOps, StartPlan
@@ -247,8 +248,7 @@ class GithubRoutes:
         if run.get("status") != "awaiting_approval" or not heads:
             self._say(full_name, number, f"run `{thread_id}` is not waiting for approval (status {run.get('status')})")
             return
-        shas = " ".join(sha[:12] for _, sha in sorted(heads.items()))
-        shown = ", ".join(f"#{n} at `{sha[:12]}`" for n, sha in sorted(heads.items()))
+        shas, shown = heads_to_confirm(heads)
         self._say(
             full_name,
             number,

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fixloop.approval import heads_to_confirm
 from fixloop.errors import ApprovalError, FixloopError, UsageError
 from fixloop.integrations.slack.blocks import APPROVE_ACTION, REJECT_ACTION, WHY_ACTION, decided_blocks, whys_text
 from fixloop.server.body import BadBody, parse_json, read_capped, utf8
@@ -357,8 +358,7 @@ class SlackRoutes:
         heads = open_heads(run)
         if run.get("status") != "awaiting_approval" or not heads:
             return f"run `{thread_id}` is not waiting for approval (status {run.get('status')})"
-        shas = " ".join(sha[:12] for _, sha in sorted(heads.items()))
-        shown = ", ".join(f"#{n} at `{sha[:12]}`" for n, sha in sorted(heads.items()))
+        shas, shown = heads_to_confirm(heads)
         return (
             f"Nothing approved yet: an approval names the commit it approves ({shown}). To approve these, "
             f"mention me with `approve {shas}`, or click Approve on the approval message; it is void if a PR "
