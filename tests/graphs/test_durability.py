@@ -53,7 +53,7 @@ def test_killed_at_every_side_effect_resumes_without_doing_it_twice(
     # 2. killed right after the first PR was opened (found by thread id alone: no --checkpointer from here on)
     _assert_killed(run_cli("resume", thread, "--in-process", env=_killed_at("open_prs:after")))
     assert len(host.list_prs()) == 1
-    resumed = run_cli("resume", thread)
+    resumed = run_cli("resume", thread, "--in-process")
     assert resumed.returncode == AWAITING_APPROVAL, resumed.stderr
     run = _status(run_cli, thread)
     assert run["status"] == "awaiting_approval"
