@@ -2,11 +2,14 @@
 
 The body is read up to its cap (413 past it, before the signature), ``X-Hub-Signature-256`` is
 checked in constant time, the body decoded strictly (400 for non-UTF-8 or too deeply nested JSON)
-and shape-checked (422); only then is the ``X-GitHub-Delivery`` id recorded in the server store, and
-a redelivery starts nothing (unless the first was answered 5xx "busy": then its keys are forgotten
-and the redelivery is processed). A comment command is taken once per comment id (a signed comment
-replayed under a fresh delivery id does nothing), a label event once per (repo, issue, ``issue.updated_at``)
-(labels carry no id: a replayed ``labeled`` event starts nothing, labelling the issue again later does),
+and shape-checked (422); only then is the ``X-GitHub-Delivery`` id claimed in the server store
+(``pending``: a concurrent duplicate is dropped), and recorded ``seen`` only once the delivery's job is
+enqueued (or it needed none): a redelivery of a seen one starts nothing; one answered 5xx "busy" has its
+keys forgotten, and a claim left by a server killed before the enqueue is taken over when its lease runs
+out or its process is gone, so either redelivery is processed. A comment command is taken once per
+comment id (a signed comment replayed under a fresh delivery id does nothing), a label event once per
+(repo, issue, ``issue.updated_at``) (labels carry no id: a replayed ``labeled`` event starts nothing,
+labelling the issue again later does),
 and ``approve`` names the PR head commit it approves (``/fixloop approve <sha>``; without one the bot
 answers with the command to confirm).
 Repositories match the allow-list by full ``owner/name`` only.
@@ -17,7 +20,6 @@ Triggers: an issue comment ``/fixloop <focus>`` (or ``approve <sha>`` / ``reject
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,9 +96,23 @@ class GithubRoutes:
             hook = GithubIssueEvent.model_validate(payload)
         except ValidationError as exc:
             return JSONResponse({"error": shape_error(exc)}, status_code=422)
-        # seen only once it parsed: a delivery refused above can be sent again, fixed
-        if not await self.ops.store_call(self.ops.store.first_delivery, delivery):
+        # claimed only once it parsed: a delivery refused above can be sent again, fixed
+        if not await self.ops.store_call(self.ops.store.claim, delivery, "github"):
             return accepted("duplicate", status=200, delivery=delivery)
+        claimed = [delivery]
+        processed = False
+        try:
+            response = await self._handle(hook, event, claimed)
+            processed = response.status_code < 500  # 5xx "busy": nothing was enqueued
+        finally:  # seen once enqueued; forgotten when not (busy, or an error), so the redelivery is processed
+            for key in claimed:
+                await self.ops.store_call(lambda key=key: self.ops.store.settle(key, processed=processed))
+        return response
+
+    async def _handle(self, hook: GithubIssueEvent, event: str, claimed: list[str]) -> Response:
+        """The answer to a claimed delivery; the other keys it claims (comment id, label event) are added
+        to ``claimed``, to be settled with it."""
+        store = self.ops.store
         if hook.sender is not None and hook.sender.type == "Bot":
             return accepted("ignored")
         if event == "issue_comment" and hook.action == "created":
@@ -106,10 +122,11 @@ class GithubRoutes:
             comment_id = hook.comment.id if hook.comment else None
             if comment_id is None:
                 return JSONResponse({"error": "payload of the wrong shape: comment.id: missing"}, status_code=422)
-            store = self.ops.store
-            if not await self.ops.store_call(lambda: store.first_seen(str(comment_id), "github-comment")):
+            comment_key = f"github-comment:{comment_id}"
+            if not await self.ops.store_call(store.claim, comment_key, "github-comment"):
                 return accepted("duplicate", status=200, comment=comment_id)  # a replayed comment does nothing
-            return await self._unless_busy(self._command(hook, args), delivery, f"github-comment:{comment_id}")
+            claimed.append(comment_key)
+            return await self._command(hook, args)
         if event == "issues" and hook.action == "labeled":
             if hook.label is None or hook.label.name != TRIGGER_LABEL:
                 return accepted("ignored")
@@ -119,22 +136,13 @@ class GithubRoutes:
             if not when:
                 return JSONResponse({"error": "payload of the wrong shape: issue.updated_at: missing"}, status_code=422)
             full_name = (hook.repository.full_name if hook.repository else "").casefold()
-            label_key = f"{full_name}#{hook.issue.number}:{TRIGGER_LABEL}:{when}"
-            store = self.ops.store
-            if not await self.ops.store_call(lambda: store.first_seen(label_key, "github-label")):
+            label_key = f"github-label:{full_name}#{hook.issue.number}:{TRIGGER_LABEL}:{when}"
+            if not await self.ops.store_call(store.claim, label_key, "github-label"):
                 return accepted("duplicate", status=200, issue=hook.issue.number)  # a replayed label starts nothing
+            claimed.append(label_key)
             args = fixloop_line(hook.issue.body or "") or self.options.default_focus
-            return await self._unless_busy(self._command(hook, args), delivery, f"github-label:{label_key}")
+            return await self._command(hook, args)
         return accepted("ignored")
-
-    async def _unless_busy(self, handling: Awaitable[Response], *seen: str) -> Response:
-        """``handling``'s answer. When it is 5xx ("busy": nothing was enqueued) the keys recorded as seen for
-        this delivery are forgotten, so GitHub's redelivery is processed instead of dropped as a duplicate."""
-        response = await handling
-        if response.status_code >= 500:
-            for key in seen:
-                await self.ops.store_call(self.ops.store.forget_delivery, key)
-        return response
 
     async def _command(self, hook: GithubIssueEvent, args: str) -> Response:
         full_name = hook.repository.full_name if hook.repository else ""

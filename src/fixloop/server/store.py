@@ -2,10 +2,18 @@
 
 SQLite under ``fixloop_home()`` by default; PostgreSQL when the checkpointer is a
 ``postgresql://`` URL, so that several ``serve`` processes share deliveries and threads.
+
+A delivery key is in one of two states: ``pending`` (claimed by a process, which holds it for a lease
+of a few seconds: the time to verify and enqueue) and ``seen`` (its job was enqueued, or it needed none).
+A ``pending`` claim whose lease ran out, or whose process is gone, is taken over: a server killed
+between the claim and the enqueue does not make the sender's redelivery a duplicate.
 """
 
 from __future__ import annotations
 
+import enum
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -25,6 +33,49 @@ _SCHEMA = (
     " requested_by TEXT, active INTEGER NOT NULL DEFAULT 1, created REAL, meta TEXT)",
     "CREATE INDEX IF NOT EXISTS fixloop_conv_thread ON fixloop_conversations (thread_id)",
 )
+# added in session 5 (issue #16) to a table that may already exist; rows from before are ``seen`` (NULL)
+_CLAIM_COLUMNS = (("state", "TEXT"), ("owner", "TEXT"), ("lease_until", "DOUBLE PRECISION"))
+CLAIM_LEASE = 30.0  # seconds a claim is held before another process may take it over
+
+
+class Claim(enum.Enum):
+    """What claiming a delivery key found."""
+
+    NEW = "new"  # first time: process it
+    TAKEN_OVER = "taken-over"  # a pending claim whose lease ran out or whose process is gone: process it
+    SEEN = "seen"  # processed already: a duplicate
+    PENDING = "pending"  # another live request is processing it now: a duplicate
+
+    def __bool__(self) -> bool:
+        return self in (Claim.NEW, Claim.TAKEN_OVER)
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # pragma: no cover - not Linux
+        return ""
+
+
+OWNER = f"{socket.gethostname()}|{_boot_id()}|{os.getpid()}"
+
+
+def owner_gone(owner: str) -> bool:
+    """True when ``owner`` (``host|boot id|pid``) is a process of this machine that is no longer running
+    (or of an earlier boot of it). Another machine's process cannot be checked: its lease decides."""
+    host, _, rest = owner.partition("|")
+    boot, _, pid = rest.partition("|")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if boot != _boot_id():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -70,6 +121,22 @@ class ServerStore:
             self.where = str(self.path)
         for statement in _SCHEMA:
             self._execute(statement)
+        self._add_claim_columns()
+        self.owner = OWNER
+
+    def _add_claim_columns(self) -> None:
+        if self.postgres:
+            for name, kind in _CLAIM_COLUMNS:
+                self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN IF NOT EXISTS {name} {kind}")
+            return
+        present = {row[1] for row in self._fetch("PRAGMA table_info(fixloop_deliveries)")}
+        for name, kind in _CLAIM_COLUMNS:
+            if name not in present:
+                try:
+                    self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another server added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -101,13 +168,62 @@ class ServerStore:
 
     # ------------------------------------------------------------ deliveries
 
-    def first_delivery(self, delivery_id: str, source: str = "github") -> bool:
-        """Record ``delivery_id``; True the first time it is seen, False for a redelivery."""
-        inserted = self._execute(
-            "INSERT INTO fixloop_deliveries (delivery_id, source, received) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (delivery_id, source, time.time()),
+    def claim(self, delivery_id: str, source: str = "github", *, lease: float = CLAIM_LEASE) -> Claim:
+        """Claim ``delivery_id`` as ``pending`` for this process (for ``lease`` seconds); truthy when the
+        caller is to process it, and then ``settle`` it. Each step is one statement with the state in its
+        condition: insert the claim; or take over a pending one whose lease ran out; or one whose process
+        is gone (compare-and-set on the owner read)."""
+        now = time.time()
+        if self._execute(
+            "INSERT INTO fixloop_deliveries (delivery_id, source, received, state, owner, lease_until)"
+            " VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+            (delivery_id, source, now, self.owner, now + lease),
+        ):
+            return Claim.NEW
+        take_over = (
+            "UPDATE fixloop_deliveries SET owner = ?, lease_until = ? WHERE delivery_id = ? AND state = 'pending'"
         )
-        return inserted == 1
+        if self._execute(f"{take_over} AND lease_until < ?", (self.owner, now + lease, delivery_id, now)):
+            return Claim.TAKEN_OVER
+        rows = self._fetch("SELECT state, owner FROM fixloop_deliveries WHERE delivery_id = ?", (delivery_id,))
+        if not rows:  # forgotten meanwhile (its request was answered "busy"): the redelivery is new
+            if self._execute(
+                "INSERT INTO fixloop_deliveries (delivery_id, source, received, state, owner, lease_until)"
+                " VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+                (delivery_id, source, now, self.owner, now + lease),
+            ):
+                return Claim.NEW
+            return Claim.PENDING
+        state, owner = rows[0]
+        if state != "pending":
+            return Claim.SEEN  # 'seen', or NULL: recorded before claims had states
+        gone = owner != self.owner and owner_gone(str(owner or ""))
+        if gone and self._execute(f"{take_over} AND owner = ?", (self.owner, now + lease, delivery_id, owner)):
+            return Claim.TAKEN_OVER
+        return Claim.PENDING
+
+    def settle(self, delivery_id: str, *, processed: bool) -> None:
+        """End this process' claim on ``delivery_id``: ``seen`` once its job is enqueued (or it needed none);
+        deleted when it was not processed (answered "busy"), so its redelivery is."""
+        if processed:
+            statement = "UPDATE fixloop_deliveries SET state = 'seen', lease_until = NULL"
+        else:
+            statement = "DELETE FROM fixloop_deliveries"
+        self._execute(
+            f"{statement} WHERE delivery_id = ? AND state = 'pending' AND owner = ?", (delivery_id, self.owner)
+        )
+
+    def state(self, delivery_id: str) -> str | None:
+        """``pending``, ``seen`` or None (never claimed, or forgotten)."""
+        rows = self._fetch("SELECT state FROM fixloop_deliveries WHERE delivery_id = ?", (delivery_id,))
+        return (rows[0][0] or "seen") if rows else None
+
+    def first_delivery(self, delivery_id: str, source: str = "github") -> bool:
+        """Record ``delivery_id`` as seen at once; True the first time, False for a redelivery."""
+        claimed = self.claim(delivery_id, source)
+        if claimed:
+            self.settle(delivery_id, processed=True)
+        return bool(claimed)
 
     def forget_delivery(self, delivery_id: str) -> None:
         """Un-record ``delivery_id``: it was not processed (answered "busy"), so its redelivery must be."""
