@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from fixloop.server.store import ServerStore
+from fixloop.server.store import Claim, ServerStore
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -77,3 +84,116 @@ def test_once_only_keys_are_shared_through_postgres_and_forgotten_after_their_wi
     assert thread in [c.thread_id for c in second.active_runs(limit=1000)]  # LIKE 'run:%' as a parameter
     first.close()
     second.close()
+
+
+# ---------------------------------------------------------------- claims: pending until enqueued, then seen
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def claim_in_a_killed_process(path: Path, delivery: str) -> None:
+    """A real ``serve``-like process that claims ``delivery`` and is SIGKILLed before it enqueues anything."""
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from fixloop.server.store import ServerStore\n"
+        "store = ServerStore(path=Path(sys.argv[1]))\n"
+        "assert store.claim(sys.argv[2])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", code, str(path), delivery], env=env, capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+
+
+def test_a_claim_is_pending_until_settled_then_seen(tmp_path: Path) -> None:
+    one, two = ServerStore(path=tmp_path / "s.sqlite"), ServerStore(path=tmp_path / "s.sqlite")
+    assert one.claim("d1") is Claim.NEW
+    assert one.state("d1") == "pending"
+    assert two.claim("d1") is Claim.PENDING  # a live claim (this process): a concurrent duplicate
+    one.settle("d1", processed=True)
+    assert two.state("d1") == "seen"
+    assert two.claim("d1") is Claim.SEEN  # processed: a redelivery is dropped
+    assert one.claim("d2") is Claim.NEW
+    one.settle("d2", processed=False)  # answered busy: forgotten, the redelivery is new
+    assert two.state("d2") is None and two.claim("d2") is Claim.NEW
+    one.close()
+    two.close()
+
+
+def test_a_claim_whose_lease_ran_out_is_taken_over_once(tmp_path: Path) -> None:
+    slow, other = ServerStore(path=tmp_path / "s.sqlite"), ServerStore(path=tmp_path / "s.sqlite")
+    slow.owner = "elsewhere|boot|1"  # another machine's process: only its lease can tell
+    assert slow.claim("d", lease=-1) is Claim.NEW  # a lease already over
+    assert other.claim("d") is Claim.TAKEN_OVER
+    assert slow.claim("d") is Claim.PENDING  # the new lease is live
+    slow.settle("d", processed=True)  # no longer its claim: changes nothing
+    assert other.state("d") == "pending"
+    other.settle("d", processed=True)
+    assert slow.claim("d") is Claim.SEEN
+    slow.owner = "elsewhere|boot|2"
+    assert slow.claim("live", lease=60) is Claim.NEW
+    assert other.claim("live") is Claim.PENDING  # another machine, lease live: not taken
+    slow.close()
+    other.close()
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    ServerStore(path=path).close()
+    claim_in_a_killed_process(path, "delivery-dead")
+    store = ServerStore(path=path)
+    assert store.state("delivery-dead") == "pending"  # its lease (30 s) still runs, its process is gone
+    assert store.claim("delivery-dead") is Claim.TAKEN_OVER
+    store.settle("delivery-dead", processed=True)
+    assert store.claim("delivery-dead") is Claim.SEEN
+    store.close()
+
+
+def test_rows_recorded_before_claims_had_states_are_seen(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE fixloop_deliveries (delivery_id TEXT PRIMARY KEY, source TEXT, received REAL)")
+    old.execute("INSERT INTO fixloop_deliveries VALUES ('d-old', 'github', 1.0)")
+    old.commit()
+    old.close()
+    store = ServerStore(path=path)
+    assert store.claim("d-old") is Claim.SEEN
+    assert store.claim("d-new") is Claim.NEW
+    store.close()
+
+
+def concurrent_claims(stores: list[ServerStore], delivery: str) -> list[Claim]:
+    barrier = threading.Barrier(len(stores))
+
+    def claim(store: ServerStore) -> Claim:
+        barrier.wait()
+        return store.claim(delivery)
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        return list(pool.map(claim, stores))
+
+
+def test_concurrent_claims_of_one_delivery_give_it_to_one(tmp_path: Path) -> None:
+    stores = [ServerStore(path=tmp_path / "s.sqlite") for _ in range(8)]
+    results = concurrent_claims(stores, "d")
+    assert sorted(r.value for r in results) == ["new"] + ["pending"] * 7
+    for store in stores:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_claims_pending_seen_and_taken_over() -> None:
+    stores = [ServerStore(POSTGRES) for _ in range(4)]
+    delivery = f"d-{uuid.uuid4()}"
+    results = concurrent_claims(stores, delivery)
+    assert sorted(r.value for r in results) == ["new", "pending", "pending", "pending"]
+    stale = f"d-{uuid.uuid4()}"
+    stores[0].owner = "elsewhere|boot|1"
+    assert stores[0].claim(stale, lease=-1) is Claim.NEW
+    assert stores[1].claim(stale) is Claim.TAKEN_OVER
+    assert stores[2].claim(stale) is Claim.PENDING
+    stores[1].settle(stale, processed=True)
+    assert stores[3].claim(stale) is Claim.SEEN
+    for store in stores:
+        store.close()
