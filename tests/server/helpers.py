@@ -8,6 +8,10 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -402,3 +406,21 @@ class ScriptedRunner:
 
     def list(self) -> list[dict[str, Any]]:
         return [{"thread_id": t, "focus": r["focus"], "status": r["status"]} for t, r in self.runs.items()]
+
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def claim_in_a_killed_process(path: Path, delivery: str) -> None:
+    """A real ``serve``-like process that claims ``delivery`` and is SIGKILLed before it enqueues anything."""
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from fixloop.server.store import ServerStore\n"
+        "store = ServerStore(path=Path(sys.argv[1]))\n"
+        "assert store.claim(sys.argv[2])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", code, str(path), delivery], env=env, capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()

@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from tests.server.conftest import LiveFactory, LiveServer
-from tests.server.helpers import HEAD_SHA, ScriptedRunner, comment_payload, github_headers, wait_until
+from tests.server.helpers import (
+    HEAD_SHA,
+    ScriptedRunner,
+    claim_in_a_killed_process,
+    comment_payload,
+    github_headers,
+    wait_until,
+)
 
 REPO = "acme/chatbackend"
 
@@ -228,3 +236,38 @@ def test_a_replayed_label_event_under_a_fresh_delivery_id_starts_nothing(live: L
         # still waits for approval, so it is joined (a finished one would be started again)
         later = deliver(server, labeled_payload("2026-12-06T09:30:00Z"), event="issues")
         assert later.status_code == 202 and later.json()["result"] == "joined", later.text
+
+
+def test_a_delivery_claimed_by_a_killed_server_is_processed_when_redelivered(live: LiveFactory) -> None:
+    with live() as server:
+        store = server.app.state.store
+        # a server process that claimed this delivery and was SIGKILLed before it enqueued the job
+        claim_in_a_killed_process(store.path, "delivery-dead")
+        assert store.state("delivery-dead") == "pending"
+        body = comment_payload("/fixloop websockets")
+        again = deliver(server, body, delivery="delivery-dead")  # GitHub's redelivery
+        assert again.status_code == 202 and again.json()["result"] == "started", again.text
+        assert store.state("delivery-dead") == "seen"
+        duplicate = deliver(server, body, delivery="delivery-dead")  # processed: dropped from here on
+        assert duplicate.status_code == 200 and duplicate.json()["result"] == "duplicate"
+        wait_until(lambda: server.app.state.workers.stats()["runs_pending"] == 0, what="the run job to end")
+        assert len(runner_of(server).started()) == 1
+        assert server.app.state.workers.stats()["runs_submitted"] == 1
+
+
+def test_two_identical_deliveries_at_once_start_one_run(live: LiveFactory) -> None:
+    with live() as server:
+        body = comment_payload("/fixloop websockets")
+        barrier = threading.Barrier(4)
+
+        def send(_: int) -> httpx.Response:
+            barrier.wait()
+            return deliver(server, body, delivery="delivery-twice")
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(send, range(4)))
+        results = sorted(a.json()["result"] for a in answers)
+        assert results == ["duplicate", "duplicate", "duplicate", "started"], [a.text for a in answers]
+        wait_until(lambda: server.app.state.workers.stats()["runs_pending"] == 0, what="the run job to end")
+        assert len(runner_of(server).started()) == 1
+        assert server.app.state.workers.stats()["runs_submitted"] == 1

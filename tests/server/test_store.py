@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixloop.server.store import Claim, ServerStore
+from tests.server.helpers import claim_in_a_killed_process
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -87,23 +84,6 @@ def test_once_only_keys_are_shared_through_postgres_and_forgotten_after_their_wi
 
 
 # ---------------------------------------------------------------- claims: pending until enqueued, then seen
-
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def claim_in_a_killed_process(path: Path, delivery: str) -> None:
-    """A real ``serve``-like process that claims ``delivery`` and is SIGKILLed before it enqueues anything."""
-    code = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
-        "from fixloop.server.store import ServerStore\n"
-        "store = ServerStore(path=Path(sys.argv[1]))\n"
-        "assert store.claim(sys.argv[2])\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    done = subprocess.run([sys.executable, "-c", code, str(path), delivery], env=env, capture_output=True, timeout=60)
-    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
 
 
 def test_a_claim_is_pending_until_settled_then_seen(tmp_path: Path) -> None:
