@@ -15,6 +15,7 @@ from tests.server.helpers import (
     HEAD_SHA,
     ScriptedRunner,
     button_value,
+    claim_in_a_killed_process,
     click_body,
     command_body,
     slack_headers,
@@ -182,24 +183,36 @@ def test_a_second_command_for_the_same_repo_and_focus_joins_the_active_run(live:
         assert sorted(s["focus"] for s in server.scripted.started()) == ["auth", "websockets"]
 
 
-def mention(server: LiveServer, parent: SlackMessage, text: str, user: str) -> httpx.Response:
+def mention(
+    server: LiveServer,
+    parent: SlackMessage,
+    text: str,
+    user: str,
+    *,
+    event_id: str = "",
+    ts: str = "",
+    retry: int = 0,
+) -> httpx.Response:
     import json
 
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "event": {
-                "type": "app_mention",
-                "user": user,
-                "text": f"<@UFIXLOOP> {text}",
-                "channel": parent.channel,
-                "ts": f"{time.time():.6f}",
-                "thread_ts": parent.ts,
-            },
-        }
-    )
-    headers = slack_headers(body)
+    envelope: dict[str, object] = {
+        "type": "event_callback",
+        "event": {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@UFIXLOOP> {text}",
+            "channel": parent.channel,
+            "ts": ts or f"{time.time():.6f}",
+            "thread_ts": parent.ts,
+        },
+    }
+    if event_id:
+        envelope["event_id"] = event_id
+    body = json.dumps(envelope)
+    headers = slack_headers(body, timestamp=int(time.time()) - retry)  # a retry is signed again, later
     headers["Content-Type"] = "application/json"
+    if retry:
+        headers["X-Slack-Retry-Num"] = str(retry)
     return httpx.post(f"{server.url}/slack/events", content=body, headers=headers, timeout=10)
 
 
@@ -320,3 +333,29 @@ def test_an_approve_mention_names_the_head_it_approves(live: LiveFactory) -> Non
         wait_until(lambda: server.runner.status(thread_id)["status"] == "green", what="the bound approval")
         decisions = [(a["by"], a["decision"]) for a in server.runner.status(thread_id)["approvals"]]
         assert decisions == [("alice", "refused"), ("alice", "approve")]  # the stale one recorded as refused
+
+
+def test_an_event_retry_is_dropped_once_seen_and_processed_when_its_first_delivery_died(live: LiveFactory) -> None:
+    with live() as server:
+        thread_id = thread_id_of(post_command(server, "websockets"))
+        approval_message(server)
+        parent = parent_of(server, thread_id)
+        store, workers = server.app.state.store, server.app.state.workers
+
+        def statuses() -> int:
+            return sum(m.text.startswith(f"Run `{thread_id}`") for m in server.slack.messages)
+
+        ts = f"{time.time():.6f}"
+        before = workers.stats()["chat_submitted"]
+        assert mention(server, parent, "status", "UCAROL", event_id="Ev1", ts=ts).status_code == 200
+        wait_until(lambda: statuses() == 1, what="the status reply")
+        assert store.state("slack-event:Ev1") == "seen" and workers.stats()["chat_submitted"] == before + 1
+        retried = mention(server, parent, "status", "UCAROL", event_id="Ev1", ts=ts, retry=1)
+        assert retried.status_code == 200
+        assert workers.stats()["chat_submitted"] == before + 1  # seen: the retry queued nothing
+        # a server that claimed this event and was SIGKILLed before it queued the reply
+        claim_in_a_killed_process(store.path, "slack-event:Ev2")
+        retried = mention(server, parent, "status", "UCAROL", event_id="Ev2", retry=1)
+        assert retried.status_code == 200
+        wait_until(lambda: statuses() == 2, what="the retried event's status reply")
+        assert store.state("slack-event:Ev2") == "seen" and workers.stats()["chat_submitted"] == before + 2

@@ -69,6 +69,7 @@ class SlackEnvelope(_Payload):
 
     type: str = ""
     challenge: str = ""
+    event_id: str = ""  # an Events API event's id, the same on Slack's retries of it
     event: dict[str, Any] | None = None
 
 

@@ -176,11 +176,14 @@ class SlackRoutes:
     def _announce_join(self, plan: StartPlan, user: str) -> None:
         self.ops.say_all(plan.thread_id, f"<@{user}> asked for the same run ({plan.repo} / {plan.focus}) and joined it")
 
-    def _chat(self, job: Any, *args: Any) -> None:
+    def _chat(self, job: Any, *args: Any) -> bool:
+        """Submit ``job`` to the chat pool; False when it was dropped (the pool is full)."""
         try:
             self.ops.workers.chat.submit(job, *args)
         except BusyError as exc:
             log.warning("chat job dropped: %s", exc)
+            return False
+        return True
 
     # ------------------------------------------------------------ buttons
 
@@ -291,20 +294,39 @@ class SlackRoutes:
             return JSONResponse({"error": shape_error(exc)}, status_code=400)
         if payload.type == "url_verification":
             return JSONResponse({"challenge": payload.challenge})
-        if request.headers.get("x-slack-retry-num"):
-            return Response(status_code=200)  # Slack retries an event we already acknowledged
+        event_id = payload.event_id.strip()[:100]
+        if not event_id:  # no id to claim: a retry is taken as one of an event already acknowledged
+            if request.headers.get("x-slack-retry-num"):
+                return Response(status_code=200)
+            return self._event(payload)[0]
+        # the event id is claimed as a GitHub delivery id is: seen once its reply job is queued; a retry of a
+        # seen (or in-progress) event does nothing; one whose first delivery died before the queue is processed
+        key, store = f"slack-event:{event_id}", self.ops.store
+        if not await self.ops.store_call(store.claim, key, "slack-event"):
+            return Response(status_code=200)
+        processed = False
+        try:
+            response, processed = self._event(payload)
+        finally:
+            await self.ops.store_call(lambda: store.settle(key, processed=processed))
+        return response
+
+    def _event(self, payload: SlackEnvelope) -> tuple[Response, bool]:
+        """The answer to an event, and whether it was handled (False: its reply job was dropped, busy)."""
         raw_event = payload.event or {}
         if payload.type == "event_callback" and raw_event.get("type") in ("app_mention", "message"):
             try:
                 event = SlackMessageEvent.model_validate(raw_event)
             except ValidationError as exc:
-                return JSONResponse({"error": shape_error(exc)}, status_code=400)
+                return JSONResponse({"error": shape_error(exc)}, status_code=400), True
             if event.bot_id or not event.thread_ts:
-                return Response(status_code=200)
+                return Response(status_code=200), True
             if event.type == "message" and self.bot_user_id and f"<@{self.bot_user_id}>" not in event.text:
-                return Response(status_code=200)
-            self._chat(self._reply, event)
-        return Response(status_code=200)
+                return Response(status_code=200), True
+            if not self._chat(self._reply, event):  # dropped: Slack retries a 5xx, and the retry is processed
+                return JSONResponse({"error": "busy"}, status_code=503), False
+            return Response(status_code=200), True
+        return Response(status_code=200), True
 
     def _reply(self, event: SlackMessageEvent) -> None:
         """Worker: a mention in a run's thread -> status / why / approve / reject / stop."""
