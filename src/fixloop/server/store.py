@@ -125,18 +125,26 @@ class ServerStore:
         self.owner = OWNER
 
     def _add_claim_columns(self) -> None:
+        """Add the claim columns to a table from before them (read first: an ALTER locks the table)."""
         if self.postgres:
-            for name, kind in _CLAIM_COLUMNS:
-                self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN IF NOT EXISTS {name} {kind}")
-            return
-        present = {row[1] for row in self._fetch("PRAGMA table_info(fixloop_deliveries)")}
+            rows = self._fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'fixloop_deliveries'"
+                " AND table_schema = current_schema()"
+            )
+        else:
+            rows = [(row[1],) for row in self._fetch("PRAGMA table_info(fixloop_deliveries)")]
+        present = {str(row[0]) for row in rows}
         for name, kind in _CLAIM_COLUMNS:
-            if name not in present:
-                try:
-                    self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as exc:  # another server added it meanwhile
-                    if "duplicate column" not in str(exc):
-                        raise
+            if name in present:
+                continue
+            if self.postgres:
+                self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN IF NOT EXISTS {name} {kind}")
+                continue
+            try:
+                self._execute(f"ALTER TABLE fixloop_deliveries ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another server added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
