@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import uuid
@@ -114,6 +115,10 @@ def test_a_claim_whose_lease_ran_out_is_taken_over_once(tmp_path: Path) -> None:
     slow.owner = "elsewhere|boot|2"
     assert slow.claim("live", lease=60) is Claim.NEW
     assert other.claim("live") is Claim.PENDING  # another machine, lease live: not taken
+    # the same host name, another boot or container: its pid means nothing here, so a live lease holds
+    slow.owner = f"{socket.gethostname()}|another-boot|pid:[1]|{2**22 + 7}"
+    assert slow.claim("twin", lease=60) is Claim.NEW
+    assert other.claim("twin") is Claim.PENDING
     slow.close()
     other.close()
 

@@ -57,18 +57,25 @@ def _boot_id() -> str:
         return ""
 
 
-OWNER = f"{socket.gethostname()}|{_boot_id()}|{os.getpid()}"
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:  # pragma: no cover - not Linux
+        return ""
+
+
+def _process_scope() -> str:
+    """Where a pid means one process: this host name, kernel boot and pid namespace."""
+    return f"{socket.gethostname()}|{_boot_id()}|{_pid_namespace()}"
 
 
 def owner_gone(owner: str) -> bool:
-    """True when ``owner`` (``host|boot id|pid``) is a process of this machine that is no longer running
-    (or of an earlier boot of it). Another machine's process cannot be checked: its lease decides."""
-    host, _, rest = owner.partition("|")
-    boot, _, pid = rest.partition("|")
-    if host != socket.gethostname() or not pid.isdigit():
+    """True when ``owner`` (``host|boot id|pid namespace|pid``) is a process of this machine, boot and pid
+    namespace that is no longer running. Any other (another machine, container or boot, which could share
+    a host name) cannot be checked from here: its lease decides."""
+    scope, _, pid = owner.rpartition("|")
+    if scope != _process_scope() or not pid.isdigit():
         return False
-    if boot != _boot_id():
-        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -122,7 +129,7 @@ class ServerStore:
         for statement in _SCHEMA:
             self._execute(statement)
         self._add_claim_columns()
-        self.owner = OWNER
+        self.owner = f"{_process_scope()}|{os.getpid()}"  # this process: who holds its claims
 
     def _add_claim_columns(self) -> None:
         """Add the claim columns to a table from before them (read first: an ALTER locks the table)."""
