@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_webhook_ack import ROOT, SECRET, Connection, raw_request, signed_comment
+from bench_webhook_ack import ROOT, SECRET, ConnectionPool, raw_request, signed_comment
 
 from benchmarks._serve import free_port, percentile, serving
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer
@@ -96,7 +96,7 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
     """``rate`` signed requests per second for ``seconds``, open loop; latencies (ms) and failures."""
     latencies: list[float] = []
     failures = 0
-    idle: list[Connection] = []
+    pool = ConnectionPool("127.0.0.1", port)
     reasons: set[str] = set()
     netloc = f"127.0.0.1:{port}"
 
@@ -110,12 +110,12 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
             raw = raw_request("POST", "/slack/events", netloc, body, headers)
         started = time.perf_counter()
         try:
-            conn = idle.pop() if idle else Connection(*await asyncio.open_connection("127.0.0.1", port))
+            conn = await pool.take()
             status, answer = await conn.request(raw)
             ok = status == 200 or (status == 202 and b'"ignored"' in answer)
             if not ok:
                 reasons.add(f"HTTP {status}: {answer[:100]!r}")
-            idle.append(conn)
+            pool.give(conn)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             ok = False
             reasons.add(type(exc).__name__)
@@ -130,8 +130,7 @@ async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[li
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.writer.close()
+    pool.close()
     for reason in sorted(reasons)[:3]:
         print(f"  {kind} failure: {reason}")
     return latencies, failures

@@ -70,6 +70,33 @@ class Connection:
         return status, body
 
 
+class ConnectionPool:
+    """Keep-alive connections to one server, most recently used first. A connection idle longer than
+    ``max_idle`` is closed, not reused: uvicorn closes a keep-alive connection after 5 s idle, and a request
+    written on a connection the server is closing fails (IncompleteReadError) without ever reaching it. Real
+    HTTP clients expire idle connections the same way."""
+
+    def __init__(self, host: str, port: int, max_idle: float = 4.0) -> None:
+        self.host, self.port, self.max_idle = host, port, max_idle
+        self.idle: list[tuple[float, Connection]] = []
+
+    async def take(self) -> Connection:
+        while self.idle:
+            since, conn = self.idle.pop()
+            if time.monotonic() - since < self.max_idle:
+                return conn
+            conn.writer.close()
+        return Connection(*await asyncio.open_connection(self.host, self.port))
+
+    def give(self, conn: Connection) -> None:
+        self.idle.append((time.monotonic(), conn))
+
+    def close(self) -> int:
+        for _, conn in self.idle:
+            conn.writer.close()
+        return len(self.idle)
+
+
 def raw_request(method: str, path: str, host: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -80,7 +107,7 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
     """Send ``rate`` requests per second for ``seconds`` (open loop); return latencies (ms) and failures."""
     latencies: list[float] = []
     failures = 0
-    idle: list[Connection] = []
+    pool = ConnectionPool(host, port)
     reasons: list[str] = []
     netloc = f"{host}:{port}"
 
@@ -93,12 +120,12 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
             raw = raw_request("GET", "/healthz", netloc)
         started = time.perf_counter()
         try:
-            conn = idle.pop() if idle else Connection(*await asyncio.open_connection(host, port))
+            conn = await pool.take()
             status, answer = await conn.request(raw)
             ok = status == 200 or (status == 202 and b'"ignored"' in answer)
             if not ok:
                 reasons.append(f"HTTP {status}: {answer[:120]!r}")
-            idle.append(conn)
+            pool.give(conn)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             ok = False
             reasons.append(f"{type(exc).__name__}: {exc}")
@@ -116,11 +143,10 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
         tasks.append(asyncio.create_task(one()))
     sent_in = time.perf_counter() - start
     await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.writer.close()
+    connections = pool.close()
     for reason in sorted(set(reasons))[:5]:
         print(f"  failure: {reason}")
-    print(f"  sent {total} requests in {sent_in:.2f} s ({total / sent_in:.0f} req/s), {len(idle)} connections")
+    print(f"  sent {total} requests in {sent_in:.2f} s ({total / sent_in:.0f} req/s), {connections} connections")
     return latencies, failures
 
 
