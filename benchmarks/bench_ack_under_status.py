@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_webhook_ack import ROOT, SECRET, ConnectionPool, raw_request, signed_comment
+from bench_webhook_ack import ROOT, SECRET, open_loop, raw_request, webhook_request
 
 from benchmarks._serve import free_port, percentile, serving
 from fixloop.integrations.slack.local_slack_server import LocalSlackServer
@@ -92,48 +92,15 @@ def slack_mention() -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
+def status_request(netloc: str) -> bytes:
+    body, headers = slack_mention()
+    return raw_request("POST", "/slack/events", netloc, body, headers)
+
+
 async def load(port: int, *, rate: float, seconds: float, kind: str) -> tuple[list[float], int]:
     """``rate`` signed requests per second for ``seconds``, open loop; latencies (ms) and failures."""
-    latencies: list[float] = []
-    failures = 0
-    pool = ConnectionPool("127.0.0.1", port)
-    reasons: set[str] = set()
-    netloc = f"127.0.0.1:{port}"
-
-    async def one() -> None:
-        nonlocal failures
-        if kind == "webhook":
-            body, headers = signed_comment()
-            raw = raw_request("POST", "/github/webhook", netloc, body, headers)
-        else:
-            body, headers = slack_mention()
-            raw = raw_request("POST", "/slack/events", netloc, body, headers)
-        started = time.perf_counter()
-        try:
-            conn = await pool.take()
-            status, answer = await conn.request(raw)
-            ok = status == 200 or (status == 202 and b'"ignored"' in answer)
-            if not ok:
-                reasons.add(f"HTTP {status}: {answer[:100]!r}")
-            pool.give(conn)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            ok = False
-            reasons.add(type(exc).__name__)
-        latencies.append((time.perf_counter() - started) * 1000)
-        failures += 0 if ok else 1
-
-    tasks = []
-    start = time.perf_counter()
-    for n in range(int(rate * seconds)):
-        delay = start + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
-    pool.close()
-    for reason in sorted(reasons)[:3]:
-        print(f"  {kind} failure: {reason}")
-    return latencies, failures
+    request = webhook_request if kind == "webhook" else status_request
+    return await open_loop("127.0.0.1", port, rate=rate, seconds=seconds, request=request, label=kind)
 
 
 def line(name: str, latencies: list[float], failures: int) -> str:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +104,11 @@ def raw_request(method: str, path: str, host: str, body: bytes = b"", headers: d
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bool) -> tuple[list[float], int]:
-    """Send ``rate`` requests per second for ``seconds`` (open loop); return latencies (ms) and failures."""
+async def open_loop(
+    host: str, port: int, *, rate: float, seconds: float, request: Callable[[str], bytes], label: str
+) -> tuple[list[float], int]:
+    """Send ``rate`` requests per second for ``seconds`` (open loop), each made by ``request(netloc)``; return
+    latencies (ms) and failures. A request counts as answered on 200, or 202 "ignored"."""
     latencies: list[float] = []
     failures = 0
     pool = ConnectionPool(host, port)
@@ -113,11 +117,7 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
 
     async def one() -> None:
         nonlocal failures
-        if webhook:
-            body, headers = signed_comment()
-            raw = raw_request("POST", "/github/webhook", netloc, body, headers)
-        else:
-            raw = raw_request("GET", "/healthz", netloc)
+        raw = request(netloc)
         started = time.perf_counter()
         try:
             conn = await pool.take()
@@ -145,9 +145,25 @@ async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bo
     await asyncio.gather(*tasks)
     connections = pool.close()
     for reason in sorted(set(reasons))[:5]:
-        print(f"  failure: {reason}")
-    print(f"  sent {total} requests in {sent_in:.2f} s ({total / sent_in:.0f} req/s), {connections} connections")
+        print(f"  {label} failure: {reason}")
+    rate_sent = total / sent_in
+    print(f"  {label}: sent {total} requests in {sent_in:.2f} s ({rate_sent:.0f} req/s), {connections} connections")
     return latencies, failures
+
+
+def webhook_request(netloc: str) -> bytes:
+    body, headers = signed_comment()
+    return raw_request("POST", "/github/webhook", netloc, body, headers)
+
+
+def healthz_request(netloc: str) -> bytes:
+    return raw_request("GET", "/healthz", netloc)
+
+
+async def load(host: str, port: int, *, rate: float, seconds: float, webhook: bool) -> tuple[list[float], int]:
+    """Signed webhooks (or ``/healthz``, the baseline) at ``rate`` per second for ``seconds``."""
+    request, label = (webhook_request, "webhook") if webhook else (healthz_request, "healthz")
+    return await open_loop(host, port, rate=rate, seconds=seconds, request=request, label=label)
 
 
 def report(name: str, latencies: list[float], failures: int, seconds: float) -> None:
