@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fixloop.run_lock import is_driven
 from fixloop.server.record_reader import read_run_json
 from fixloop.server.workspaces import run_dir
 from fixloop.vocabulary import ENDED
+
+if TYPE_CHECKING:
+    from fixloop.runs import RunRequest
 
 TERMINAL = frozenset(ENDED)
 
@@ -71,7 +74,29 @@ class RunsRunner:
     ) -> str:
         from fixloop import runs
 
-        request = runs.RunRequest(
+        request = self._request(
+            repo=repo, focus=focus, requested_by=requested_by, source=source, llm=llm, thread_id=thread_id,
+            scenario=scenario, out_dir=out_dir, extra=extra,
+        )  # fmt: skip
+        return runs.start_run(request)
+
+    def _request(
+        self,
+        *,
+        repo: Path,
+        focus: str,
+        requested_by: str,
+        source: str,
+        llm: str,
+        thread_id: str,
+        scenario: str | None,
+        out_dir: Path,
+        extra: dict[str, Any],
+    ) -> RunRequest:
+        """The run this server asks for, started here or queued for a worker."""
+        from fixloop import runs
+
+        return runs.RunRequest(
             repo=repo,
             focus=focus,
             requested_by=requested_by,
@@ -84,7 +109,6 @@ class RunsRunner:
             thread_id=thread_id,
             extra=dict(extra),
         )
-        return runs.start_run(request)
 
     def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
         """Approve; with ``heads`` only while they are the waiting PRs' head commits (chat approvals name them)."""
@@ -157,22 +181,13 @@ class QueueRunner(RunsRunner):
         out_dir: Path,
         extra: dict[str, Any],
     ) -> str:
-        request = {
-            "repo": str(Path(repo).resolve()),
-            "focus": focus,
-            "requested_by": requested_by,
-            "source": source,
-            "llm": llm,
-            "config_file": str(self.config_file.resolve()) if self.config_file else None,
-            "out_dir": str(Path(out_dir).resolve()),
-            "max_iterations": None,
-            "stop_at": "merge",
-            "scenario": scenario,
-            "thread_id": thread_id,
-            "prices": {},
-            "extra": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
-        }
-        self.queue.wait(self.queue.start(request), timeout=self.wait)
+        from fixloop.runs import queued_request
+
+        request = self._request(
+            repo=repo, focus=focus, requested_by=requested_by, source=source, llm=llm, thread_id=thread_id,
+            scenario=scenario, out_dir=out_dir, extra=extra,
+        )  # fmt: skip
+        self.queue.wait(self.queue.start(queued_request(request)), timeout=self.wait)
         return thread_id
 
     def approve(self, thread_id: str, *, by: str, source: str, heads: Sequence[str] | None = None) -> dict[str, Any]:
