@@ -58,9 +58,11 @@ def pytest_argv(repo: Path, settings: Settings) -> tuple[list[str], str]:
     return [sys.executable, "-m", "pytest"], sys.executable
 
 
-def module_available(interpreter: str, module: str, env: dict[str, str]) -> bool:
-    """Whether ``module`` imports in ``interpreter`` (e.g. xdist in the target's venv)."""
-    code = f"import importlib.util,sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 1)"
+def module_available(interpreter: str, module: str, env: dict[str, str], *, must_import: bool = False) -> bool:
+    """Whether ``module`` is found in ``interpreter`` (e.g. xdist in the target's venv); with ``must_import``,
+    whether it imports there (found is not enough: a broken or shadowed package fails only on import)."""
+    found = f"import importlib.util,sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 1)"
+    code = f"import {module}" if must_import else found
     try:
         return subprocess.run([interpreter, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from fixloop.config import Settings
 from fixloop.errors import FixloopError
 from fixloop.records import Category, TestResult, TestRun
 from fixloop.tools.code_search import enclosing_function
-from fixloop.tools.pytest_process import COVERAGE_DATA_OPTION, pytest_argv
+from fixloop.tools.pytest_process import COVERAGE_DATA_OPTION, module_available, pytest_argv
 from fixloop.tools.realness import is_networked
 from fixloop.tools.run_tests import run_tests
 
@@ -182,7 +181,8 @@ def measure_coverage(
     if not failing:
         return CoverageRun(repo, note="no failing test to measure")
     _, interpreter = pytest_argv(repo, settings)
-    if not _imports(interpreter, "coverage", {**os.environ, **settings.target.env, **(env or {})}):
+    target_env = {**os.environ, **settings.target.env, **(env or {})}
+    if not module_available(interpreter, "coverage", target_env, must_import=True):
         return CoverageRun(repo, note=f"coverage.py is not installed for {interpreter}: no coverage spectrum")
     durations = {r.nodeid: r.duration for r in run.results}
     out = Path(tempfile.mkdtemp(prefix="fixloop-spectrum-"))
@@ -210,15 +210,6 @@ def measure_coverage(
         seconds=round(time.monotonic() - started, 2),
         tests_seconds=round(sum(durations.get(t, 0.0) for t in [*failing, *passing]), 2),
     )
-
-
-def _imports(interpreter: str, module: str, env: dict[str, str]) -> bool:
-    """Whether ``module`` imports in ``interpreter`` with the target's environment (found is not enough)."""
-    try:
-        done = subprocess.run([interpreter, "-c", f"import {module}"], env=env, capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 # pytest's assertion message calls these on a failure only: every failing test "runs" them.
