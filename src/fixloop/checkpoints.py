@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from fixloop.errors import ConfigError, RunNotFoundError
 from fixloop.paths import fixloop_home
+from fixloop.postgres import connect_postgres, is_postgres, missing_extra, polled_advisory_lock
 from fixloop.run_lock import RunBusyError as RunBusyError  # where callers have always found it
 
 DEFAULT_FILE = "checkpoints.sqlite"
@@ -52,10 +52,6 @@ def _serde() -> JsonPlusSerializer:
 
 def default_sqlite_path() -> Path:
     return fixloop_home() / DEFAULT_FILE
-
-
-def is_postgres(spec: str | None) -> bool:
-    return bool(spec) and str(spec).startswith(("postgresql://", "postgres://"))
 
 
 @dataclass
@@ -167,24 +163,6 @@ def open_store(spec: str | None = None) -> Iterator[Store]:
         conn.close()
 
 
-def _missing_postgres_extra() -> ConfigError:
-    return ConfigError("a postgresql:// checkpointer needs the postgres extra", hint="pip install 'fixloop[postgres]'")
-
-
-def connect_postgres(url: str, **options: Any) -> Any:
-    """A psycopg connection to ``url`` (autocommit); a ``ConfigError`` in one line when the extra is missing or
-    the server refuses (the checkpointer's store and the run lock both connect this way)."""
-    try:
-        import psycopg
-    except ImportError:
-        raise _missing_postgres_extra() from None
-    try:
-        return psycopg.connect(url, autocommit=True, **options)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot connect to the PostgreSQL checkpointer: {first}") from None
-
-
 _SETUP_LOCK = "hashtextextended(current_schema() || ':fixloop-store-setup', 0)"
 
 
@@ -194,20 +172,14 @@ def _open_postgres(url: str) -> Iterator[Store]:
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
     except ImportError:
-        raise _missing_postgres_extra() from None
+        raise missing_extra() from None
     conn = connect_postgres(url, prepare_threshold=0, row_factory=dict_row)
     try:
-        # two first opens at once (two workers starting) race on the migrations table: one at a time. Polled
-        # with pg_try_advisory_lock, not a blocking pg_advisory_lock: a migration's CREATE INDEX CONCURRENTLY
-        # waits for every open transaction, a blocked lock call included (a deadlock)
-        while not conn.execute(f"SELECT pg_try_advisory_lock({_SETUP_LOCK}) AS got").fetchone()["got"]:
-            time.sleep(0.05)
-        try:
+        # two first opens at once (two workers starting) race on the migrations table: one at a time
+        with polled_advisory_lock(conn, _SETUP_LOCK):
             saver = PostgresSaver(conn, serde=_serde())
             saver.setup()
             index = RunIndex(conn, placeholder="%s")
-        finally:
-            conn.execute(f"SELECT pg_advisory_unlock({_SETUP_LOCK})")
         yield Store(saver=saver, index=index, spec=url)
     finally:
         conn.close()

@@ -26,6 +26,7 @@ from typing import Any
 
 from fixloop.errors import UsageError
 from fixloop.paths import fixloop_home
+from fixloop.postgres import connect_postgres, is_postgres
 
 POLL_SECONDS = 0.05
 LOCKS_DIR = "run-locks"
@@ -33,10 +34,6 @@ LOCKS_DIR = "run-locks"
 
 class RunBusyError(UsageError):
     """Another live process is driving this run."""
-
-
-def _is_postgres(spec: str | None) -> bool:
-    return bool(spec) and str(spec).startswith(("postgresql://", "postgres://"))
 
 
 def lock_dir(spec: str | None) -> Path:
@@ -78,8 +75,6 @@ _KEY_SQL = "hashtextextended(current_schema() || ':fixloop-run:' || %s, 0)"
 
 class _PgLock:
     def __init__(self, url: str, thread_id: str) -> None:
-        from fixloop.checkpoints import connect_postgres
-
         self._conn: Any = connect_postgres(url)
         self.thread_id = thread_id
 
@@ -98,7 +93,7 @@ class _PgLock:
 
 
 def _lock(spec: str | None, thread_id: str) -> _FileLock | _PgLock:
-    if _is_postgres(spec):
+    if is_postgres(spec):
         assert spec is not None
         return _PgLock(spec, thread_id)
     return _FileLock(_lock_file(spec, thread_id))

@@ -7,10 +7,10 @@ an advisory lock (two workers starting together must not both apply the schema).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fixloop.errors import ConfigError
+from fixloop.postgres import connect_postgres, is_postgres, polled_advisory_lock
 
 QUEUE = "fixloop-runs"
 OUTCOMES_TABLE = "fixloop_job_outcomes"
@@ -27,24 +27,6 @@ CREATE TABLE IF NOT EXISTS {OUTCOMES_TABLE} (
     at timestamptz NOT NULL DEFAULT now()
 )
 """
-
-
-def is_postgres(spec: str | None) -> bool:
-    return bool(spec) and str(spec).startswith(("postgresql://", "postgres://"))
-
-
-def connect_postgres(url: str) -> Any:
-    """An autocommit psycopg connection (imported here, not from ``checkpoints``: the server that only
-    enqueues must not load LangGraph); a ``ConfigError`` in one line when the server refuses."""
-    try:
-        import psycopg
-    except ImportError:
-        raise ConfigError("PostgreSQL needs the postgres extra", hint="pip install 'fixloop[postgres]'") from None
-    try:
-        return psycopg.connect(url, autocommit=True)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot connect to the PostgreSQL queue: {first}") from None
 
 
 def uses_queue(checkpointer: str | None) -> bool:
@@ -72,18 +54,12 @@ def ensure_schema(url: str) -> None:
     """Create procrastinate's tables and the outcomes table in the URL's schema, unless they exist."""
     import procrastinate
 
-    conn = connect_postgres(url)
+    conn = connect_postgres(url, what="queue")
     try:
-        # polled, not a blocking pg_advisory_lock: a concurrent CREATE INDEX CONCURRENTLY (the checkpoint
-        # saver's migrations) waits for every open transaction, a blocked lock call included
-        while not conn.execute(f"SELECT pg_try_advisory_lock({_SCHEMA_LOCK})").fetchone()[0]:
-            time.sleep(0.05)
-        try:
+        with polled_advisory_lock(conn, _SCHEMA_LOCK):
             row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
             if not row[0]:
                 conn.execute(procrastinate.schema.SchemaManager.get_schema())
             conn.execute(_OUTCOMES_DDL)
-        finally:
-            conn.execute(f"SELECT pg_advisory_unlock({_SCHEMA_LOCK})")
     finally:
         conn.close()

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fixloop.errors import ApprovalError, ConfigError, FixloopError, RunNotFoundError, UsageError
-from fixloop.queue.app import QUEUE, build_app, connect_postgres, ensure_schema
+from fixloop.postgres import connect_postgres
+from fixloop.queue.app import QUEUE, build_app, ensure_schema
 from fixloop.queue.outcomes import Outcome, read_outcome
 from fixloop.run_lock import RunBusyError
 
@@ -101,7 +102,7 @@ class RunQueue:
     def wait(self, queued: Queued, *, timeout: float | None = None) -> Outcome:
         """Wait for the job's outcome; a refusal or error comes back as the ``FixloopError`` it was."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        conn = connect_postgres(self.url)
+        conn = connect_postgres(self.url, what="queue")
         try:
             while True:
                 outcome = read_outcome(conn, queued.job_id)

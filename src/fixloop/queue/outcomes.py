@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fixloop.queue.app import OUTCOMES_TABLE, connect_postgres
+from fixloop.postgres import connect_postgres
+from fixloop.queue.app import OUTCOMES_TABLE
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def record_outcome(
     message: str = "",
     doc: dict[str, Any] | None = None,
 ) -> None:
-    conn = connect_postgres(url)
+    conn = connect_postgres(url, what="queue")
     try:
         conn.execute(
             f"INSERT INTO {OUTCOMES_TABLE} (job_id, thread_id, kind, ok, error_type, message, doc)"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fixloop.errors import ConfigError
 from fixloop.paths import fixloop_home
+from fixloop.postgres import connect_postgres, is_postgres
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS fixloop_deliveries (delivery_id TEXT PRIMARY KEY, source TEXT, received REAL)",
@@ -98,10 +98,6 @@ class Conversation:
     meta: str = ""
 
 
-def is_postgres(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
-
-
 class ServerStore:
     """Deliveries and conversations in SQLite (one file) or PostgreSQL (shared)."""
 
@@ -109,16 +105,7 @@ class ServerStore:
         self._lock = threading.Lock()
         self.postgres = is_postgres(checkpointer)
         if self.postgres:
-            try:
-                import psycopg
-            except ImportError:  # pragma: no cover - depends on the install
-                raise ConfigError(
-                    "a postgresql:// checkpointer needs psycopg (pip install 'fixloop[postgres]')"
-                ) from None
-            try:
-                self._pg = psycopg.connect(str(checkpointer), autocommit=True)
-            except psycopg.Error as exc:
-                raise ConfigError(f"cannot connect to the PostgreSQL store: {str(exc).splitlines()[0]}") from None
+            self._pg = connect_postgres(str(checkpointer), what="store")
             self.where = "postgresql"
         else:
             self.path = path or fixloop_home() / "server.sqlite"
